@@ -1,0 +1,102 @@
+/**
+ * `defineAdapter` turns a plain "restart and tell me when healthy" function into a
+ * `RestartAdapter`: it gives the function one `AdapterRun` (clock, HTTP client, step reporter,
+ * secret scrubber) and turns whatever it throws into a failed `RestartResult`.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { toRestartFailure } from './errors.js';
+import { createHttpClient, type HttpClient } from './http.js';
+import { SecretScrubber } from './secrets.js';
+import type {
+  RestartAdapter,
+  RestartConfig,
+  RestartContext,
+  RestartFailure,
+  RestartResult,
+  RestartStep,
+  RestartStepKind,
+} from './types.js';
+
+export interface StepExtra {
+  platformJobId?: string;
+  state?: string;
+}
+
+/** Everything an adapter needs during one restart. */
+export interface AdapterRun {
+  readonly adapter: string;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly pollIntervalMs: number;
+  readonly http: HttpClient;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Reports a step to the caller and the log, with known secrets masked. */
+  report(kind: RestartStepKind, detail: string, extra?: StepExtra): void;
+  /** Registers a secret (password, token) to mask in everything reported from now on. */
+  keepSecret(value: string): void;
+}
+
+export interface AdapterDefinition<C> {
+  name: string;
+  configSchema: z.ZodType<C>;
+  secretKeys: readonly string[];
+  /** Restarts the origin; resolves with the detail of the final `healthy` step, throws `RestartError` otherwise. */
+  run(config: RestartConfig<C>, run: AdapterRun): Promise<string>;
+}
+
+export function defineAdapter<C>(definition: AdapterDefinition<C>): RestartAdapter<C> {
+  async function restart(config: RestartConfig<C>, ctx: RestartContext): Promise<RestartResult> {
+    const steps: RestartStep[] = [];
+    const scrubber = new SecretScrubber();
+    const logger = ctx.logger.child({ adapter: definition.name });
+
+    function report(kind: RestartStepKind, detail: string, extra: StepExtra = {}): void {
+      const step: RestartStep = { at: new Date(ctx.now()).toISOString(), kind, detail: scrubber.scrub(detail) };
+      if (extra.platformJobId !== undefined) step.platformJobId = scrubber.scrub(extra.platformJobId);
+      if (extra.state !== undefined) step.state = scrubber.scrub(extra.state);
+      steps.push(step);
+      const level = kind === 'failed' ? 'warn' : 'info';
+      logger[level]({ step: kind, state: step.state, platformJobId: step.platformJobId }, step.detail);
+      try {
+        ctx.onStep(step);
+      } catch (error) {
+        logger.warn({ err: error }, 'onStep listener threw; ignored');
+      }
+    }
+
+    const sleep = (ms: number): Promise<void> => ctx.sleep(ms, ctx.signal);
+    const run: AdapterRun = {
+      adapter: definition.name,
+      signal: ctx.signal,
+      logger,
+      env: ctx.env ?? process.env,
+      pollIntervalMs: config.pollIntervalMs,
+      http: createHttpClient({
+        signal: ctx.signal,
+        now: ctx.now,
+        sleep,
+        onRetry: (detail, state) => report('retry', detail, { state }),
+      }),
+      now: ctx.now,
+      sleep,
+      report,
+      keepSecret: (value) => scrubber.add(value),
+    };
+
+    try {
+      const healthyDetail = await definition.run(config, run);
+      report('healthy', healthyDetail);
+      return { ok: true, steps };
+    } catch (error) {
+      const raw = toRestartFailure(error, ctx.signal);
+      const failure: RestartFailure = { code: raw.code, title: scrubber.scrub(raw.title), detail: scrubber.scrub(raw.detail) };
+      report('failed', `${failure.title}: ${failure.detail}`);
+      return { ok: false, steps, error: failure };
+    }
+  }
+
+  return { name: definition.name, configSchema: definition.configSchema, secretKeys: definition.secretKeys, restart };
+}

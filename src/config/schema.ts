@@ -1,0 +1,176 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The one schema of rendercache's config file. Every default lives here, next to the
+ * option it belongs to; nothing else in the code base invents a default.
+ */
+
+/**
+ * Concurrent renders that fit this machine: two per core (rendering is CPU-bound; more
+ * only queues inside Chromium), and ~160 MB of RAM each.
+ */
+export function defaultRenderConcurrency(cores = os.availableParallelism(), totalMemBytes = os.totalmem()): number {
+  const byCpu = Math.max(2, cores * 2);
+  const byMemory = Math.floor(totalMemBytes / (160 * 1024 * 1024));
+  return Math.max(1, Math.min(byCpu, byMemory, 32));
+}
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((s) => /^https?:\/\//i.test(s), { message: 'must be an http:// or https:// URL' });
+
+const resourceType = z.enum([
+  'document', 'stylesheet', 'image', 'media', 'font', 'script', 'texttrack', 'xhr', 'fetch',
+  'prefetch', 'eventsource', 'websocket', 'manifest', 'signedexchange', 'ping', 'cspviolationreport',
+  'preflight', 'other',
+]);
+
+/** Analytics and tag managers: they never change what a crawler should see. */
+export const DEFAULT_BLOCKED_URL_PATTERNS = [
+  'google-analytics.com', 'googletagmanager.com', 'doubleclick.net', 'googlesyndication.com',
+  'facebook.net/', 'connect.facebook.net', 'hotjar.com', 'segment.io', 'segment.com/analytics',
+  'mixpanel.com', 'clarity.ms', 'newrelic.com', 'nr-data.net', 'sentry.io', 'fullstory.com',
+  'plausible.io/js', 'matomo.js', 'piwik.js', 'bat.bing.com', 'snap.licdn.com', 'static.ads-twitter.com',
+];
+
+/** Options of one render that a site may override. */
+const renderOverrides = z.strictObject({
+  /** Resource types aborted before they reach the network. Default: image, media, font. */
+  blockResourceTypes: z.array(resourceType).optional(),
+  /** Substrings of URLs to abort (analytics by default). */
+  blockUrlPatterns: z.array(z.string().min(1)).optional(),
+  /** Remove executable <script> elements from the cached HTML. Default true. */
+  stripScripts: z.boolean().optional(),
+  /** Script types kept when stripping. Default: application/ld+json. */
+  keepScriptTypes: z.array(z.string().min(1)).optional(),
+  /** Quiet network time that marks a page as ready. */
+  idleWindowMs: z.number().int().min(0).max(10_000).optional(),
+  /** Hard deadline of one render. */
+  deadlineMs: z.number().int().min(1000).max(120_000).optional(),
+});
+
+const pagesSource = z.union([
+  z.strictObject({ sitemap: z.string().min(1) }),
+  z.strictObject({ urls: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({
+    crawl: z.strictObject({
+      start: z.string().min(1).default('/'),
+      maxPages: z.number().int().min(1).max(1_000_000).default(500),
+      include: z.array(z.string()).default([]),
+      exclude: z.array(z.string()).default([]),
+    }),
+  }),
+]);
+
+export const siteRole = z.enum(['Owner', 'Manager', 'Contributor', 'Downloader', 'Viewer']);
+
+const siteSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, "-" and "_" only (1-128)'),
+  name: z.string().min(1).max(200),
+  /** Base URL of the site. Its origin is always reachable by the renderer, wherever it lives. */
+  origin: httpUrl,
+  /** Where the pages of a refresh come from. Default: {sitemap: "/sitemap.xml"}. */
+  pages: pagesSource.default({ sitemap: '/sitemap.xml' }),
+  /** Cron expression of the scheduled refresh. Default: hourly. */
+  schedule: z.string().min(1).default('0 * * * *'),
+  /** IANA time zone of `schedule`. Default: UTC. */
+  timezone: z.string().min(1).default('UTC'),
+  /** user → sharing role on this site. */
+  members: z.record(z.string().min(1), siteRole).default({}),
+  status: z.enum(['online', 'offline']).default('online'),
+  security: z.enum(['public', 'secure']).default('public'),
+  /** The pre-renderer for this site. Default true. */
+  prerender: z.boolean().default(true),
+  /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. Default false. */
+  allowPrivateNetwork: z.boolean().default(false),
+  render: renderOverrides.prefault({}),
+  /** Origin restart adapter (see src/adapters); validated by the adapter registry. */
+  restart: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      /** Port of the HTTP API. Default 3000; env PORT overrides. */
+      port: z.number().int().min(0).max(65535).default(3000),
+      host: z.string().min(1).default('0.0.0.0'),
+      /** Public base URL used in Location headers. Default: taken from the request. */
+      publicUrl: httpUrl.optional(),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      /** "embedded" (SQLite under `dir`, survives restarts) or a redis:// URL. Env REDIS_URL overrides. */
+      store: z.union([z.literal('embedded'), z.string().regex(/^rediss?:\/\//, 'must be "embedded" or a redis:// URL')]).default('embedded'),
+      /** Folder of the embedded store. Default ./data. */
+      dir: z.string().min(1).default('./data'),
+      /** Key namespace in the store. Default "rendercache". */
+      namespace: z.string().min(1).default('rendercache'),
+      /** A store command slower than this counts as a miss (and is logged). Default 500 ms. */
+      commandTimeoutMs: z.number().int().min(10).max(60_000).default(500),
+      /** Bytes of rendered pages kept in the in-memory hot tier. Default 128 MiB. */
+      hotTierBytes: z.number().int().min(0).default(128 * 1024 * 1024),
+      /** An entry older than this is served as "stale" and re-rendered in the background. Default 2 h. */
+      staleAfterSeconds: z.number().int().min(1).default(7200),
+    })
+    .prefault({}),
+  render: z
+    .strictObject({
+      /** Chromium binary. Default: env CHROME_PATH, then /usr/bin/chromium, then puppeteer's own. */
+      chromePath: z.string().min(1).optional(),
+      /** Renders at once in this process. Default: two per core, bounded by memory. */
+      concurrency: z.number().int().min(1).max(64).default(() => defaultRenderConcurrency()),
+      /** Renders waiting beyond this answer 503 with Retry-After. Default 200. */
+      maxQueued: z.number().int().min(0).default(200),
+      /** Quiet network time that marks a page ready. Default 50 ms (see docs/architecture.md). */
+      idleWindowMs: z.number().int().min(0).max(10_000).default(50),
+      /** A request open longer than this is a long-poll and no longer keeps the page busy. Default 5 s. */
+      longPollAfterMs: z.number().int().min(100).max(60_000).default(5000),
+      /** Hard deadline of one render; reaching it is a failure. Default 20 s. */
+      deadlineMs: z.number().int().min(1000).max(120_000).default(20_000),
+      /** Relaunch the browser after this many renders. Default 1000. */
+      recycleAfterRenders: z.number().int().min(1).default(1000),
+      /** Relaunch the browser after this many minutes. Default 30. */
+      recycleAfterMinutes: z.number().min(0.01).default(30),
+      /** User agent of the renderer. Default: Chromium's, with "rendercache" appended. */
+      userAgent: z.string().min(1).optional(),
+      blockResourceTypes: z.array(resourceType).default(['image', 'media', 'font']),
+      blockUrlPatterns: z.array(z.string().min(1)).default(DEFAULT_BLOCKED_URL_PATTERNS),
+      stripScripts: z.boolean().default(true),
+      keepScriptTypes: z.array(z.string().min(1)).default(['application/ld+json']),
+      /** Origin response headers replayed to crawlers. */
+      replayHeaders: z.array(z.string().min(1)).default(['content-language', 'x-robots-tag', 'link', 'vary']),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      tokens: z
+        .array(z.strictObject({ token: z.string().min(8), user: z.string().min(1), admin: z.boolean().default(false) }))
+        .default([]),
+    })
+    .prefault({}),
+  sites: z.array(siteSchema).default([]),
+  /** Serve the demo site shipped in demo-site/ on this port (used by the default config). */
+  demo: z.strictObject({ port: z.number().int().min(0).max(65535), root: z.string().min(1).default('demo-site') }).optional(),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .prefault({}),
+}).superRefine((cfg, ctx) => {
+  const ids = new Set<string>();
+  const names = new Set<string>();
+  cfg.sites.forEach((site, i) => {
+    if (ids.has(site.id)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id "${site.id}"` });
+    if (names.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
+    ids.add(site.id);
+    names.add(site.name);
+  });
+});
+
+
+export type RendercacheConfig = z.infer<typeof configSchema>;
+export type SiteConfig = RendercacheConfig['sites'][number];
+export type SiteRole = z.infer<typeof siteRole>;
+export type RenderOptionsConfig = RendercacheConfig['render'];
+export type ResourceType = z.infer<typeof resourceType>;

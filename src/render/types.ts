@@ -1,0 +1,43 @@
+import type { ResourceType } from '../config/schema.js';
+
+/** Everything one render needs to know about its site. */
+export interface RenderPolicy {
+  /** Origin of the site: always reachable, the only place the main frame may go. */
+  siteOrigin: string;
+  allowPrivateNetwork: boolean;
+  blockResourceTypes: ReadonlySet<ResourceType | string>;
+  blockUrlPatterns: readonly string[];
+  stripScripts: boolean;
+  keepScriptTypes: string[];
+  idleWindowMs: number;
+  longPollAfterMs: number;
+  deadlineMs: number;
+  replayHeaders: readonly string[];
+}
+
+export type RenderFailureKind =
+  | 'timeout'
+  | 'browser-crashed'
+  | 'chromium-error'
+  | 'origin-error'
+  | 'empty-body'
+  | 'navigation-blocked';
+
+export interface RenderFailure {
+  kind: RenderFailureKind;
+  detail: string;
+  /** The origin's status, when it answered with an error. */
+  status?: number;
+}
+
+export type RenderOutcome =
+  | {
+      ok: true;
+      status: number;
+      /** Lower-case header names to replay to crawlers. */
+      headers: Record<string, string>;
+      html: string;
+      finalUrl: string;
+      renderTimeMs: number;
+    }
+  | { ok: false; failure: RenderFailure; renderTimeMs: number };

@@ -1,0 +1,84 @@
+/** Shared test plumbing: a restart context that records steps, logs and sleeps. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { sleepWithSignal } from '../../src/adapters/context.js';
+import type { RestartContext, RestartResult, RestartStep } from '../../src/adapters/types.js';
+
+export interface RecordingContext {
+  ctx: RestartContext;
+  steps: RestartStep[];
+  /** Every sleep the adapter asked for, in ms (poll intervals, backoff, Retry-After). */
+  sleeps: number[];
+  /** Everything logged, as pino JSON lines (level debug and up). */
+  logs(): string;
+}
+
+export interface RecordingOptions {
+  /** Sleep at most this long in real time, whatever was asked (backoff and Retry-After in tests). */
+  maxRealSleepMs?: number;
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  now?: () => number;
+  /** Called on each sleep before sleeping (e.g. to start a server between retries). */
+  onSleep?: (ms: number, index: number) => void | Promise<void>;
+}
+
+export function recordingContext(options: RecordingOptions = {}): RecordingContext {
+  const steps: RestartStep[] = [];
+  const sleeps: number[] = [];
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const ctx: RestartContext = {
+    signal: options.signal ?? new AbortController().signal,
+    onStep: (step) => steps.push(step),
+    logger: pino({ level: 'debug' }, sink),
+    now: options.now ?? Date.now,
+    env: options.env ?? {},
+    async sleep(ms, signal) {
+      sleeps.push(ms);
+      await options.onSleep?.(ms, sleeps.length - 1);
+      await sleepWithSignal(Math.min(ms, options.maxRealSleepMs ?? ms), signal);
+    },
+  };
+  return { ctx, steps, sleeps, logs: () => chunks.join('') };
+}
+
+/** The result's error, failing the test if the restart succeeded. */
+export function failureOf(result: RestartResult): { code: string; title: string; detail: string } {
+  if (result.ok) throw new Error(`expected the restart to fail, it succeeded: ${JSON.stringify(result.steps)}`);
+  return result.error;
+}
+
+/** Asserts success with a readable message (the failure detail) otherwise. */
+export function expectOk(result: RestartResult): void {
+  if (!result.ok) throw new Error(`expected success, got ${result.error.code}: ${result.error.title}: ${result.error.detail}`);
+}
+
+export function kinds(steps: readonly RestartStep[]): string[] {
+  return steps.map((step) => step.kind);
+}
+
+export function polledStates(steps: readonly RestartStep[]): string[] {
+  return steps.filter((step) => step.kind === 'polled').map((step) => step.state ?? '');
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Everything a restart exposed to the outside: steps, the error, and the logs. */
+export function exposedText(result: RestartResult, recording: RecordingContext): string {
+  return JSON.stringify(result) + JSON.stringify(recording.steps) + recording.logs();
+}
