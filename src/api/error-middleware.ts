@@ -1,0 +1,39 @@
+import type Koa from 'koa';
+import type { Logger } from '../observability/logger.js';
+import { ApiError, errorResponse, errors } from './errors.js';
+
+/** Renders every error as the documented error body; nothing leaks a stack trace. */
+export function errorMiddleware(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
+        throw errors.notFound(`No resource at ${ctx.method} ${ctx.path}.`);
+      }
+    } catch (err) {
+      const apiError = toApiError(err);
+      if (apiError.status >= 500 && !(err instanceof ApiError)) logger.error({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
+      const { status, headers, body } = errorResponse(apiError);
+      ctx.status = status;
+      ctx.set(headers);
+      ctx.body = body;
+    }
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  // Koa and its body parsers throw http-errors with an `expose`d 4xx status.
+  const status = (err as { status?: unknown }).status;
+  const expose = (err as { expose?: unknown }).expose === true;
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
+    const message = (err as Error).message;
+    if (status === 413) return errors.payloadTooLarge(message);
+    if (status === 415) return errors.unsupportedMediaType(message);
+    if (status === 401) return errors.unauthorized(message);
+    if (status === 404) return errors.notFound(message);
+    if (status === 405) return errors.methodNotAllowed(message);
+    return errors.badRequest(message);
+  }
+  return errors.internal('The server met an unexpected condition; it has been logged.');
+}

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+/** What made a cache entry. */
+export type RenderTrigger = 'lookup' | 'api' | 'schedule' | 'startup' | 'revalidate';
+
+export interface EntrySource {
+  trigger: RenderTrigger;
+  jobId?: string;
+}
+
+/** A rendered page as it is kept in the store: gzip body, replayable status and headers. */
+export interface StoredEntry {
+  v: 1;
+  url: string;
+  status: number;
+  /** Lower-case header names replayed to crawlers (Location, Vary, X-Robots-Tag, ...). */
+  headers: Record<string, string>;
+  /** gzip of the HTML, base64: served as-is with Content-Encoding: gzip. */
+  gzipBase64: string;
+  /** Uncompressed size of the HTML. */
+  bytes: number;
+  etag: string;
+  renderedAt: string;
+  renderTimeMs: number;
+  source: EntrySource;
+}
+
+export interface RenderedPage {
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  html: string;
+  renderTimeMs: number;
+  source: EntrySource;
+}
+
+export function toStoredEntry(page: RenderedPage, renderedAt = new Date()): StoredEntry {
+  const gzip = gzipSync(page.html, { level: 6 });
+  return {
+    v: 1,
+    url: page.url,
+    status: page.status,
+    headers: page.headers,
+    gzipBase64: gzip.toString('base64'),
+    bytes: Buffer.byteLength(page.html),
+    etag: `"${createHash('sha1').update(page.html).digest('base64url')}"`,
+    renderedAt: renderedAt.toISOString(),
+    renderTimeMs: page.renderTimeMs,
+    source: page.source,
+  };
+}
+
+/** A stored value that is not a well-formed entry is treated as absent, never served. */
+export function isStoredEntry(value: unknown): value is StoredEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Partial<StoredEntry>;
+  return (
+    e.v === 1 &&
+    typeof e.url === 'string' &&
+    Number.isInteger(e.status) &&
+    typeof e.gzipBase64 === 'string' &&
+    typeof e.etag === 'string' &&
+    typeof e.renderedAt === 'string' &&
+    typeof e.headers === 'object' && e.headers !== null
+  );
+}
+
+/**
+ * An entry ready to be written to a socket: both encodings and every header computed
+ * once, so that serving a hit is a map lookup and a write.
+ */
+export interface ServableEntry {
+  readonly stored: StoredEntry;
+  readonly gzip: Buffer;
+  readonly identity: Buffer;
+  readonly renderedAtMs: number;
+  /** Headers common to both encodings. */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly lastModified: string;
+  /** Set when a later render of this URL failed: the entry is kept and served as stale. */
+  failedAtMs: number | null;
+}
+
+export function toServable(stored: StoredEntry): ServableEntry {
+  const gzip = Buffer.from(stored.gzipBase64, 'base64');
+  const identity = gunzipSync(gzip);
+  const lastModified = new Date(stored.renderedAt).toUTCString();
+  const headers: Array<[string, string]> = [];
+  let vary = '';
+  for (const [name, value] of Object.entries(stored.headers)) {
+    if (name === 'vary') vary = value;
+    else headers.push([name, value]);
+  }
+  if (stored.status >= 200 && stored.status < 300 || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
+  headers.push(['etag', stored.etag], ['last-modified', lastModified], ['vary', varyWithEncoding(vary)]);
+  return { stored, gzip, identity, renderedAtMs: Date.parse(stored.renderedAt), headers, lastModified, failedAtMs: null };
+}
+
+/** Keep the origin's Vary (User-Agent for sites that serve bots differently) and add ours. */
+function varyWithEncoding(originVary: string): string {
+  const names = originVary.split(',').map((s) => s.trim()).filter((s) => s && s !== '*');
+  if (!names.some((n) => n.toLowerCase() === 'accept-encoding')) names.push('Accept-Encoding');
+  return names.join(', ');
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type Keyv from 'keyv';
+import type { Logger } from '../observability/logger.js';
+import { isStoredEntry, toServable, toStoredEntry, type RenderedPage, type ServableEntry } from './entry.js';
+import type { HotTier } from './hot-tier.js';
+import { withTimeout } from './with-timeout.js';
+
+export interface PageCacheOptions {
+  commandTimeoutMs: number;
+  /** Entries older than this are stale: served, and re-rendered in the background. */
+  staleAfterMs: number;
+}
+
+export interface RenderFailureRecord {
+  url: string;
+  at: string;
+  kind: string;
+  detail: string;
+}
+
+/** hit: fresh; stale: old or a later render failed (still served); miss: nothing usable. */
+export type CacheState = 'hit' | 'stale' | 'miss';
+
+/**
+ * The bot-facing cache: a hot in-memory tier in front of a Keyv store. A store that
+ * fails or is slow reads as a miss and is logged; it never fails a request.
+ * Only successful renders are written; a failure is recorded beside the entry.
+ */
+export class PageCache {
+  constructor(
+    private readonly store: Keyv,
+    private readonly hot: HotTier,
+    private readonly options: PageCacheOptions,
+    private readonly logger: Logger,
+  ) {
+    store.on('error', (err: unknown) => logger.error({ err: errorMessage(err) }, 'cache store error'));
+  }
+
+  /** Hot tier only: the crawler fast path. */
+  peek(key: string): ServableEntry | undefined {
+    return this.hot.get(key);
+  }
+
+  async get(key: string): Promise<ServableEntry | undefined> {
+    const hot = this.hot.get(key);
+    if (hot) return hot;
+    const [value, failure] = await Promise.all([this.read(pageKey(key)), this.read(failureKey(key))]);
+    if (value === undefined) return undefined;
+    if (!isStoredEntry(value)) {
+      this.logger.error({ url: key }, 'ignoring a malformed cache entry');
+      return undefined;
+    }
+    const servable = toServable(value);
+    if (isFailureRecord(failure) && Date.parse(failure.at) > servable.renderedAtMs) servable.failedAtMs = Date.parse(failure.at);
+    this.hot.set(key, servable);
+    return servable;
+  }
+
+  /** Stores a successful render (store first, then the hot tier). */
+  async put(key: string, page: RenderedPage): Promise<ServableEntry> {
+    const stored = toStoredEntry(page);
+    const servable = toServable(stored);
+    try {
+      await withTimeout(this.store.set(pageKey(key), stored), this.options.commandTimeoutMs * 4, 'cache write');
+      await withTimeout(this.store.delete(failureKey(key)), this.options.commandTimeoutMs, 'cache write');
+    } catch (err) {
+      this.logger.error({ url: key, err: errorMessage(err) }, 'cache write failed; the page is kept in memory only');
+    }
+    this.hot.set(key, servable);
+    return servable;
+  }
+
+  /** Records a failed render; the entry already cached stays and is served as stale. */
+  async recordFailure(key: string, failure: { kind: string; detail: string }): Promise<void> {
+    const record: RenderFailureRecord = { url: key, at: new Date().toISOString(), ...failure };
+    const hot = this.hot.get(key);
+    if (hot) hot.failedAtMs = Date.parse(record.at);
+    try {
+      await withTimeout(this.store.set(failureKey(key), record), this.options.commandTimeoutMs, 'cache write');
+    } catch (err) {
+      this.logger.error({ url: key, err: errorMessage(err) }, 'could not record a render failure');
+    }
+  }
+
+  async lastFailure(key: string): Promise<RenderFailureRecord | undefined> {
+    const value = await this.read(failureKey(key));
+    return isFailureRecord(value) ? value : undefined;
+  }
+
+  stateOf(entry: ServableEntry, now = Date.now()): CacheState {
+    if (entry.failedAtMs !== null) return 'stale';
+    return now - entry.renderedAtMs > this.options.staleAfterMs ? 'stale' : 'hit';
+  }
+
+  /** Drops a URL from this process's hot tier (another instance rewrote it). */
+  forgetLocal(key: string): void {
+    this.hot.delete(key);
+  }
+
+  /** Readiness: does the store answer? */
+  async ping(): Promise<boolean> {
+    try {
+      await withTimeout(this.store.get('__ping__'), this.options.commandTimeoutMs, 'cache ping');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.disconnect().catch(() => {});
+  }
+
+  private async read(key: string): Promise<unknown> {
+    try {
+      return await withTimeout(this.store.get(key), this.options.commandTimeoutMs, 'cache read');
+    } catch (err) {
+      this.logger.error({ key, err: errorMessage(err) }, 'cache read failed; answering as a miss');
+      return undefined;
+    }
+  }
+}
+
+/** Store keys stay short whatever the URL length. */
+const storeKey = (prefix: string, url: string) =>
+  url.length <= 512 ? `${prefix}:${url}` : `${prefix}:sha256:${createHash('sha256').update(url).digest('hex')}`;
+const pageKey = (url: string) => storeKey('page', url);
+const failureKey = (url: string) => storeKey('fail', url);
+
+function isFailureRecord(value: unknown): value is RenderFailureRecord {
+  return typeof value === 'object' && value !== null && typeof (value as RenderFailureRecord).at === 'string';
+}
+
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

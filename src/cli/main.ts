@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfigFile } from '../config/load.js';
+import { startService } from '../service.js';
+
+const USAGE = `usage: rendercache serve [--config FILE]
+
+  FILE is YAML or JSON (default: $RENDERCACHE_CONFIG, then ${DEFAULT_CONFIG_FILE}).
+  Environment overrides: PORT, REDIS_URL, CHROME_PATH, LOG_LEVEL.`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  if (parsed.values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && !parsed.values.help ? 2 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  const file = parsed.values.config ?? process.env.RENDERCACHE_CONFIG ?? DEFAULT_CONFIG_FILE;
+  let config;
+  try {
+    config = loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rendercache: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const service = await startService(config);
+  const stop = (signal: string) => {
+    process.stderr.write(`rendercache: ${signal}, stopping\n`);
+    service.stop().then(() => process.exit(0), () => process.exit(1));
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exit(code); },
+  (err: unknown) => {
+    process.stderr.write(`rendercache: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,46 @@
+import PQueue from 'p-queue';
+import type { RenderAndStore } from './render-and-store.js';
+import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from './render-task.js';
+
+export interface LocalRenderQueueOptions {
+  /** Renders at once. */
+  concurrency: number;
+  /** Waiting tasks beyond this are refused with QueueFullError. */
+  maxQueued: number;
+}
+
+/** The render queue of a single process: p-queue, bounded, with priorities. */
+export class LocalRenderQueue implements RenderQueue {
+  private readonly queue: PQueue;
+  private averageRenderMs = 1000;
+
+  constructor(private readonly worker: RenderAndStore, private readonly options: LocalRenderQueueOptions) {
+    this.queue = new PQueue({ concurrency: options.concurrency });
+  }
+
+  get waiting(): number {
+    return this.queue.size;
+  }
+
+  get running(): number {
+    return this.queue.pending;
+  }
+
+  submit(task: RenderTask, priority: number): Promise<RenderTaskResult> {
+    if (this.queue.size >= this.options.maxQueued) {
+      const seconds = Math.ceil(((this.queue.size + 1) * this.averageRenderMs) / this.options.concurrency / 1000);
+      return Promise.reject(new QueueFullError(Math.max(1, seconds)));
+    }
+    return this.queue.add(async () => {
+      const result = await this.worker.run(task);
+      // A moving average keeps Retry-After honest.
+      this.averageRenderMs = this.averageRenderMs * 0.9 + result.renderTimeMs * 0.1;
+      return result;
+    }, { priority });
+  }
+
+  async close(): Promise<void> {
+    this.queue.clear();
+    await this.queue.onIdle();
+  }
+}

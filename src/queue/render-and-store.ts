@@ -1,0 +1,61 @@
+import os from 'node:os';
+import type { PageCache } from '../cache/page-cache.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { renderPolicyFor } from '../render/policy.js';
+import type { Renderer } from '../render/renderer.js';
+import type { RenderOptionsConfig } from '../config/schema.js';
+import type { SiteRegistry } from '../sites/site-registry.js';
+import type { RenderTask, RenderTaskResult } from './render-task.js';
+
+/** Identifies this process in page records ("which instance rendered it"). */
+export const INSTANCE_ID = `${os.hostname()}:${process.pid}`;
+
+/**
+ * The work behind every queued task: render the page, then write it to the cache only
+ * if the render succeeded. A failure leaves the cached page in place and is recorded.
+ */
+export class RenderAndStore {
+  constructor(
+    private readonly renderer: Renderer,
+    private readonly cache: PageCache,
+    private readonly sites: SiteRegistry,
+    private readonly renderDefaults: RenderOptionsConfig,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async run(task: RenderTask): Promise<RenderTaskResult> {
+    const site = this.sites.byId(task.siteId);
+    if (!site) {
+      return { ok: false, failure: { kind: 'chromium-error', detail: `unknown site ${task.siteId}` }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+    }
+    const outcome = await this.renderer.render(task.url, renderPolicyFor(site.config, this.renderDefaults));
+    this.metrics.renderDuration.observe(outcome.renderTimeMs / 1000);
+    if (!outcome.ok) {
+      this.metrics.renders.labels(outcome.failure.kind).inc();
+      this.logger.warn({ url: task.url, failure: outcome.failure, trigger: task.source.trigger }, 'render failed; cached page kept');
+      await this.cache.recordFailure(task.url, outcome.failure);
+      return { ok: false, failure: outcome.failure, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
+    }
+    this.metrics.renders.labels('ok').inc();
+    const entry = await this.cache.put(task.url, {
+      url: task.url,
+      status: outcome.status,
+      headers: outcome.headers,
+      html: outcome.html,
+      renderTimeMs: outcome.renderTimeMs,
+      source: task.source,
+    });
+    this.logger.debug({ url: task.url, status: outcome.status, ms: outcome.renderTimeMs }, 'rendered');
+    return {
+      ok: true,
+      status: outcome.status,
+      bytes: entry.stored.bytes,
+      renderTimeMs: outcome.renderTimeMs,
+      renderedAt: entry.stored.renderedAt,
+      renderedBy: INSTANCE_ID,
+      entry,
+    };
+  }
+}

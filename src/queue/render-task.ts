@@ -1,0 +1,36 @@
+import type { EntrySource, ServableEntry } from '../cache/entry.js';
+import type { RenderFailure } from '../render/types.js';
+
+/** One page to render and store. */
+export interface RenderTask {
+  /** Normalised page URL (also its cache key). */
+  url: string;
+  siteId: string;
+  source: EntrySource;
+}
+
+/** What became of a render task: the cache holds the page only when ok. */
+export type RenderTaskResult =
+  | { ok: true; status: number; bytes: number; renderTimeMs: number; renderedAt: string; renderedBy: string; entry?: ServableEntry }
+  | { ok: false; failure: RenderFailure; renderTimeMs: number; renderedBy: string };
+
+/** Lookups go before refresh work. */
+export const PRIORITY = { lookup: 10, revalidate: 5, refresh: 0 } as const;
+
+/** The render queue is full: the caller should come back later. */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`render queue is full; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** Where render tasks wait for a browser: p-queue in one process, BullMQ across many. */
+export interface RenderQueue {
+  submit(task: RenderTask, priority: number): Promise<RenderTaskResult>;
+  /** Tasks waiting (not yet rendering). */
+  readonly waiting: number;
+  /** Tasks rendering now in this process. */
+  readonly running: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import type { PageCache } from '../cache/page-cache.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Site } from '../sites/site.js';
+import { lookupTarget } from './lookup-target.js';
+import type { PageLookup, ServingGate } from './page-lookup.js';
+import { writeEntry } from './write-entry.js';
+
+/**
+ * Serves fresh hits from the hot tier before Koa sees the request: a crawler hit is a
+ * map lookup and one write. Anything else (misses, stale pages, errors, other routes)
+ * returns false and goes to the Koa app.
+ */
+export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: ServingGate, metrics: Metrics) {
+  // Request URL -> cache key and site: skips URL parsing on repeated lookups.
+  const resolved = new LRUCache<string, { key: string; site: Site }>({ max: 10_000 });
+
+  return function serveHot(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const requestUrl = req.url ?? '/';
+    let target = resolved.get(requestUrl);
+    if (!target) {
+      const raw = lookupTarget(requestUrl);
+      if (raw === null) return false;
+      try {
+        target = lookup.resolve(raw);
+      } catch {
+        return false;
+      }
+      resolved.set(requestUrl, target);
+    }
+    if (!isServed(target.site)) return false;
+    const entry = cache.peek(target.key);
+    if (!entry || cache.stateOf(entry) !== 'hit') return false;
+    metrics.lookupHit.inc();
+    writeEntry(req, res, entry, 'hit');
+    return true;
+  };
+}
