@@ -27,7 +27,7 @@ export function createKeyvStore(options: StoreOptions, table = 'pages'): Keyv {
     fs.mkdirSync(options.dir, { recursive: true });
     const file = path.resolve(options.dir, 'rendercache.sqlite');
     const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table, busyTimeout: 5000, keySize: 2048 });
-    return new Keyv({ store: adapter, namespace: options.namespace });
+    return new Keyv({ store: adapter, namespace: options.namespace, throwOnErrors: true });
   }
   const adapter = new KeyvRedis(
     {
@@ -40,5 +40,5 @@ export function createKeyvStore(options: StoreOptions, table = 'pages'): Keyv {
     },
     { namespace: `${options.namespace}:${table}`, throwOnConnectError: false, throwOnErrors: true, connectionTimeout: options.commandTimeoutMs * 4 },
   );
-  return new Keyv({ store: adapter, namespace: `${options.namespace}:${table}`, useKeyPrefix: false });
+  return new Keyv({ store: adapter, namespace: `${options.namespace}:${table}`, useKeyPrefix: false, throwOnErrors: true });
 }
