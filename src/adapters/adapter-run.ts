@@ -37,6 +37,8 @@ export interface AdapterRun {
   report(kind: RestartStepKind, detail: string, extra?: StepExtra): void;
   /** Registers a secret (password, token) to mask in everything reported from now on. */
   keepSecret(value: string): void;
+  /** Masks known secrets in text headed for a log line. */
+  scrub(text: string): string;
 }
 
 export interface AdapterDefinition<C> {
@@ -84,6 +86,7 @@ export function defineAdapter<C>(definition: AdapterDefinition<C>): RestartAdapt
       sleep,
       report,
       keepSecret: (value) => scrubber.add(value),
+      scrub: (text) => scrubber.scrub(text),
     };
 
     try {

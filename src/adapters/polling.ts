@@ -19,7 +19,7 @@ export async function pollUntil<T>(
   let lastState: string | undefined;
   for (let poll = 1; ; poll++) {
     const outcome = await check();
-    run.logger.debug({ poll, state: outcome.state, platformJobId }, outcome.detail);
+    run.logger.debug({ poll, state: run.scrub(outcome.state), platformJobId }, run.scrub(outcome.detail));
     if (outcome.state !== lastState || outcome.done) {
       run.report('polled', outcome.detail, { state: outcome.state, ...(platformJobId ? { platformJobId } : {}) });
       lastState = outcome.state;

@@ -44,8 +44,8 @@ export class RestartConfigError extends Error {
 
 interface RegistryEntry {
   adapter: RestartAdapter<unknown>;
-  /** Validates the adapter's own keys; the closure keeps the adapter's config type. */
-  check(settings: Record<string, unknown>): RestartConfigIssue[];
+  /** Validates the adapter's own keys (defaults applied); the closure keeps the adapter's config type. */
+  check(settings: Record<string, unknown>): { success: true; data: object } | { success: false; issues: RestartConfigIssue[] };
   start(common: CommonRestartConfig, settings: Record<string, unknown>, ctx: RestartContext): Promise<RestartResult>;
 }
 
@@ -67,13 +67,13 @@ function adapterKeys(raw: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(raw).filter(([key]) => !COMMON_KEYS.has(key)));
 }
 
-export function registerAdapter<C>(adapter: RestartAdapter<C>): void {
+export function registerAdapter<C extends object>(adapter: RestartAdapter<C>): void {
   if (registry.has(adapter.name)) throw new Error(`restart adapter "${adapter.name}" is already registered`);
   registry.set(adapter.name, {
     adapter,
     check(settings) {
       const parsed = adapter.configSchema.safeParse(settings);
-      return parsed.success ? [] : toIssues(parsed.error.issues);
+      return parsed.success ? { success: true, data: parsed.data } : { success: false, issues: toIssues(parsed.error.issues) };
     },
     start(common, settings, ctx) {
       const parsed = adapter.configSchema.safeParse(settings);
@@ -107,10 +107,10 @@ export function safeParseRestartConfig(raw: unknown): RestartConfigParseResult {
   if (!common.success) issues.push(...toIssues(common.error.issues));
   const entry = typeof raw.adapter === 'string' && raw.adapter !== '' ? registry.get(raw.adapter) : undefined;
   if (typeof raw.adapter === 'string' && raw.adapter !== '' && !entry) issues.push(unknownAdapterIssue(raw.adapter));
-  const settings = adapterKeys(raw);
-  if (entry) issues.push(...entry.check(settings));
-  if (issues.length > 0 || !common.success) return { success: false, issues };
-  return { success: true, data: { ...settings, ...common.data } };
+  const settings = entry?.check(adapterKeys(raw));
+  if (settings && !settings.success) issues.push(...settings.issues);
+  if (issues.length > 0 || !common.success || !settings?.success) return { success: false, issues };
+  return { success: true, data: { ...settings.data, ...common.data } };
 }
 
 export function parseRestartConfig(raw: unknown): RestartConfig {
@@ -154,10 +154,11 @@ function abortFailure(config: CommonRestartConfig, deadlineHit: boolean, steps: 
 }
 
 /**
- * Runs one restart: validates `config`, applies `deadlineMs` (combined with `ctx.signal`), and
- * settles with success or a clear error even if an adapter ignores its signal. Never rejects.
+ * Runs one restart: validates `config` (a site's restart block, raw or already parsed), applies
+ * `deadlineMs` (combined with `ctx.signal`), and settles with success or a clear error, even if
+ * an adapter ignores its signal. Never rejects.
  */
-export async function runRestart(config: RestartConfig, ctx: RestartContext): Promise<RestartResult> {
+export async function runRestart(config: RestartConfig | Readonly<Record<string, unknown>>, ctx: RestartContext): Promise<RestartResult> {
   const parsed = safeParseRestartConfig(config);
   if (!parsed.success) return configFailureResult(parsed.issues, ctx);
   const common = commonRestartConfigSchema.parse(parsed.data);

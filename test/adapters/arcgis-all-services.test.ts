@@ -89,6 +89,20 @@ describe('arcgis-all-services', () => {
     expect(error.detail).toContain("error 404: Could not find resource or operation 'refreshAllServices' on the system.");
   });
 
+  it('retries a rate-limited submission after Retry-After without submitting twice', async () => {
+    const server = await start({ rateLimitOnce: '/refreshAllServices' });
+    const recording = recordingContext({ maxRealSleepMs: 5 });
+    const result = await runRestart(config(server), recording.ctx);
+
+    expectOk(result);
+    expect(server.callsTo('/refreshAllServices').map((call) => [call.status, call.errorCode])).toEqual([
+      [429, 429],
+      [200, undefined],
+    ]);
+    expect(server.state.jobs.size).toBe(1);
+    expect(recording.sleeps[0]).toBe(1_000);
+  });
+
   it('reports an HTML answer (no f=json honoured, e.g. a proxy page) as an unexpected response', async () => {
     const server = await start({ overrides: [{ path: '/refreshAllServices', body: '<html>Sign in</html>' }] });
     const result = await runRestart(config(server), recordingContext().ctx);
