@@ -90,6 +90,9 @@ export const errors = {
   unsupportedMediaType: define({ status: 415, title: 'Unsupported Media Type', code: 'RENDERCACHE-415' }),
   tooManyRequests: define({ status: 429, title: 'Too Many Requests', code: 'RENDERCACHE-429' }),
   internal: define({ status: 500, title: 'Internal Server Error', code: 'RENDERCACHE-500' }),
+  /** Reported inside a job's status, never as an HTTP answer. */
+  jobFailed: define({ status: 500, title: 'Job Failed', code: 'RENDERCACHE-JOB-FAILED' }),
+  siteNotDeleted: define({ status: 409, title: 'Site Not Deleted', code: 'RENDERCACHE-SITE-409' }),
   // Crawler lookups (ours).
   malformedPageUrl: define({ status: 400, title: 'Malformed Page URL', code: 'RENDERCACHE-URL-001' }),
   unknownSite: define({ status: 404, title: 'Not a Configured Site', code: 'RENDERCACHE-URL-002' }),

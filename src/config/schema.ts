@@ -144,6 +144,35 @@ export const configSchema = z.strictObject({
       replayHeaders: z.array(z.string().min(1)).default(['content-language', 'x-robots-tag', 'link', 'vary']),
     })
     .prefault({}),
+  refresh: z
+    .strictObject({
+      /** Pages of one site rendering at once during a refresh. Default 4. */
+      siteConcurrency: z.number().int().min(1).max(64).default(4),
+      /** Tries per page (the first and the retries), with exponential backoff. Default 3. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** Backoff before the first retry; doubled for each further one. Default 1000 ms. */
+      retryBackoffMs: z.number().int().min(0).max(60_000).default(1000),
+      /**
+       * A job fails when more than this share of its pages failed. Default 0: any failed
+       * page fails the job (its pages that rendered are cached all the same).
+       */
+      maxFailedPercent: z.number().min(0).max(100).default(0),
+      /** Jobs kept per site; older ones are deleted with their pages. Default 20. */
+      keepJobs: z.number().int().min(1).max(10_000).default(20),
+      /** Upper bound on the pages of one job. Default 100000. */
+      maxPagesPerJob: z.number().int().min(1).max(10_000_000).default(100_000),
+      /** intervalToPoll advertised in job status. Default 1000 ms. */
+      pollIntervalMs: z.number().int().min(100).default(1000),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      /** Management API requests allowed per token per window; more get 429. Default 120 per minute. */
+      rateLimit: z.strictObject({ points: z.number().int().min(1).default(120), windowSeconds: z.number().int().min(1).default(60) }).prefault({}),
+      /** Largest request body accepted. Default 256 KiB. */
+      maxBodyBytes: z.number().int().min(1024).default(256 * 1024),
+    })
+    .prefault({}),
   auth: z
     .strictObject({
       tokens: z

@@ -1,0 +1,116 @@
+import PQueue from 'p-queue';
+import type { Logger } from '../observability/logger.js';
+import { PRIORITY, QueueFullError, type RenderQueue } from '../queue/render-task.js';
+import type { JobError, JobRecord, JobStore, PageRecord } from './types.js';
+
+export interface RefreshRunOptions {
+  siteConcurrency: number;
+  maxAttempts: number;
+  retryBackoffMs: number;
+}
+
+/**
+ * Renders the pending pages of one job through the shared render queue, at most
+ * `siteConcurrency` at a time, retrying a failed page with exponential backoff.
+ * Resolves when every page is complete or failed, or when the job was cancelled
+ * (pages in flight finish; the others stay pending).
+ */
+export async function renderJobPages(
+  job: JobRecord,
+  store: JobStore,
+  queue: RenderQueue,
+  options: RefreshRunOptions,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  const lane = new PQueue({ concurrency: options.siteConcurrency });
+  for (;;) {
+    if (signal.aborted) break;
+    // Page by page from the store: a job of 100,000 pages never sits in memory at once.
+    const seqs = await store.pageSeqs(job.id, 'pending', 500);
+    if (seqs.length === 0) break;
+    for (const seq of seqs) {
+      if (signal.aborted) break;
+      await lane.onSizeLessThan(options.siteConcurrency);
+      const page = await store.getPage(job.id, seq);
+      if (!page || page.status !== 'pending') continue;
+      await store.updatePage(job.id, seq, 'pending', { status: 'processing' });
+      void lane.add(() => renderOne(job, page, store, queue, options, signal, logger));
+    }
+    await lane.onIdle();
+  }
+  await lane.onIdle();
+}
+
+async function renderOne(
+  job: JobRecord,
+  page: PageRecord,
+  store: JobStore,
+  queue: RenderQueue,
+  options: RefreshRunOptions,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  let lastError: JobError = { title: 'Not Rendered', detail: 'the page was not rendered' };
+  let attempts = page.attempts;
+  try {
+    while (attempts < options.maxAttempts) {
+      attempts++;
+      const result = await submitWhenRoom(queue, job, page.pageUrl, signal);
+      if (result.ok) {
+        await store.updatePage(job.id, page.seq, 'processing', {
+          status: 'complete',
+          httpStatus: result.status,
+          renderedAt: result.renderedAt,
+          renderTimeMs: result.renderTimeMs,
+          bytes: result.bytes,
+          attempts,
+          renderedBy: result.renderedBy,
+          error: null,
+        });
+        return;
+      }
+      lastError = { title: failureTitle(result.failure.kind), detail: result.failure.detail };
+      if (attempts < options.maxAttempts && !signal.aborted) await sleep(options.retryBackoffMs * 2 ** (attempts - 1), signal);
+      if (signal.aborted) break;
+    }
+  } catch (err) {
+    lastError = { title: 'Render Error', detail: err instanceof Error ? err.message : String(err) };
+    logger.warn({ jobId: job.id, url: page.pageUrl, err: lastError.detail }, 'page render error');
+  }
+  await store.updatePage(job.id, page.seq, 'processing', { status: 'failed', attempts, error: lastError, renderedBy: null });
+}
+
+/** A full render queue (crawler lookups come first) means waiting, not failing. */
+async function submitWhenRoom(queue: RenderQueue, job: JobRecord, url: string, signal: AbortSignal) {
+  for (;;) {
+    try {
+      return await queue.submit({ url, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } }, PRIORITY.refresh);
+    } catch (err) {
+      if (!(err instanceof QueueFullError) || signal.aborted) throw err;
+      await sleep(Math.min(err.retryAfterSeconds * 1000, 5000), signal);
+    }
+  }
+}
+
+const FAILURE_TITLES: Record<string, string> = {
+  timeout: 'Render Timed Out',
+  'browser-crashed': 'Browser Crashed',
+  'chromium-error': 'Render Error',
+  'origin-error': 'Origin Error',
+  'empty-body': 'Empty Page',
+  'navigation-blocked': 'Navigation Refused',
+};
+const failureTitle = (kind: string) => FAILURE_TITLES[kind] ?? 'Render Failed';
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

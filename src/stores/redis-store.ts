@@ -1,0 +1,169 @@
+import { Redis } from 'ioredis';
+import type { JobRecord, JobStore, PageQuery, PageRecord, PageStatus, PageUpdate } from '../jobs/types.js';
+import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
+
+const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
+
+/**
+ * Jobs, pages and site state in Redis, shared by every instance. A job is a hash; its
+ * pages are one hash (seq → record) plus one sorted set of seqs per status, so paging,
+ * filtering and counting never load the whole job.
+ */
+export class RedisStore implements JobStore, SiteStateStore {
+  private readonly redis: Redis;
+
+  constructor(url: string, private readonly ns: string, commandTimeoutMs = 2000) {
+    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, commandTimeout: commandTimeoutMs, enableOfflineQueue: true });
+    this.redis.on('error', () => {
+      /* reported by the failing commands themselves */
+    });
+  }
+
+  private key(...parts: string[]): string {
+    return [this.ns, ...parts].join(':');
+  }
+
+  async createJob(job: JobRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key('job', job.id), {
+        record: JSON.stringify({ ...job, pageCount: 0, completedCount: 0, failedCount: 0 }),
+        pageCount: 0,
+      })
+      .zadd(this.key('site', job.siteId, 'jobs'), Date.parse(job.startTime), job.id)
+      .sadd(this.key('jobs', 'unfinished'), job.id)
+      .exec();
+  }
+
+  async addPages(jobId: string, urls: readonly string[]): Promise<number> {
+    if (urls.length === 0) return 0;
+    const end = await this.redis.hincrby(this.key('job', jobId), 'pageCount', urls.length);
+    let seq = end - urls.length;
+    for (let i = 0; i < urls.length; i += 1000) {
+      const batch = urls.slice(i, i + 1000);
+      const fields: Record<string, string> = {};
+      const scored: Array<number | string> = [];
+      for (const url of batch) {
+        const page: PageRecord = { seq, pageUrl: url, status: 'pending', httpStatus: null, renderedAt: null, renderTimeMs: null, bytes: null, attempts: 0, renderedBy: null, error: null };
+        fields[String(seq)] = JSON.stringify(page);
+        scored.push(seq, String(seq));
+        seq++;
+      }
+      await this.redis.multi().hset(this.key('job', jobId, 'pages'), fields).zadd(this.key('job', jobId, 'st', 'pending'), ...scored).exec();
+    }
+    return urls.length;
+  }
+
+  async getJob(jobId: string): Promise<JobRecord | undefined> {
+    const [record, pageCount] = await this.redis.hmget(this.key('job', jobId), 'record', 'pageCount');
+    if (!record) return undefined;
+    const job = JSON.parse(record) as JobRecord;
+    const [completed, failed] = await Promise.all([
+      this.redis.zcard(this.key('job', jobId, 'st', 'complete')),
+      this.redis.zcard(this.key('job', jobId, 'st', 'failed')),
+    ]);
+    return { ...job, pageCount: Number(pageCount ?? 0), completedCount: completed, failedCount: failed };
+  }
+
+  async updateJob(jobId: string, patch: Partial<Pick<JobRecord, 'progress' | 'endTime' | 'error' | 'restartSteps'>>): Promise<void> {
+    const record = await this.redis.hget(this.key('job', jobId), 'record');
+    if (!record) return;
+    const job = { ...(JSON.parse(record) as JobRecord), ...patch };
+    const tx = this.redis.multi().hset(this.key('job', jobId), 'record', JSON.stringify(job));
+    if (job.progress !== 'pending' && job.progress !== 'processing') tx.srem(this.key('jobs', 'unfinished'), jobId);
+    await tx.exec();
+  }
+
+  async updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
+    const raw = await this.redis.hget(this.key('job', jobId, 'pages'), String(seq));
+    if (!raw) return;
+    const page = { ...(JSON.parse(raw) as PageRecord), ...patch };
+    const tx = this.redis.multi().hset(this.key('job', jobId, 'pages'), String(seq), JSON.stringify(page));
+    if (from !== patch.status) {
+      tx.zrem(this.key('job', jobId, 'st', from), String(seq)).zadd(this.key('job', jobId, 'st', patch.status), seq, String(seq));
+    }
+    await tx.exec();
+  }
+
+  async getPage(jobId: string, seq: number): Promise<PageRecord | undefined> {
+    const raw = await this.redis.hget(this.key('job', jobId, 'pages'), String(seq));
+    return raw ? (JSON.parse(raw) as PageRecord) : undefined;
+  }
+
+  async listPages(jobId: string, query: PageQuery): Promise<{ items: PageRecord[]; total: number }> {
+    let seqs: string[];
+    let total: number;
+    if (query.status) {
+      const set = this.key('job', jobId, 'st', query.status);
+      [seqs, total] = await Promise.all([this.redis.zrange(set, query.offset, query.offset + query.limit - 1), this.redis.zcard(set)]);
+    } else {
+      total = Number((await this.redis.hget(this.key('job', jobId), 'pageCount')) ?? 0);
+      const last = Math.min(total, query.offset + query.limit);
+      seqs = [];
+      for (let s = query.offset; s < last; s++) seqs.push(String(s));
+    }
+    if (seqs.length === 0) return { items: [], total };
+    const raws = await this.redis.hmget(this.key('job', jobId, 'pages'), ...seqs);
+    return { items: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as PageRecord), total };
+  }
+
+  async pageSeqs(jobId: string, status: PageStatus, limit: number): Promise<number[]> {
+    const seqs = await this.redis.zrange(this.key('job', jobId, 'st', status), 0, limit - 1);
+    return seqs.map(Number);
+  }
+
+  async jobsOfSite(siteId: string, limit: number): Promise<JobRecord[]> {
+    const ids = await this.redis.zrevrange(this.key('site', siteId, 'jobs'), 0, limit - 1);
+    const jobs = await Promise.all(ids.map((id) => this.getJob(id)));
+    return jobs.filter((j): j is JobRecord => j !== undefined);
+  }
+
+  async unfinishedJobs(): Promise<JobRecord[]> {
+    const ids = await this.redis.smembers(this.key('jobs', 'unfinished'));
+    const jobs = await Promise.all(ids.map((id) => this.getJob(id)));
+    return jobs.filter((j): j is JobRecord => j !== undefined);
+  }
+
+  async pruneJobs(siteId: string, keep: number): Promise<number> {
+    const index = this.key('site', siteId, 'jobs');
+    const ids = await this.redis.zrevrange(index, keep, -1);
+    let removed = 0;
+    for (const id of ids) {
+      const job = await this.getJob(id);
+      if (job && (job.progress === 'pending' || job.progress === 'processing')) continue;
+      const tx = this.redis.multi().del(this.key('job', id), this.key('job', id, 'pages')).zrem(index, id);
+      for (const status of STATUSES) tx.del(this.key('job', id, 'st', status));
+      await tx.exec();
+      removed++;
+    }
+    return removed;
+  }
+
+  async claimSiteSlot(siteId: string, jobId: string): Promise<string | null> {
+    const slot = this.key('site', siteId, 'slot');
+    const ok = await this.redis.set(slot, jobId, 'NX');
+    if (ok === 'OK') return null;
+    const holder = await this.redis.get(slot);
+    return holder === jobId ? null : holder;
+  }
+
+  async releaseSiteSlot(siteId: string, jobId: string): Promise<void> {
+    const slot = this.key('site', siteId, 'slot');
+    // Release only our own claim (compare-and-delete).
+    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, slot, jobId);
+  }
+
+  async getSiteState(siteId: string): Promise<Partial<SiteRuntimeState> | undefined> {
+    const raw = await this.redis.get(this.key('site', siteId, 'state'));
+    return raw ? (JSON.parse(raw) as Partial<SiteRuntimeState>) : undefined;
+  }
+
+  async saveSiteState(siteId: string, patch: Partial<SiteRuntimeState>): Promise<void> {
+    const current = (await this.getSiteState(siteId)) ?? {};
+    await this.redis.set(this.key('site', siteId, 'state'), JSON.stringify({ ...current, ...patch }));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
