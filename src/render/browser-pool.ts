@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import puppeteer, { type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page } from 'puppeteer';
 import type { Logger } from '../observability/logger.js';
 import { DISABLE_WEBSOCKETS, TRACK_PAGE_WORK } from './page-scripts.js';
@@ -36,6 +37,8 @@ export interface BrowserPoolOptions {
   recycleAfterMs: number;
   /** A page is closed and replaced after this many renders, to bound its memory. */
   pageMaxRenders?: number;
+  /** Incognito contexts, hence renderer processes per site. Default: one per core. */
+  rendererProcesses?: number;
   logger: Logger;
 }
 
@@ -52,12 +55,12 @@ export class BrowserCrashedError extends Error {
   override name = 'BrowserCrashedError';
 }
 
-/** A reusable page: an incognito context with one tab whose request handler is wired once. */
+/** A reusable tab whose request handler is wired once. */
 class PageSlot {
   listener: PageListener | null = null;
   renders = 0;
   broken = false;
-  constructor(readonly context: BrowserContext, readonly page: Page, readonly cdp: CDPSession) {}
+  constructor(readonly page: Page, readonly cdp: CDPSession) {}
 }
 
 /** One launched browser. A recycled or crashed generation is replaced by a new one. */
@@ -68,7 +71,13 @@ class Generation {
   draining = false;
   dead = false;
   readonly startedAt = Date.now();
-  constructor(readonly browser: Browser) {}
+  private opened = 0;
+  constructor(readonly browser: Browser, readonly contexts: readonly BrowserContext[]) {}
+
+  /** Contexts in turn, so that pages spread evenly over the renderer processes. */
+  nextContext(): BrowserContext {
+    return this.contexts[this.opened++ % this.contexts.length] as BrowserContext;
+  }
 }
 
 /** A page lent to one render. */
@@ -82,7 +91,7 @@ export interface PageLease {
 
 /**
  * One Chromium per process. Pages are reused across renders (the expensive part of a
- * render is a fresh tab), each in its own incognito context, with cookies and storage
+ * render is a fresh tab), spread over one incognito context per core, with cookies and storage
  * cleared between renders. The browser is recycled after N renders or T minutes without
  * dropping work: running renders finish on the old browser while new ones start on the
  * new one. A crashed browser is relaunched on the next render.
@@ -92,9 +101,11 @@ export class BrowserPool {
   private launching: Promise<Generation> | null = null;
   private closed = false;
   private readonly pageMaxRenders: number;
+  private readonly rendererProcesses: number;
 
   constructor(private readonly options: BrowserPoolOptions) {
     this.pageMaxRenders = options.pageMaxRenders ?? 100;
+    this.rendererProcesses = options.rendererProcesses ?? Math.max(1, os.availableParallelism());
   }
 
   /** Launches Chromium now (readiness waits for it). */
@@ -148,7 +159,7 @@ export class BrowserPool {
     slot.renders++;
     if (gen.dead) return;
     if (gen.draining || slot.broken || slot.renders >= this.pageMaxRenders) {
-      slot.context.close().catch(() => {});
+      slot.page.close().catch(() => {});
       return;
     }
     gen.idle.push(slot);
@@ -182,7 +193,11 @@ export class BrowserPool {
       handleSIGTERM: false,
       handleSIGHUP: false,
     });
-    const gen = new Generation(browser);
+    // One incognito context per core: with --process-per-site the pages of a site in one
+    // context share a renderer process. One per core keeps every core busy with far less
+    // memory than a renderer per page.
+    const contexts = await Promise.all(Array.from({ length: this.rendererProcesses }, () => browser.createBrowserContext()));
+    const gen = new Generation(browser, contexts);
     browser.on('disconnected', () => {
       if (gen.draining || this.closed) return;
       gen.dead = true;
@@ -199,9 +214,8 @@ export class BrowserPool {
   }
 
   private async openSlot(gen: Generation): Promise<PageSlot> {
-    const context = await gen.browser.createBrowserContext();
-    const page = await context.newPage();
-    const slot = new PageSlot(context, page, await page.createCDPSession());
+    const page = await gen.nextContext().newPage();
+    const slot = new PageSlot(page, await page.createCDPSession());
     await Promise.all([
       page.setRequestInterception(true),
       page.setBypassServiceWorker(true),

@@ -1,0 +1,822 @@
+#!/usr/bin/env node
+// rendercache benchmark. Run through `npm run bench` (which builds dist/ first), or
+//
+//   node bench/run.mjs [--pages 200] [--concurrency 8]
+//
+// Sections, in this order:
+//   1. Cold render: every page of bench/fixture-site.mjs through GET /render?url=, with
+//      --concurrency keep-alive client connections; pages/s, latency, correctness, the
+//      image/font requests that reached the fixture, and the peak RSS/PSS of the
+//      service's whole process tree (Chromium included), sampled every 200 ms from /proc.
+//   2. Cache hits under load: wrk against one cached page on rendercache, then against a
+//      bare node:http server (a child process) that answers the same bytes from memory;
+//      each gets an unmeasured 2 s wrk first. Skipped (with how to install it) without wrk.
+//   3. (scale: TODO, see below)
+// Prints human-readable figures, then one JSON line; also writes that JSON to
+// bench/results/. Only 127.0.0.1 is used. Every child process is stopped by its pid at
+// the end (also on error or Ctrl-C), and the whole run is bounded by RUN_DEADLINE_MS.
+//
+// Internal mode: `node bench/run.mjs --bare-server FILE` is the bare server of section 2.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(BENCH_DIR, '..');
+const RUN_DEADLINE_MS = 10 * 60_000;
+const SAMPLE_EVERY_MS = 200;
+const WRK_ARGS = ['-t2', '-c64', '-d10s', '--latency'];
+const WRK_WARMUP_ARGS = ['-t2', '-c64', '-d2s']; // not measured
+const TARGETS = { coldPagesPerSec: 12, peakPssMb: 500, hitRatioPct: 80, hitP99Ms: 10 };
+
+// Entry point: at the end of this file (classes and helpers below must be initialised first).
+
+// ---------------------------------------------------------------------------------
+// Bare server (child process): the same status, headers and body for every request.
+// ---------------------------------------------------------------------------------
+function bareServer(file) {
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const body = Buffer.from(spec.bodyBase64, 'base64');
+  const headers = spec.headers; // flat [name, value, ...] as rendercache sent them
+  const server = http.createServer((req, res) => {
+    res.writeHead(spec.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}` })}\n`);
+  });
+  // Stop with the parent: when it closes our stdin, on SIGTERM, or after 15 minutes.
+  const bye = () => process.exit(0);
+  process.stdin.on('end', bye).on('close', bye).resume();
+  process.once('SIGTERM', bye);
+  setTimeout(bye, 15 * 60_000).unref();
+}
+
+// ---------------------------------------------------------------------------------
+// Benchmark
+// ---------------------------------------------------------------------------------
+async function runBenchmark() {
+  const { values: flags } = parseArgs({
+    options: {
+      pages: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '8' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (flags.help) {
+    console.log('usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)]');
+    return;
+  }
+  const pages = positiveInt(flags.pages, '--pages');
+  const clients = positiveInt(flags.concurrency, '--concurrency');
+
+  const cleanup = new Cleanup();
+  const deadline = setTimeout(() => {
+    console.error(`\nbench: the run exceeded ${RUN_DEADLINE_MS / 60_000} min; stopping everything`);
+    cleanup.run().finally(() => process.exit(2));
+  }, RUN_DEADLINE_MS);
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      console.error(`\nbench: ${sig}; stopping everything`);
+      cleanup.run().finally(() => process.exit(130));
+    });
+  }
+
+  let exitCode = 0;
+  let result = null;
+  try {
+    result = await benchmark({ pages, clients, cleanup });
+  } catch (err) {
+    if (cleanup.done) console.error('bench: aborted');
+    else console.error(`\nbench failed: ${err?.stack ?? err}`);
+    exitCode = 1;
+  } finally {
+    const t = performance.now();
+    await cleanup.run();
+    clearTimeout(deadline);
+    console.log(`\nall child processes stopped (${fmt((performance.now() - t) / 1000, 1)} s)`);
+  }
+  if (result) {
+    const line = JSON.stringify(result);
+    await fsp.mkdir(path.join(BENCH_DIR, 'results'), { recursive: true });
+    const file = path.join(BENCH_DIR, 'results', `${result.startedAt.replace(/[:.]/g, '-')}-${result.runId}.json`);
+    await fsp.writeFile(file, `${line}\n`);
+    console.log(`result written to ${path.relative(REPO, file)}`);
+    console.log(line);
+  }
+  process.exit(exitCode);
+}
+
+async function benchmark({ pages, clients, cleanup }) {
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const startedAt = new Date().toISOString();
+  const distMain = path.join(REPO, 'dist/cli/main.js');
+  if (!fs.existsSync(distMain)) throw new Error('dist/cli/main.js is missing: run `npm run build` (or `npm run bench`)');
+
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'rendercache-bench-'));
+  cleanup.add(() => fsp.rm(tmp, { recursive: true, force: true }));
+
+  const { startFixture } = await import('./fixture-site.mjs');
+  const fixture = await startFixture({ port: 0, pages });
+  cleanup.add(() => fixture.close());
+
+  // The service logs at "warn", where its "rendercache listening" line (level info) is
+  // not written: so it gets a port chosen here (config and PORT, which would override
+  // the file anyway). Should the line appear, its url is used instead.
+  const port = await freePort();
+  const configFile = path.join(tmp, 'config.json');
+  const config = {
+    server: { port, host: '127.0.0.1' },
+    log: { level: 'warn' },
+    cache: { store: 'embedded', dir: path.join(tmp, 'cache') },
+    sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
+  };
+  await fsp.writeFile(configFile, JSON.stringify(config, null, 2));
+
+  // The marker lets the sampler find the service's processes that left its tree.
+  const marker = `RENDERCACHE_BENCH_RUN=${runId}`;
+  const env = { ...process.env, PORT: String(port), RENDERCACHE_BENCH_RUN: runId };
+  delete env.LOG_LEVEL; // the file's level, not the caller's
+  delete env.REDIS_URL; // the embedded store, always
+
+  const chromium = chromiumVersion(env.CHROME_PATH);
+  const loadBefore = round(os.loadavg()[0], 2);
+  const busyBefore = await machineBusyPct(1000);
+  console.log(`rendercache benchmark  run=${runId}  ${os.availableParallelism()} cores  Node ${process.version}${chromium ? `  ${chromium}` : ''}`);
+  console.log(`machine CPU busy in the second before the start: ${fmt(busyBefore, 0)} % (load average ${loadBefore})${busyBefore > 15 ? '   NOTE: something else is running; figures may be low' : ''}`);
+  console.log(`fixture ${fixture.url} (${pages} pages)   config ${configFile}`);
+
+  const svc = spawn(process.execPath, [distMain, 'serve', '--config', configFile], {
+    cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const service = watchService(svc);
+  cleanup.addProcess('rendercache', svc);
+
+  const sampler = new TreeSampler(svc.pid, marker);
+  cleanup.addTree(sampler);
+  sampler.start('startup');
+
+  const baseUrl = await waitReady(service, `http://127.0.0.1:${port}`, 90_000);
+  console.log(`service ${baseUrl} pid ${svc.pid} (render.concurrency: default)`);
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  cleanup.addFirst(() => agent.destroy()); // open keep-alive sockets would hold up the service's stop
+  const lookupUrl = (pageUrl) => `${baseUrl}/render?url=${encodeURIComponent(pageUrl)}`;
+
+  // Warm-up: two renders of URLs outside the measured set, not measured.
+  for (const [i, tag] of [[0, 'a'], [Math.min(1, pages - 1), 'b']]) {
+    const r = await get(lookupUrl(`${fixture.url}/page/${i}?run=${runId}-warmup-${tag}`), { agent, timeoutMs: 60_000 });
+    if (r.status !== 200) throw new Error(`warm-up render answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+  }
+
+  // ---- 1. Cold render ----
+  const pageUrls = Array.from({ length: pages }, (_, i) => `${fixture.url}/page/${i}?run=${runId}`);
+  const before = fixture.stats();
+  sampler.phase('cold');
+  const results = new Array(pages);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(clients, pages) }, async () => {
+    while (next < pages) {
+      cleanup.check();
+      const i = next++;
+      try {
+        const r = await get(lookupUrl(pageUrls[i]), { agent, timeoutMs: 60_000 });
+        results[i] = { ms: r.ms, status: r.status, cache: r.headers['x-rendercache-cache'] ?? '-', correct: r.status === 200 && hasExactMarker(r.body.toString('utf8'), i) };
+      } catch (err) {
+        results[i] = { ms: NaN, status: 0, cache: 'error', correct: false, error: String(err?.message ?? err) };
+      }
+    }
+  }));
+  const wallS = (performance.now() - t0) / 1000;
+  await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
+  await sampler.stop(); // not during wrk: reading /proc would steal CPU from both servers
+  const after = fixture.stats();
+  const fixtureDelta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+
+  const lat = results.map((r) => r.ms).filter(Number.isFinite).sort((a, b) => a - b);
+  const byCache = {};
+  for (const r of results) byCache[r.cache] = (byCache[r.cache] ?? 0) + 1;
+  const errors = results.filter((r) => r.error);
+  const badStatus = results.filter((r) => !r.error && r.status !== 200);
+  const cold = {
+    pages,
+    clients,
+    wallSeconds: round(wallS, 2),
+    pagesPerSec: round(pages / wallS, 2),
+    p50Ms: round(pct(lat, 0.5)),
+    p95Ms: round(pct(lat, 0.95)),
+    maxMs: round(lat.at(-1)),
+    correct: results.filter((r) => r.correct).length,
+    cacheHeader: byCache,
+    errors: errors.length,
+    non200: badStatus.length,
+    fixtureRequests: fixtureDelta,
+  };
+  const memCold = sampler.peak('cold');
+  const memAll = sampler.peak();
+
+  console.log(`\n== Cold render: ${pages} pages, ${clients} client connections (keep-alive) ==`);
+  console.log(`  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}`);
+  console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
+  console.log(`  correct pages   ${cold.correct}/${pages}   (exactly one <div id="rendered" data-page="i"> of the right page)`);
+  console.log(`  cache header    ${Object.entries(byCache).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (errors.length || badStatus.length) {
+    console.log(`  failures        ${errors.length} errors, ${badStatus.length} non-200 ${[...errors, ...badStatus].slice(0, 3).map((r) => r.error ?? r.status).join('; ')}`);
+  }
+  console.log(`  reached fixture img ${fixtureDelta.img}, font ${fixtureDelta.font}   ${verdict(fixtureDelta.img === 0 && fixtureDelta.font === 0, 'should be 0')}   (page ${fixtureDelta.page}, api ${fixtureDelta.api}, other ${fixtureDelta.other})`);
+  console.log(`  peak memory     PSS ${fmt(memCold.pssMb)} MB   RSS ${fmt(memCold.rssMb)} MB   (${memCold.processes} processes, ${memCold.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(memCold.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`);
+  const cost = sampler.cost();
+  console.log(`                  (start-up + warm-up + cold render: PSS ${fmt(memAll.pssMb)} MB, RSS ${fmt(memAll.rssMb)} MB)`);
+  console.log(`                  (sampler: ${fmt(cost.meanSampleMs, 1)} ms per sample, ${fmt(cost.cpuPctOfOneCore, 1)} % of one core, in a worker thread)`);
+
+  // ---- 2. Cache hits under load ----
+  console.log(`\n== Cache hits under load: wrk ${WRK_ARGS.join(' ')} (after an unmeasured wrk ${WRK_WARMUP_ARGS.join(' ')} each) ==`);
+  cleanup.check();
+  const hits = await cacheHits({ pageUrl: pageUrls[0], lookup: lookupUrl(pageUrls[0]), tmp, cleanup, agent });
+
+  // ---- 3. Scale ----
+  // TODO(scale): pages/s of the cold render with 1, 2 and 3 worker processes (same fixture,
+  // same client load), once rendercache can run render workers as separate processes.
+  // Not implemented yet: add it here, after the cache-hit section, and add its figures
+  // to the JSON result below as `scale`.
+
+  const loadAfter = round(os.loadavg()[0], 2);
+  console.log(`\nload average (1 min) at the end ${loadAfter} (includes this benchmark's own load)`);
+
+  const svcLog = service.summary();
+  if (svcLog.warnOrError > 0) {
+    console.log(`\nservice logged ${svcLog.warnOrError} warning/error lines; first ones:`);
+    for (const l of svcLog.first) console.log(`  ${l.slice(0, 300)}`);
+  }
+
+  return {
+    bench: 'rendercache',
+    runId,
+    startedAt,
+    machine: { cores: os.availableParallelism(), node: process.version, chromium, busyPctBefore: round(busyBefore, 1), loadAvg1Start: loadBefore, loadAvg1End: loadAfter },
+    cold: { ...cold, peakMemory: memCold },
+    peakMemoryWholeRun: sampler.peak(),
+    samplerCost: cost,
+    hits,
+    targets: {
+      coldPagesPerSec: { target: TARGETS.coldPagesPerSec, value: cold.pagesPerSec, met: cold.pagesPerSec >= TARGETS.coldPagesPerSec },
+      peakPssMb: { target: TARGETS.peakPssMb, value: memCold.pssMb, met: memCold.pssMb <= TARGETS.peakPssMb },
+      hitRatioPct: { target: TARGETS.hitRatioPct, value: hits.ratioPct ?? null, met: hits.ratioPct != null ? hits.ratioPct >= TARGETS.hitRatioPct : null },
+      hitP99Ms: { target: TARGETS.hitP99Ms, value: hits.rendercache?.p99Ms ?? null, met: hits.rendercache ? hits.rendercache.p99Ms <= TARGETS.hitP99Ms : null },
+    },
+    serviceLog: svcLog,
+  };
+}
+
+async function cacheHits({ pageUrl, lookup, tmp, cleanup, agent }) {
+  // The page as rendercache serves it to a client that sends no Accept-Encoding (like wrk).
+  const first = await get(lookup, { agent, timeoutMs: 30_000 });
+  if (first.status !== 200) throw new Error(`cached page answered ${first.status}`);
+  const state = first.headers['x-rendercache-cache'];
+  console.log(`  page            ${pageUrl}   ${first.body.length} bytes, X-Rendercache-Cache: ${state}`);
+  if (state !== 'hit') console.log(`  WARNING         expected "hit" for a page rendered in the cold pass`);
+
+  if (!hasWrk()) {
+    console.log('  wrk is not installed: skipping this section. Install it with:  apt-get install -y wrk');
+    return { skipped: 'wrk not installed' };
+  }
+
+  // Bare node:http server with the same status, headers and body, in its own process.
+  const drop = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+  const headers = [];
+  for (let k = 0; k < first.rawHeaders.length; k += 2) {
+    if (!drop.has(first.rawHeaders[k].toLowerCase())) headers.push(first.rawHeaders[k], first.rawHeaders[k + 1]);
+  }
+  const specFile = path.join(tmp, 'bare.json');
+  await fsp.writeFile(specFile, JSON.stringify({ status: first.status, headers, bodyBase64: first.body.toString('base64') }));
+  const bare = spawn(process.execPath, [fileURLToPath(import.meta.url), '--bare-server', specFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanup.addProcess('bare server', bare);
+  const bareUrl = await firstJsonLine(bare, 10_000).then((m) => m.url);
+  const check = await get(bareUrl, { agent: false, timeoutMs: 5_000 });
+  if (!check.body.equals(first.body)) throw new Error('the bare server does not answer the same body');
+
+  // Each server gets an unmeasured 2 s of the same load first, so that neither is
+  // measured while its JIT is still cold (a fresh process runs ~15 % slower at first).
+  await runWrk(lookup, cleanup, WRK_WARMUP_ARGS);
+  const rc = await runWrk(lookup, cleanup);
+  console.log(`  rendercache     ${fmtWrk(rc)}`);
+  await runWrk(`${bareUrl}/`, cleanup, WRK_WARMUP_ARGS);
+  const bareRes = await runWrk(`${bareUrl}/`, cleanup);
+  console.log(`  bare node:http  ${fmtWrk(bareRes)}`);
+  await cleanup.stopProcess(bare);
+
+  const ratioPct = round((rc.requestsPerSec / bareRes.requestsPerSec) * 100, 1);
+  console.log(`  ratio           rendercache/bare ${fmt(ratioPct, 1)} % of requests/s   ${verdict(ratioPct >= TARGETS.hitRatioPct, `target >= ${TARGETS.hitRatioPct} %`)}`);
+  console.log(`  hit p99         ${fmt(rc.p99Ms, 2)} ms   ${verdict(rc.p99Ms <= TARGETS.hitP99Ms, `target <= ${TARGETS.hitP99Ms} ms`)}`);
+  return { page: pageUrl, bytes: first.body.length, rendercache: rc, bare: bareRes, ratioPct };
+}
+
+// ---------------------------------------------------------------------------------
+// wrk
+// ---------------------------------------------------------------------------------
+function hasWrk() {
+  const r = spawnSync('wrk', ['--version'], { stdio: 'ignore', timeout: 5_000 });
+  return !(r.error && r.error.code === 'ENOENT');
+}
+
+async function runWrk(url, cleanup, args = WRK_ARGS) {
+  cleanup.check();
+  const child = spawn('wrk', [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanup.addProcess('wrk', child);
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  const code = await new Promise((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${out}`);
+  return parseWrk(out);
+}
+
+function parseWrk(text) {
+  const num = (re) => { const m = re.exec(text); return m ? Number(m[1]) : NaN; };
+  const dur = (re) => { const m = re.exec(text); return m ? toMs(m[1], m[2]) : NaN; };
+  const res = {
+    requestsPerSec: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    p50Ms: dur(/^\s*50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m),
+    p99Ms: dur(/^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m),
+    avgMs: dur(/^\s*Latency\s+([\d.]+)(us|ms|s|m|h)/m),
+    transferPerSec: (/Transfer\/sec:\s+(\S+)/.exec(text)?.[1]) ?? null,
+    non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+    socketErrors: (/Socket errors:([^\n]*)/.exec(text)?.[1] ?? '').trim() || null,
+  };
+  for (const k of ['p50Ms', 'p99Ms', 'avgMs']) res[k] = round(res[k], 3);
+  if (!Number.isFinite(res.requestsPerSec)) throw new Error(`cannot read wrk's output:\n${text}`);
+  return res;
+}
+
+const toMs = (v, unit) => Number(v) * { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit];
+
+function fmtWrk(r) {
+  let s = `${fmt(r.requestsPerSec, 0).padStart(7)} req/s   p50 ${fmt(r.p50Ms, 2)} ms   p99 ${fmt(r.p99Ms, 2)} ms   (${r.requests} requests, ${r.transferPerSec}/s)`;
+  if (r.non2xx) s += `   non-2xx ${r.non2xx}`;
+  if (r.socketErrors) s += `   socket errors: ${r.socketErrors}`;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------
+// Service process
+// ---------------------------------------------------------------------------------
+function watchService(child) {
+  const state = { listeningUrl: null, exited: null, warnOrError: 0, first: [], tail: [] };
+  const onLine = (line) => {
+    if (!line.trim()) return;
+    state.tail.push(line);
+    if (state.tail.length > 20) state.tail.shift();
+    let rec = null;
+    try { rec = JSON.parse(line); } catch { /* not JSON: stderr text */ }
+    if (rec?.msg === 'rendercache listening' && rec.url) state.listeningUrl = rec.url;
+    if (!rec || rec.level >= 40) {
+      state.warnOrError++;
+      if (state.first.length < 5) state.first.push(line);
+    }
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d) => {
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, nl)); buf = buf.slice(nl + 1); }
+    });
+  }
+  child.once('exit', (code, signal) => { state.exited = { code, signal }; });
+  state.summary = () => ({ warnOrError: state.warnOrError, first: [...state.first] });
+  return state;
+}
+
+async function waitReady(service, fallbackUrl, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (service.exited) {
+      throw new Error(`rendercache exited (${JSON.stringify(service.exited)}) before it was ready; last output:\n${service.tail.join('\n')}`);
+    }
+    const base = service.listeningUrl ?? fallbackUrl;
+    try {
+      const r = await get(`${base}/readyz`, { agent: false, timeoutMs: 2_000 });
+      if (r.status === 200) return base;
+    } catch { /* not listening yet */ }
+    await sleep(200);
+  }
+  throw new Error(`rendercache was not ready within ${timeoutMs / 1000} s; last output:\n${service.tail.join('\n')}`);
+}
+
+/** Share of all CPUs not idle over `ms`, from /proc/stat. */
+async function machineBusyPct(ms) {
+  const read = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0); // idle + iowait
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = read();
+    await sleep(ms);
+    const b = read();
+    return ((b.total - a.total - (b.idle - a.idle)) / (b.total - a.total)) * 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function chromiumVersion(configured) {
+  const bin = configured || ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  if (!bin) return null;
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 15_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+// ---------------------------------------------------------------------------------
+// Process tree memory from /proc
+// ---------------------------------------------------------------------------------
+/** All processes: pid -> {ppid, start} (start = starttime in clock ticks, tells reused pids apart). */
+async function processTable() {
+  const table = new Map();
+  const names = (await fsp.readdir('/proc')).filter((n) => /^\d+$/.test(n));
+  await Promise.all(names.map(async (n) => {
+    const info = await procStat(Number(n));
+    if (info) table.set(Number(n), info);
+  }));
+  return table;
+}
+
+async function procStat(pid) {
+  try {
+    const s = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // f[0] = field 3 (state)
+    return { ppid: Number(f[1]), start: f[19], state: f[0] };
+  } catch {
+    return null;
+  }
+}
+
+function descendantsOf(root, table) {
+  const kids = new Map();
+  for (const [pid, { ppid }] of table) {
+    if (!kids.has(ppid)) kids.set(ppid, []);
+    kids.get(ppid).push(pid);
+  }
+  const out = [];
+  const stack = [...(kids.get(root) ?? [])];
+  while (stack.length) {
+    const pid = stack.pop();
+    out.push(pid);
+    stack.push(...(kids.get(pid) ?? []));
+  }
+  return out;
+}
+
+// ---- in the sampler worker thread: synchronous reads, so its CPU time is its own ----
+function procStatSync(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), start: f[19], state: f[0] };
+  } catch {
+    return null;
+  }
+}
+
+function rollupSync(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+    return { rssKb: kb('Rss'), pssKb: kb('Pss') };
+  } catch {
+    return null; // gone, or a zombie
+  }
+}
+
+function hasMarkerSync(pid, marker) {
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+    return env.startsWith(`${marker}\0`) || env.includes(`\0${marker}\0`);
+  } catch {
+    return false;
+  }
+}
+
+/** On-CPU time of the calling thread, ms. */
+function threadCpuMs() {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The service's process tree and the peaks of its RSS/PSS sums, per phase.
+ *
+ * Members: the root, its descendants, and any process that carries `marker` in its
+ * environment (the service gets it; Chromium passes it on to its crashpad handlers,
+ * which double-fork and are re-parented to init) with their descendants. Only processes
+ * not seen before are classified (a parent is classified no later than its child), so
+ * a sample costs one readdir of /proc plus one smaps_rollup per member.
+ */
+class TreeCore {
+  constructor(root, marker) {
+    this.root = root;
+    this.marker = marker;
+    this.known = new Map(); // pid -> {ppid, start, member}
+    this.seen = new Map(); // every member ever: pid -> start (for the final cleanup)
+    this.peaks = {};
+    this.samples = 0;
+    this.sampleMsAfterFirst = 0;
+  }
+
+  refresh() {
+    const live = new Set(fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
+    for (const pid of this.known.keys()) if (!live.has(pid)) this.known.delete(pid);
+    for (const pid of live) {
+      if (this.known.has(pid)) continue;
+      const st = procStatSync(pid);
+      if (st) this.known.set(pid, { ...st, member: pid === this.root || hasMarkerSync(pid, this.marker) ? true : null });
+    }
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const info of this.known.values()) {
+        if (info.member === null && this.known.get(info.ppid)?.member === true) { info.member = true; changed = true; }
+      }
+    }
+    const members = [];
+    for (const [pid, info] of this.known) {
+      if (info.member === null) info.member = false;
+      if (info.member) { members.push(pid); this.seen.set(pid, info.start); }
+    }
+    return members;
+  }
+
+  sample(phase) {
+    const t = performance.now();
+    let rssKb = 0;
+    let pssKb = 0;
+    let processes = 0;
+    for (const pid of this.refresh()) {
+      const m = rollupSync(pid);
+      if (m) { rssKb += m.rssKb; pssKb += m.pssKb; processes++; }
+    }
+    if (this.samples > 0) this.sampleMsAfterFirst += performance.now() - t; // the first classifies every process
+    this.samples++;
+    if (!processes) return;
+    const p = (this.peaks[phase] ??= { rssKb: 0, pssKb: 0, processes: 0, samples: 0 });
+    p.samples++;
+    p.rssKb = Math.max(p.rssKb, rssKb);
+    p.pssKb = Math.max(p.pssKb, pssKb);
+    p.processes = Math.max(p.processes, processes);
+  }
+}
+
+/** Worker thread body: samples every `everyMs` until told to stop, then reports. */
+function samplerWorker({ root, marker, everyMs, phase: firstPhase }) {
+  const core = new TreeCore(root, marker);
+  const cpu0 = threadCpuMs();
+  const wall0 = performance.now();
+  let phase = firstPhase;
+  let timer = null;
+  const tick = () => {
+    const t = performance.now();
+    try { core.sample(phase); } catch { /* /proc race: next time */ }
+    timer = setTimeout(tick, Math.max(0, everyMs - (performance.now() - t)));
+  };
+  parentPort.on('message', (m) => {
+    if (m.type === 'phase') phase = m.name;
+    if (m.type === 'stop') {
+      clearTimeout(timer);
+      try { core.refresh(); } catch { /* keep what we have */ }
+      parentPort.postMessage({
+        peaks: core.peaks,
+        seen: [...core.seen],
+        samples: core.samples,
+        meanSampleMs: core.samples > 1 ? core.sampleMsAfterFirst / (core.samples - 1) : null,
+        cpuMs: threadCpuMs() - cpu0,
+        wallMs: performance.now() - wall0,
+      });
+      parentPort.close();
+    }
+  });
+  tick();
+}
+
+/** Main-thread side of the sampler (the sampling runs in a worker thread). */
+class TreeSampler {
+  constructor(rootPid, marker) {
+    this.root = rootPid;
+    this.marker = marker;
+    this.seen = new Map();
+    this.result = null;
+  }
+
+  start(phase) {
+    this.worker = new Worker(fileURLToPath(import.meta.url), {
+      workerData: { role: 'sampler', root: this.root, marker: this.marker, everyMs: SAMPLE_EVERY_MS, phase },
+    });
+    this.worker.on('error', (err) => console.error(`bench: memory sampler: ${err}`));
+    this.final = new Promise((resolve) => this.worker.once('message', resolve));
+  }
+
+  phase(name) { this.worker?.postMessage({ type: 'phase', name }); }
+
+  /** Stops sampling; afterwards peak(), cost() and seen are final. */
+  async stop() {
+    if (!this.worker || this.stopped) return this.stopped;
+    this.worker.postMessage({ type: 'stop' });
+    this.stopped = Promise.race([this.final, sleep(5_000).then(() => null)]).then(async (r) => {
+      await this.worker.terminate();
+      this.result = r;
+      if (r) this.seen = new Map(r.seen);
+    });
+    return this.stopped;
+  }
+
+  /** Peak of one phase, or of every phase. */
+  peak(phase) {
+    const peaks = this.result?.peaks ?? {};
+    const list = phase ? [peaks[phase]].filter(Boolean) : Object.values(peaks);
+    const r = { rssKb: 0, pssKb: 0, processes: 0, samples: 0 };
+    for (const p of list) {
+      r.rssKb = Math.max(r.rssKb, p.rssKb);
+      r.pssKb = Math.max(r.pssKb, p.pssKb);
+      r.processes = Math.max(r.processes, p.processes);
+      r.samples += p.samples;
+    }
+    return { rssMb: round(r.rssKb / 1024, 1), pssMb: round(r.pssKb / 1024, 1), processes: r.processes, samples: r.samples };
+  }
+
+  /** What sampling cost: mean ms per sample, and CPU share of one core over the sampling time. */
+  cost() {
+    const r = this.result;
+    if (!r) return { meanSampleMs: null, cpuMs: null, cpuPctOfOneCore: null };
+    return { meanSampleMs: round(r.meanSampleMs, 1), cpuMs: round(r.cpuMs), cpuPctOfOneCore: round((r.cpuMs / r.wallMs) * 100, 1) };
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Cleanup: every child by pid, SIGTERM first, then SIGKILL of whatever is left of its tree.
+// ---------------------------------------------------------------------------------
+class Cleanup {
+  constructor() {
+    this.tasks = [];      // functions, run last-in first-out, after the processes are stopped
+    this.firstTasks = []; // functions run before the processes are stopped
+    this.processes = [];  // {name, child}
+    this.trees = [];      // TreeSampler instances (their seen descendants)
+    this.done = null;
+  }
+
+  add(fn) { this.tasks.push(fn); }
+  addFirst(fn) { this.firstTasks.push(fn); }
+  addProcess(name, child) {
+    this.processes.push({ name, child });
+    if (this.done) this.stopProcess(child).catch(() => {}); // started after an abort
+  }
+  /** Throws once the run is being stopped (deadline, signal): no new work after that. */
+  check() {
+    if (this.done) throw new Error('run aborted');
+  }
+  addTree(sampler) { this.trees.push(sampler); }
+
+  /** Stops one child and its descendants now. */
+  async stopProcess(child) {
+    const alive = () => child.exitCode === null && child.signalCode === null;
+    if (!child.pid || !alive()) return;
+    const table = await processTable();
+    const tree = descendantsOf(child.pid, table).map((pid) => [pid, table.get(pid).start]);
+    for (const s of this.trees) {
+      if (s.root !== child.pid) continue;
+      await s.stop(); // its final refresh: members that appeared since the last sample
+      for (const [pid, start] of s.seen) if (pid !== child.pid) tree.push([pid, start]);
+    }
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    const gone = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
+    if (!gone && alive()) {
+      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      await Promise.race([exited, sleep(2_000)]);
+    }
+    // Leftover descendants (e.g. Chromium helpers re-parented to init): SIGKILL by pid,
+    // only if the pid still belongs to the same process (same start time).
+    await sleep(200);
+    let killed = 0;
+    for (const [pid, start] of new Map(tree)) {
+      const now = await procStat(pid);
+      if (now && now.start === start && now.state !== 'Z') {
+        try { process.kill(pid, 'SIGKILL'); killed++; } catch { /* gone */ }
+      }
+    }
+    return killed;
+  }
+
+  run() {
+    this.done ??= (async () => {
+      for (const s of this.trees) await s.stop().catch(() => {});
+      for (const fn of this.firstTasks) {
+        try { await fn(); } catch (err) { console.error(`bench: cleanup: ${err}`); }
+      }
+      for (const { name, child } of this.processes.reverse()) {
+        try {
+          const killed = await this.stopProcess(child);
+          if (killed) console.error(`bench: ${name}: SIGKILLed ${killed} leftover descendant(s)`);
+        } catch (err) {
+          console.error(`bench: stopping ${name} (pid ${child.pid}): ${err}`);
+        }
+      }
+      for (const fn of this.tasks.reverse()) {
+        try { await fn(); } catch (err) { console.error(`bench: cleanup: ${err}`); }
+      }
+    })();
+    return this.done;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------
+function get(url, { agent, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.get(url, { agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({
+        status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders,
+        body: Buffer.concat(chunks), ms: performance.now() - t0,
+      }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${url}`)));
+    req.on('error', reject);
+  });
+}
+
+/** Exactly one marker, and it names page i. */
+function hasExactMarker(html, i) {
+  const markers = html.match(/id="rendered"/g) ?? [];
+  return markers.length === 1 && html.includes(`<div id="rendered" data-page="${i}">`);
+}
+
+function firstJsonLine(child, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('child did not report its URL')), timeoutMs);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) { clearTimeout(timer); try { resolve(JSON.parse(buf.slice(0, nl))); } catch (e) { reject(e); } }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited with ${code}`)); });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function positiveInt(v, name) {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${name} must be a positive integer, got "${v}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted, q) => (sorted.length ? sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] : NaN);
+const round = (v, d = 0) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : null);
+const fmt = (v, d = 0) => (v == null || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
+const verdict = (ok, label) => `[${label}: ${ok ? 'MET' : 'MISSED'}]`;
+
+// ---------------------------------------------------------------------------------
+// Entry point
+// ---------------------------------------------------------------------------------
+if (!isMainThread && workerData?.role === 'sampler') {
+  samplerWorker(workerData);
+} else if (process.argv[2] === '--bare-server') {
+  bareServer(process.argv[3]);
+} else {
+  await runBenchmark();
+}
