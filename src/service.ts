@@ -9,8 +9,7 @@ import { healthRoutes } from './api/health-routes.js';
 import { startDemoSite } from './demo/demo-site.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { LocalRenderQueue } from './queue/local-render-queue.js';
-import { RenderAndStore } from './queue/render-and-store.js';
+import { INSTANCE_ID, RenderAndStore } from './queue/render-and-store.js';
 import { BrowserPool, resolveChromePath } from './render/browser-pool.js';
 import { RequestGuard } from './render/request-guard.js';
 import { Renderer } from './render/renderer.js';
@@ -28,6 +27,10 @@ import type { SiteStateStore } from './sites/site-state.js';
 import { storeKind } from './cache/store.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
+import { ClusterEngine } from './engine/cluster-engine.js';
+import type { Engine, EngineParts } from './engine/engine.js';
+import { LocalEngine } from './engine/local-engine.js';
+import type { RenderQueue } from './queue/render-task.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -37,9 +40,11 @@ export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:3000 */
   url: string;
   server: http.Server;
-  pool: BrowserPool;
+  /** This instance's Chromium; null on role "api". */
+  pool: BrowserPool | null;
   cache: PageCache;
-  queue: LocalRenderQueue;
+  queue: RenderQueue;
+  engine: Engine;
   refresh: RefreshService;
   sites: SiteDirectory;
   stop(): Promise<void>;
@@ -65,7 +70,8 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     { commandTimeoutMs: config.cache.commandTimeoutMs, staleAfterMs: config.cache.staleAfterSeconds * 1000 },
     logger,
   );
-  const pool = new BrowserPool({
+  const role = config.cluster.role;
+  const pool = role === 'api' ? null : new BrowserPool({
     executablePath: resolveChromePath(config.render.chromePath),
     userAgent: config.render.userAgent,
     recycleAfterRenders: config.render.recycleAfterRenders,
@@ -73,25 +79,27 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     logger,
   });
   const guard = new RequestGuard();
-  const renderer = new Renderer(pool, guard, logger);
-  const worker = new RenderAndStore(renderer, cache, registry, config.render, metrics, logger);
-  const queue = new LocalRenderQueue(worker, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued });
-  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, queue, metrics, logger);
+  const renderer = pool ? new RenderAndStore(new Renderer(pool, guard, logger), cache, registry, config.render, metrics, logger) : null;
   const discovery = new PageDiscovery(guard, {
     maxPages: config.refresh.maxPagesPerJob,
     userAgent: config.render.userAgent ?? 'rendercache',
     timeoutMs: 15_000,
   });
-  const refresh = new RefreshService(stateStore, sites, discovery, queue, config.refresh, logger);
-  await refresh.failInterruptedJobs();
+  const parts: EngineParts = { config, store: stateStore, sites, cache, discovery, renderer, logger };
+  const engine: Engine = storeKind(config.cache.store) === 'embedded' ? new LocalEngine(parts) : await ClusterEngine.open(parts);
+  const queue = engine.queue;
+  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, queue, metrics, logger);
+  const refresh = new RefreshService(stateStore, sites, engine.runner, config.refresh, logger);
 
-  const app = createApp(logger, [
-    healthRoutes({ browser: () => pool.isReady, cache: () => cache.ping() }, metrics.registry),
+  const health = healthRoutes({ browser: () => pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
+  // A worker answers health and metrics only: crawlers and the API go to "api" instances.
+  const app = createApp(logger, role === 'worker' ? [health] : [
+    health,
     crawlerRoutes(lookup),
     apiEdge(API_BASE, { tokens: config.auth.tokens, rateLimit: config.api.rateLimit, maxBodyBytes: config.api.maxBodyBytes }),
-    sitesRoutes({ sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl }),
+    sitesRoutes({ sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds }),
   ]);
-  const serveHot = createHotPath(lookup, cache, sites.servesCrawlers, metrics);
+  const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
   const koa = app.callback();
   const server = http.createServer((req, res) => {
     if (!serveHot(req, res)) void koa(req, res);
@@ -99,7 +107,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   server.keepAliveTimeout = 65_000;
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
-  await pool.start();
+  await pool?.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, resolve);
@@ -107,7 +115,8 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const address = server.address() as AddressInfo;
   const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, sites: registry.all().map((s) => s.id), store: config.cache.store === 'embedded' ? 'embedded' : 'redis' }, 'rendercache listening');
+  logger.info({ url, role, sites: registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID }, 'rendercache listening');
+  await engine.start(refresh);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -116,6 +125,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     pool,
     cache,
     queue,
+    engine,
     refresh,
     sites,
     stop() {
@@ -124,9 +134,8 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
           server.close(() => resolve());
           server.closeIdleConnections();
         });
-        await refresh.stop();
-        await queue.close();
-        await pool.close();
+        await engine.close();
+        await pool?.close();
         await cache.close();
         await stateStore.close();
         if (demo) await new Promise<void>((resolve) => demo.close(() => resolve()));

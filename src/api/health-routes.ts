@@ -4,9 +4,11 @@ import type { Registry } from 'prom-client';
 export interface Readiness {
   browser(): boolean;
   cache(): Promise<boolean>;
+  /** The render/job backend (Redis in a cluster). */
+  engine(): Promise<boolean>;
 }
 
-/** Liveness, readiness (Chromium launched and the cache reachable) and metrics. */
+/** Liveness, readiness (Chromium launched, the cache and the queue reachable) and metrics. */
 export function healthRoutes(readiness: Readiness, registry: Registry): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
@@ -15,10 +17,11 @@ export function healthRoutes(readiness: Readiness, registry: Registry): Router {
   });
   router.get('/readyz', async (ctx) => {
     const browser = readiness.browser();
-    const cache = await readiness.cache();
+    const [cache, engine] = await Promise.all([readiness.cache(), readiness.engine()]);
+    const ready = browser && cache && engine;
     ctx.set('cache-control', 'no-store');
-    ctx.status = browser && cache ? 200 : 503;
-    ctx.body = { ready: browser && cache, browser, cache };
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready, browser, cache, queue: engine };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = registry.contentType;

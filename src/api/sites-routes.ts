@@ -5,7 +5,7 @@ import type { SiteRole } from '../config/schema.js';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import type { JobRecord } from '../jobs/types.js';
-import { nextRun } from '../schedule/next-run.js';
+import { nextScheduledRefresh } from '../schedule/site-schedule.js';
 import type { SiteDirectory, SiteView } from '../sites/site-directory.js';
 import { hasRole, roleOn, type Caller } from './auth.js';
 import { errors } from './errors.js';
@@ -21,6 +21,8 @@ export interface SitesRoutesDeps {
   pollIntervalMs: number;
   /** Public base URL for Location headers; taken from the request when absent. */
   publicUrl: string | undefined;
+  /** schedule.jitterSeconds: expiresAt includes the site's jitter offset. */
+  jitterSeconds: number;
 }
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -184,7 +186,7 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     const view = siteFor(ctx, 'Viewer', false);
     ctx.body = {
       refreshedAt: view.state.refreshedAt,
-      expiresAt: nextRun(view.site.config.schedule, view.site.config.timezone).toISOString(),
+      expiresAt: nextScheduledRefresh(view.site, deps.jitterSeconds).toISOString(),
       trigger: view.state.lastTrigger,
     };
   });

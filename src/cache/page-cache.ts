@@ -27,6 +27,8 @@ export type CacheState = 'hit' | 'stale' | 'miss';
  * Only successful renders are written; a failure is recorded beside the entry.
  */
 export class PageCache {
+  private readonly writeListeners: Array<(key: string) => void> = [];
+
   constructor(
     private readonly store: Keyv,
     private readonly hot: HotTier,
@@ -67,7 +69,17 @@ export class PageCache {
       this.logger.error({ url: key, err: errorMessage(err) }, 'cache write failed; the page is kept in memory only');
     }
     this.hot.set(key, servable);
+    this.notifyWrite(key);
     return servable;
+  }
+
+  /** Called after every write of a URL (so other instances can drop their hot copy). */
+  onWrite(listener: (key: string) => void): void {
+    this.writeListeners.push(listener);
+  }
+
+  private notifyWrite(key: string): void {
+    for (const listener of this.writeListeners) listener(key);
   }
 
   /** Records a failed render; the entry already cached stays and is served as stale. */
@@ -77,6 +89,7 @@ export class PageCache {
     if (hot) hot.failedAtMs = Date.parse(record.at);
     try {
       await withTimeout(this.store.set(failureKey(key), record), this.options.commandTimeoutMs, 'cache write');
+      this.notifyWrite(key);
     } catch (err) {
       this.logger.error({ url: key, err: errorMessage(err) }, 'could not record a render failure');
     }

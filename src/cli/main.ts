@@ -3,15 +3,17 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfigFile } from '../config/load.js';
 import { startService } from '../service.js';
 
-const USAGE = `usage: rendercache serve [--config FILE]
+const USAGE = `usage: rendercache serve [--config FILE] [--role api|worker|all]
 
   FILE is YAML or JSON (default: $RENDERCACHE_CONFIG, then ${DEFAULT_CONFIG_FILE}).
-  Environment overrides: PORT, REDIS_URL, CHROME_PATH, LOG_LEVEL.`;
+  --role: api serves crawlers and the API, worker renders, all does both (default).
+          api and worker need REDIS_URL.
+  Environment overrides: PORT, REDIS_URL, CHROME_PATH, LOG_LEVEL, RENDERCACHE_ROLE.`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -28,7 +30,8 @@ async function main(argv: string[]): Promise<number> {
   const file = parsed.values.config ?? process.env.RENDERCACHE_CONFIG ?? DEFAULT_CONFIG_FILE;
   let config;
   try {
-    config = loadConfigFile(file);
+    const env = parsed.values.role === undefined ? process.env : { ...process.env, RENDERCACHE_ROLE: parsed.values.role };
+    config = loadConfigFile(file, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`rendercache: ${err.message}\n`);

@@ -17,6 +17,7 @@ export interface ConfigEnv {
   REDIS_URL?: string | undefined;
   CHROME_PATH?: string | undefined;
   LOG_LEVEL?: string | undefined;
+  RENDERCACHE_ROLE?: string | undefined;
 }
 
 /** Reads FILE (YAML or JSON), applies env overrides and validates the whole result. */
@@ -64,6 +65,7 @@ function applyEnv(raw: unknown, env: ConfigEnv, source: string): unknown {
   if (env.REDIS_URL) section('cache').store = env.REDIS_URL;
   if (env.CHROME_PATH) section('render').chromePath = env.CHROME_PATH;
   if (env.LOG_LEVEL) section('log').level = env.LOG_LEVEL;
+  if (env.RENDERCACHE_ROLE) section('cluster').role = env.RENDERCACHE_ROLE;
   return cfg;
 }
 

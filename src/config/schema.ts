@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { scheduleProblem } from '../schedule/next-run.js';
 
 /**
  * The one schema of rendercache's config file. Every default lives here, next to the
@@ -180,6 +181,36 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
+  /** Several instances sharing one Redis (used when the cache store is redis://). */
+  cluster: z
+    .strictObject({
+      /**
+       * What this instance does: "api" serves crawlers and the API, "worker" renders,
+       * "all" both. Default "all"; `--role` and env RENDERCACHE_ROLE override.
+       * "api" and "worker" need a Redis store.
+       */
+      role: z.enum(['api', 'worker', 'all']).default('all'),
+      /** A render whose instance stops renewing its lock for this long is taken over by another. Default 30 s. */
+      lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
+      /** How often instances look for renders stalled by a dead instance. Default 15 s. */
+      stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+    })
+    .prefault({}),
+  /** Scheduled refresh of every site on its `schedule`, in this process. */
+  schedule: z
+    .strictObject({
+      /** Run the scheduled refreshes. Default true. */
+      enabled: z.boolean().default(true),
+      /**
+       * Each site starts this many seconds at most after its tick, at an offset derived
+       * from its id (never more than half its schedule's interval), so that sites do not
+       * all start at once. 0 starts every site on the tick. Default 300.
+       */
+      jitterSeconds: z.number().int().min(0).max(86_400).default(300),
+      /** At start-up, refresh at once every site whose last successful refresh is older than its last tick. Default true. */
+      catchUp: z.boolean().default(true),
+    })
+    .prefault({}),
   sites: z.array(siteSchema).default([]),
   /** Serve the demo site shipped in demo-site/ on this port (used by the default config). */
   demo: z.strictObject({ port: z.number().int().min(0).max(65535), root: z.string().min(1).default('demo-site') }).optional(),
@@ -187,6 +218,9 @@ export const configSchema = z.strictObject({
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
 }).superRefine((cfg, ctx) => {
+  if (cfg.cluster.role !== 'all' && cfg.cache.store === 'embedded') {
+    ctx.addIssue({ code: 'custom', path: ['cluster', 'role'], message: `role "${cfg.cluster.role}" needs a shared Redis store (cache.store redis://… or REDIS_URL)` });
+  }
   const ids = new Set<string>();
   const names = new Set<string>();
   cfg.sites.forEach((site, i) => {
@@ -194,6 +228,8 @@ export const configSchema = z.strictObject({
     if (names.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
     ids.add(site.id);
     names.add(site.name);
+    const problem = scheduleProblem(site.schedule, site.timezone);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['sites', i, problem.field], message: problem.message });
   });
 });
 

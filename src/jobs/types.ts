@@ -34,6 +34,11 @@ export interface JobRecord {
   restartSteps: RestartStepRecord[];
 }
 
+export type JobPatch = Partial<Pick<JobRecord, 'progress' | 'endTime' | 'error' | 'restartSteps'>>;
+
+/** Job states that are still running. */
+export const UNFINISHED: readonly JobProgress[] = ['pending', 'processing'];
+
 export interface PageRecord {
   seq: number;
   pageUrl: string;
@@ -64,8 +69,12 @@ export interface JobStore {
   /** Appends pages (seq continues from the job's pageCount) and returns how many were added. */
   addPages(jobId: string, urls: readonly string[]): Promise<number>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
-  /** Updates job fields other than the counters. */
-  updateJob(jobId: string, patch: Partial<Pick<JobRecord, 'progress' | 'endTime' | 'error' | 'restartSteps'>>): Promise<void>;
+  /**
+   * Updates job fields other than the counters. With `onlyIf`, only while the job is in
+   * one of those states (a compare-and-set: one instance ends a job, never two).
+   * Resolves whether the update was made.
+   */
+  updateJob(jobId: string, patch: JobPatch, onlyIf?: readonly JobProgress[]): Promise<boolean>;
   /** Moves a page to a new status and adjusts the job's counters in one step. */
   updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void>;
   getPage(jobId: string, seq: number): Promise<PageRecord | undefined>;

@@ -15,6 +15,7 @@ export interface SiteView {
  */
 export class SiteDirectory {
   private readonly states = new Map<string, SiteRuntimeState>();
+  private readonly changeListeners: Array<(siteId: string) => void> = [];
 
   constructor(readonly registry: SiteRegistry, private readonly store: SiteStateStore) {}
 
@@ -59,7 +60,13 @@ export class SiteDirectory {
     if (!site) throw new Error(`unknown site ${siteId}`);
     const next = { ...this.view(site).state, ...patch };
     this.states.set(siteId, next);
+    for (const listener of this.changeListeners) listener(siteId);
     return next;
+  }
+
+  /** Called after every change of a site's state (so other instances can reload it). */
+  onChange(listener: (siteId: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Crawlers are served a site's cache while it is online, not deleted, public and pre-rendered. */

@@ -1,8 +1,23 @@
 import { Redis } from 'ioredis';
-import type { JobRecord, JobStore, PageQuery, PageRecord, PageStatus, PageUpdate } from '../jobs/types.js';
+import { UNFINISHED, type JobPatch, type JobProgress, type JobRecord, type JobStore, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
+const ALL_PROGRESS: readonly JobProgress[] = ['pending', 'processing', 'succeeded', 'failed', 'aborted'];
+
+/** KEYS: job hash, unfinished set. ARGV: record, job id, ended (0|1), allowed states… */
+const SET_JOB_IF = `
+local record = redis.call('hget', KEYS[1], 'record')
+if not record then return 0 end
+local progress = cjson.decode(record)['progress']
+for i = 4, #ARGV do
+  if progress == ARGV[i] then
+    redis.call('hset', KEYS[1], 'record', ARGV[1])
+    if ARGV[3] == '1' then redis.call('srem', KEYS[2], ARGV[2]) end
+    return 1
+  end
+end
+return 0`;
 
 /**
  * Jobs, pages and site state in Redis, shared by every instance. A job is a hash; its
@@ -65,23 +80,25 @@ export class RedisStore implements JobStore, SiteStateStore {
     return { ...job, pageCount: Number(pageCount ?? 0), completedCount: completed, failedCount: failed };
   }
 
-  async updateJob(jobId: string, patch: Partial<Pick<JobRecord, 'progress' | 'endTime' | 'error' | 'restartSteps'>>): Promise<void> {
+  async updateJob(jobId: string, patch: JobPatch, onlyIf: readonly JobProgress[] = ALL_PROGRESS): Promise<boolean> {
     const record = await this.redis.hget(this.key('job', jobId), 'record');
-    if (!record) return;
+    if (!record) return false;
     const job = { ...(JSON.parse(record) as JobRecord), ...patch };
-    const tx = this.redis.multi().hset(this.key('job', jobId), 'record', JSON.stringify(job));
-    if (job.progress !== 'pending' && job.progress !== 'processing') tx.srem(this.key('jobs', 'unfinished'), jobId);
-    await tx.exec();
+    const ended = UNFINISHED.includes(job.progress) ? '0' : '1';
+    // The state is checked and the record written in one script: instances racing to end a job cannot both win.
+    const done = await this.redis.eval(SET_JOB_IF, 2, this.key('job', jobId), this.key('jobs', 'unfinished'), JSON.stringify(job), jobId, ended, ...onlyIf);
+    return done === 1;
   }
 
-  async updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
+  async updatePage(jobId: string, seq: number, _from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
     const raw = await this.redis.hget(this.key('job', jobId, 'pages'), String(seq));
     if (!raw) return;
     const page = { ...(JSON.parse(raw) as PageRecord), ...patch };
     const tx = this.redis.multi().hset(this.key('job', jobId, 'pages'), String(seq), JSON.stringify(page));
-    if (from !== patch.status) {
-      tx.zrem(this.key('job', jobId, 'st', from), String(seq)).zadd(this.key('job', jobId, 'st', patch.status), seq, String(seq));
-    }
+    // Out of every other status set, whatever the caller believed: two instances that
+    // raced on one page (a stalled render taken over) cannot count it twice.
+    for (const status of STATUSES) if (status !== patch.status) tx.zrem(this.key('job', jobId, 'st', status), String(seq));
+    tx.zadd(this.key('job', jobId, 'st', patch.status), seq, String(seq));
     await tx.exec();
   }
 

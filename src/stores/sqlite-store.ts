@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
-import type { JobRecord, JobStore, PageQuery, PageRecord, PageStatus, PageUpdate } from '../jobs/types.js';
+import type { JobPatch, JobProgress, JobRecord, JobStore, PageQuery, PageRecord, PageStatus, PageUpdate } from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 type Row = Record<string, string | number | null>;
@@ -71,15 +71,17 @@ export class SqliteStore implements JobStore, SiteStateStore {
     return row ? this.toJob(row) : undefined;
   }
 
-  async updateJob(jobId: string, patch: Partial<Pick<JobRecord, 'progress' | 'endTime' | 'error' | 'restartSteps'>>): Promise<void> {
+  async updateJob(jobId: string, patch: JobPatch, onlyIf?: readonly JobProgress[]): Promise<boolean> {
     const sets: string[] = [];
     const params: Array<string | null> = [];
     if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(patch.progress); }
     if (patch.endTime !== undefined) { sets.push('end_time = ?'); params.push(patch.endTime); }
     if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error ? JSON.stringify(patch.error) : null); }
     if (patch.restartSteps !== undefined) { sets.push('restart_steps = ?'); params.push(JSON.stringify(patch.restartSteps)); }
-    if (sets.length === 0) return;
-    await this.run(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`, [...params, jobId]);
+    if (sets.length === 0) return true;
+    const guard = onlyIf ? ` AND progress IN (${onlyIf.map(() => '?').join(', ')})` : '';
+    const changed = await this.run(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?${guard}`, [...params, jobId, ...(onlyIf ?? [])]);
+    return changed > 0;
   }
 
   async updatePage(jobId: string, seq: number, _from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
@@ -186,8 +188,14 @@ export class SqliteStore implements JobStore, SiteStateStore {
     };
   }
 
-  private run(sql: string, params: unknown[]): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, params, (err) => (err ? reject(err) : resolve())));
+  /** Resolves the number of rows changed. */
+  private run(sql: string, params: unknown[]): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve(this.changes);
+      }),
+    );
   }
 
   private get(sql: string, params: unknown[]): Promise<Row | undefined> {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startService, type RunningService } from '../../src/service.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,18 +17,21 @@ export const uniqueNamespace = (label: string) => `rctest:${label}:${process.pid
 
 /**
  * Starts the real service (real Chromium, real store) on 127.0.0.1 port 0 from a
- * config object; defaults keep renders quick for tests.
+ * config object; defaults keep renders quick for tests. Scheduled refresh is off unless
+ * the test passes its own `schedule`: no refresh starts by itself. `logger` replaces the
+ * service's logger (tests that read the logs).
  */
-export async function startTestService(raw: Record<string, unknown>): Promise<RunningService> {
+export async function startTestService(raw: Record<string, unknown>, options: { logger?: Logger } = {}): Promise<RunningService> {
   const base = {
     server: { port: 0, host: '127.0.0.1' },
     log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+    schedule: { enabled: false },
     ...raw,
     cache: { dir: tempDir(), namespace: uniqueNamespace('svc'), ...(raw.cache as object | undefined) },
     render: { concurrency: 4, ...(raw.render as object | undefined) },
   };
   const config = parseConfig(base);
-  return startService(config, { logger: createLogger(config.log.level) });
+  return startService(config, { logger: options.logger ?? createLogger(config.log.level) });
 }
 
 export const lookupUrl = (service: RunningService, pageUrl: string) => `${service.url}/render?url=${encodeURIComponent(pageUrl)}`;

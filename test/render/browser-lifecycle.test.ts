@@ -21,7 +21,7 @@ describe('a Chromium crash during a render', () => {
   afterAll(async () => service?.stop());
 
   it('relaunches Chromium and retries the renders that were in flight once', async () => {
-    const pidBefore = service.pool.browserPid();
+    const pidBefore = service.pool?.browserPid();
     expect(pidBefore).toBeTypeOf('number');
     const inFlight = [1, 2, 3].map((n) => fetch(lookupUrl(service, `${site.origin}/slow?delay=1500&crash=${n}`)));
     await new Promise((r) => setTimeout(r, 600));
@@ -29,7 +29,7 @@ describe('a Chromium crash during a render', () => {
     const answers = await Promise.all(inFlight);
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
     for (const answer of answers) expect(await answer.text()).toContain('slow-data');
-    expect(service.pool.browserPid()).not.toBe(pidBefore);
+    expect(service.pool?.browserPid()).not.toBe(pidBefore);
     // The service keeps working afterwards.
     const later = await fetch(lookupUrl(service, `${site.origin}/page/after-crash`));
     expect(later.status).toBe(200);
@@ -48,10 +48,10 @@ describe('browser recycling', () => {
   afterAll(async () => service?.stop());
 
   it('relaunches after N renders without dropping any render', async () => {
-    const pidBefore = service.pool.browserPid();
+    const pidBefore = service.pool?.browserPid();
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => fetch(lookupUrl(service, `${site.origin}/page/recycle-${i}`))));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (const [i, answer] of answers.entries()) expect(await answer.text()).toContain(`page-recycle-${i}`);
-    expect(service.pool.browserPid()).not.toBe(pidBefore);
+    expect(service.pool?.browserPid()).not.toBe(pidBefore);
   });
 });

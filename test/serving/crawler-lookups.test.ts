@@ -128,7 +128,7 @@ describe.each([
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, browser: true, cache: true });
+    expect(await ready.json()).toEqual({ ready: true, browser: true, cache: true, queue: true });
   });
 
   it('answers an unknown route with the error body', async () => {

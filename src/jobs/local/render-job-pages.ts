@@ -1,7 +1,8 @@
 import PQueue from 'p-queue';
-import type { Logger } from '../observability/logger.js';
-import { PRIORITY, QueueFullError, type RenderQueue } from '../queue/render-task.js';
-import type { JobError, JobRecord, JobStore, PageRecord } from './types.js';
+import type { Logger } from '../../observability/logger.js';
+import { PRIORITY, QueueFullError, type RenderQueue } from '../../queue/render-task.js';
+import { failedPage, pageOutcome } from '../job-lifecycle.js';
+import type { JobError, JobRecord, JobStore, PageRecord } from '../types.js';
 
 export interface RefreshRunOptions {
   siteConcurrency: number;
@@ -51,34 +52,22 @@ async function renderOne(
   signal: AbortSignal,
   logger: Logger,
 ): Promise<void> {
-  let lastError: JobError = { title: 'Not Rendered', detail: 'the page was not rendered' };
   let attempts = page.attempts;
   try {
-    while (attempts < options.maxAttempts) {
+    for (;;) {
       attempts++;
       const result = await submitWhenRoom(queue, job, page.pageUrl, signal);
-      if (result.ok) {
-        await store.updatePage(job.id, page.seq, 'processing', {
-          status: 'complete',
-          httpStatus: result.status,
-          renderedAt: result.renderedAt,
-          renderTimeMs: result.renderTimeMs,
-          bytes: result.bytes,
-          attempts,
-          renderedBy: result.renderedBy,
-          error: null,
-        });
+      if (!result.ok && attempts < options.maxAttempts && !signal.aborted) await sleep(options.retryBackoffMs * 2 ** (attempts - 1), signal);
+      if (result.ok || attempts >= options.maxAttempts || signal.aborted) {
+        await store.updatePage(job.id, page.seq, 'processing', pageOutcome(result, attempts));
         return;
       }
-      lastError = { title: failureTitle(result.failure.kind), detail: result.failure.detail };
-      if (attempts < options.maxAttempts && !signal.aborted) await sleep(options.retryBackoffMs * 2 ** (attempts - 1), signal);
-      if (signal.aborted) break;
     }
   } catch (err) {
-    lastError = { title: 'Render Error', detail: err instanceof Error ? err.message : String(err) };
-    logger.warn({ jobId: job.id, url: page.pageUrl, err: lastError.detail }, 'page render error');
+    const error: JobError = { title: 'Render Error', detail: err instanceof Error ? err.message : String(err) };
+    logger.warn({ jobId: job.id, url: page.pageUrl, err: error.detail }, 'page render error');
+    await store.updatePage(job.id, page.seq, 'processing', failedPage(error, attempts));
   }
-  await store.updatePage(job.id, page.seq, 'processing', { status: 'failed', attempts, error: lastError, renderedBy: null });
 }
 
 /** A full render queue (crawler lookups come first) means waiting, not failing. */
@@ -92,16 +81,6 @@ async function submitWhenRoom(queue: RenderQueue, job: JobRecord, url: string, s
     }
   }
 }
-
-const FAILURE_TITLES: Record<string, string> = {
-  timeout: 'Render Timed Out',
-  'browser-crashed': 'Browser Crashed',
-  'chromium-error': 'Render Error',
-  'origin-error': 'Origin Error',
-  'empty-body': 'Empty Page',
-  'navigation-blocked': 'Navigation Refused',
-};
-const failureTitle = (kind: string) => FAILURE_TITLES[kind] ?? 'Render Failed';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,0 +1,66 @@
+import type { Queue, QueueEvents } from 'bullmq';
+import type { Logger } from '../observability/logger.js';
+import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../queue/render-task.js';
+import { bullPriority, RENDER_JOB, type LookupJobData } from './queues.js';
+
+export interface ClusterRenderQueueOptions {
+  /** Lookups of this instance waiting for a render beyond this are refused (503). */
+  maxWaiting: number;
+  /** A render not finished by then answers as timed out, so a lookup never hangs. */
+  waitTimeoutMs: number;
+}
+
+/**
+ * Lookups' renders through BullMQ: any instance's Chromium may take them. While Redis
+ * is unreachable, an instance with its own Chromium renders locally instead; one
+ * without answers "busy" (503), never a hang.
+ */
+export class ClusterRenderQueue implements RenderQueue {
+  private waitingHere = 0;
+
+  constructor(
+    private readonly queue: Queue<LookupJobData, RenderTaskResult>,
+    private readonly events: QueueEvents,
+    private readonly fallback: RenderQueue | null,
+    private readonly options: ClusterRenderQueueOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get waiting(): number {
+    return this.waitingHere;
+  }
+
+  get running(): number {
+    return this.fallback?.running ?? 0;
+  }
+
+  async submit(task: RenderTask, priority: number): Promise<RenderTaskResult> {
+    if (this.waitingHere >= this.options.maxWaiting) throw new QueueFullError(5);
+    this.waitingHere++;
+    try {
+      let job;
+      try {
+        job = await this.queue.add(RENDER_JOB.lookup, { task }, {
+          priority: bullPriority(priority),
+          removeOnComplete: { age: 60, count: 1000 },
+          removeOnFail: { age: 3600, count: 1000 },
+        });
+      } catch (err) {
+        this.logger.error({ url: task.url, err: String(err) }, 'render queue unreachable');
+        if (this.fallback) return await this.fallback.submit(task, priority);
+        throw new QueueFullError(5);
+      }
+      try {
+        return (await job.waitUntilFinished(this.events, this.options.waitTimeoutMs)) as RenderTaskResult;
+      } catch (err) {
+        return { ok: false, failure: { kind: 'timeout', detail: `no renderer finished the page in time: ${String(err)}` }, renderTimeMs: 0, renderedBy: 'cluster' };
+      }
+    } finally {
+      this.waitingHere--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fallback?.close();
+  }
+}

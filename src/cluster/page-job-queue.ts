@@ -1,0 +1,48 @@
+import type { Queue } from 'bullmq';
+import type { JobRecord, JobStore } from '../jobs/types.js';
+import { PRIORITY } from '../queue/render-task.js';
+import { bullPriority, RENDER_JOB, type PageJobData } from './queues.js';
+
+export interface PageJobQueueOptions {
+  /** Tries per page, with exponential backoff from retryBackoffMs. */
+  maxAttempts: number;
+  retryBackoffMs: number;
+}
+
+const BATCH = 500;
+
+/** Puts a refresh job's pages on the cluster's render queue, one BullMQ job per page. */
+export class PageJobQueue {
+  constructor(private readonly queue: Queue, private readonly store: JobStore, private readonly options: PageJobQueueOptions) {}
+
+  /**
+   * Queues every page still pending, in batches read from the store. The BullMQ job id
+   * is the page's own (job id + seq), so queueing again after a crash adds nothing twice.
+   */
+  async enqueuePending(job: JobRecord): Promise<number> {
+    let queued = 0;
+    for (let offset = 0; ; offset += BATCH) {
+      const { items } = await this.store.listPages(job.id, { offset, limit: BATCH });
+      if (items.length === 0) return queued;
+      const pending = items.filter((page) => page.status === 'pending' || page.status === 'processing');
+      await this.queue.addBulk(pending.map((page) => ({
+        name: RENDER_JOB.page,
+        data: {
+          task: { url: page.pageUrl, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } },
+          jobId: job.id,
+          seq: page.seq,
+          maxAttempts: this.options.maxAttempts,
+        } satisfies PageJobData,
+        opts: {
+          jobId: `${job.id}-${page.seq}`,
+          priority: bullPriority(PRIORITY.refresh),
+          attempts: this.options.maxAttempts,
+          backoff: { type: 'exponential', delay: this.options.retryBackoffMs },
+          removeOnComplete: { age: 3600, count: 20_000 },
+          removeOnFail: { age: 24 * 3600, count: 20_000 },
+        },
+      })));
+      queued += pending.length;
+    }
+  }
+}

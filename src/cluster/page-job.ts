@@ -1,0 +1,63 @@
+import type { Logger } from '../observability/logger.js';
+import { INSTANCE_ID, type RenderAndStore } from '../queue/render-and-store.js';
+import type { RenderTaskResult } from '../queue/render-task.js';
+import type { SiteDirectory } from '../sites/site-directory.js';
+import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../jobs/job-lifecycle.js';
+import type { JobError, JobStore } from '../jobs/types.js';
+import type { PageJobData } from './queues.js';
+
+/** Thrown to have BullMQ retry a failed page after its backoff. */
+export class RetryPageError extends Error {
+  override name = 'RetryPageError';
+}
+
+/**
+ * One page of a refresh job, on whichever instance took it: render, record the page,
+ * and end the job when it was the last one. Safe to run twice (a stalled render taken
+ * over by another instance): a page already complete or failed is left alone.
+ */
+export class PageJobProcessor {
+  constructor(
+    private readonly store: JobStore,
+    private readonly sites: SiteDirectory,
+    private readonly worker: RenderAndStore,
+    private readonly options: JobEndOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  async process(data: PageJobData, attemptsMade: number): Promise<void> {
+    const job = await this.store.getJob(data.jobId);
+    if (!job || job.progress !== 'processing') return; // aborted or ended: nothing to do
+    const page = await this.store.getPage(data.jobId, data.seq);
+    if (!page || page.status === 'complete' || page.status === 'failed') return this.endIfDone(data.jobId);
+    if (page.status === 'pending') await this.store.updatePage(data.jobId, data.seq, 'pending', { status: 'processing' });
+    const attempts = attemptsMade + 1;
+    const result = await this.render(data);
+    if (!result.ok && attempts < data.maxAttempts) throw new RetryPageError(result.failure.detail);
+    await this.store.updatePage(data.jobId, data.seq, 'processing', pageOutcome(result, attempts));
+    await this.endIfDone(data.jobId);
+  }
+
+  /** BullMQ gave the page up (an error out of our hands, or stalled too often). */
+  async giveUp(data: PageJobData, attempts: number, reason: string): Promise<void> {
+    const error: JobError = { title: 'Render Error', detail: reason };
+    const page = await this.store.getPage(data.jobId, data.seq);
+    if (!page || page.status === 'complete' || page.status === 'failed') return;
+    await this.store.updatePage(data.jobId, data.seq, page.status, failedPage(error, attempts));
+    await this.endIfDone(data.jobId);
+  }
+
+  private async render(data: PageJobData): Promise<RenderTaskResult> {
+    try {
+      return await this.worker.run(data.task);
+    } catch (err) {
+      return { ok: false, failure: { kind: 'chromium-error', detail: err instanceof Error ? err.message : String(err) }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+    }
+  }
+
+  private async endIfDone(jobId: string): Promise<void> {
+    const job = await this.store.getJob(jobId);
+    if (!job || job.progress !== 'processing' || !allPagesDone(job)) return;
+    await endRefreshJob(jobId, this.store, this.sites, this.options, this.logger.child({ jobId, siteId: job.siteId }));
+  }
+}

@@ -1,0 +1,45 @@
+import type { RenderTask } from '../queue/render-task.js';
+import { PRIORITY } from '../queue/render-task.js';
+
+/** BullMQ queues of a cluster, under the cache namespace so clusters never mix. */
+export const RENDER_QUEUE = 'render';
+export const CONTROL_QUEUE = 'control';
+export const bullPrefix = (namespace: string) => `${namespace}:bull`;
+
+/** Jobs of the render queue: a crawler's lookup, or one page of a refresh job. */
+export const RENDER_JOB = { lookup: 'lookup', page: 'page' } as const;
+/** Jobs of the control queue: finding a refresh job's pages, and a scheduled tick. */
+export const CONTROL_JOB = { discover: 'discover', tick: 'tick', catchUp: 'catch-up' } as const;
+
+export interface LookupJobData {
+  task: RenderTask;
+}
+
+export interface PageJobData {
+  task: RenderTask;
+  jobId: string;
+  seq: number;
+  maxAttempts: number;
+}
+
+export interface DiscoverJobData {
+  jobId: string;
+  siteId: string;
+  /** The pages asked for; absent means discover them. */
+  pages?: string[];
+}
+
+export interface TickJobData {
+  siteId: string;
+}
+
+export interface CatchUpJobData {
+  siteId: string;
+}
+
+/** BullMQ runs priority 1 first; lookups go before revalidations before refresh pages. */
+export function bullPriority(priority: number): number {
+  if (priority >= PRIORITY.lookup) return 1;
+  if (priority >= PRIORITY.revalidate) return 2;
+  return 3;
+}

@@ -1,0 +1,109 @@
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ClusterBus } from '../cluster/cluster-bus.js';
+import { ClusterRefreshRunner } from '../cluster/cluster-refresh-runner.js';
+import { ClusterRenderQueue } from '../cluster/cluster-render-queue.js';
+import { ClusterScheduler } from '../cluster/cluster-scheduler.js';
+import { ControlWorker } from '../cluster/control-worker.js';
+import { PageJobProcessor } from '../cluster/page-job.js';
+import { PageJobQueue } from '../cluster/page-job-queue.js';
+import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE } from '../cluster/queues.js';
+import { openProducerConnection, openWorkerConnection } from '../cluster/redis-connections.js';
+import { RenderWorker } from '../cluster/render-worker.js';
+import { withTimeout } from '../cache/with-timeout.js';
+import type { RefreshService } from '../jobs/refresh-service.js';
+import { LocalRenderQueue } from '../queue/local-render-queue.js';
+import { INSTANCE_ID } from '../queue/render-and-store.js';
+import { siteJitterMs } from '../schedule/jitter.js';
+import type { Engine, EngineParts } from './engine.js';
+
+/**
+ * Several instances over one Redis: renders on a BullMQ queue that every instance's
+ * Chromium takes from, refresh jobs that no instance owns, schedules held by BullMQ
+ * job schedulers, and pub/sub that keeps each instance's hot tier and site state true.
+ */
+export class ClusterEngine implements Engine {
+  readonly kind = 'cluster';
+  readonly queue: ClusterRenderQueue;
+  readonly runner: ClusterRefreshRunner;
+  private readonly renderQueue: Queue;
+  private readonly controlQueue: Queue;
+  private readonly events: QueueEvents;
+  private readonly bus: ClusterBus;
+  private readonly closers: Array<() => Promise<unknown>> = [];
+
+  private constructor(private readonly parts: EngineParts, private readonly producer: Redis, private readonly workerConnection: Redis, subscriber: Redis) {
+    const { config, renderer, logger } = parts;
+    const prefix = bullPrefix(config.cache.namespace);
+    this.renderQueue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
+    this.controlQueue = new Queue(CONTROL_QUEUE, { connection: producer, prefix });
+    this.events = new QueueEvents(RENDER_QUEUE, { connection: workerConnection.duplicate(), prefix });
+    // Outages show in readiness and in the failing calls; the emitters must not throw.
+    this.renderQueue.on('error', () => {});
+    this.controlQueue.on('error', () => {});
+    this.events.on('error', () => {});
+    // With its own Chromium, an instance still renders lookups while Redis is away.
+    const fallback = renderer ? new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued }) : null;
+    this.queue = new ClusterRenderQueue(this.renderQueue, this.events, fallback, {
+      maxWaiting: config.render.maxQueued,
+      waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
+    }, logger);
+    this.runner = new ClusterRefreshRunner(this.controlQueue);
+    this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, INSTANCE_ID, logger);
+  }
+
+  static async open(parts: EngineParts): Promise<ClusterEngine> {
+    const url = parts.config.cache.store;
+    const producer = await openProducerConnection(url, Math.max(1000, parts.config.cache.commandTimeoutMs * 4));
+    return new ClusterEngine(parts, producer, openWorkerConnection(url), openWorkerConnection(url));
+  }
+
+  async start(refresh: RefreshService): Promise<void> {
+    const { config, store, sites, cache, discovery, renderer, logger } = this.parts;
+    const prefix = bullPrefix(config.cache.namespace);
+    const workerOptions = { prefix, lockDurationMs: config.cluster.lockDurationMs, stalledIntervalMs: config.cluster.stalledIntervalMs };
+
+    this.bus.onMessage((message) => {
+      if (message.kind === 'page') cache.forgetLocal(message.key);
+      else void sites.reload(message.siteId).catch((err: unknown) => logger.warn({ err: String(err) }, 'could not reload a site'));
+    });
+    cache.onWrite((key) => this.bus.publish({ kind: 'page', key }));
+    sites.onChange((siteId) => this.bus.publish({ kind: 'site', siteId }));
+    await this.bus.start();
+
+    const pageQueue = new PageJobQueue(this.renderQueue, store, config.refresh);
+    if (renderer) {
+      const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger);
+      const worker = new RenderWorker(this.workerConnection, renderer, pages, { ...workerOptions, concurrency: config.render.concurrency }, logger);
+      worker.start();
+      this.closers.push(() => worker.close());
+    }
+    const control = new ControlWorker(this.workerConnection, {
+      store, sites, discovery, pageQueue, logger,
+      scheduled: { sites, refresh, logger },
+      endOptions: config.refresh,
+      jitterMs: (site) => siteJitterMs(site.id, site.config.schedule, site.config.timezone, config.schedule.jitterSeconds),
+    }, workerOptions);
+    control.start();
+    this.closers.push(() => control.close());
+
+    if (config.schedule.enabled) await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      await withTimeout(this.producer.ping(), 1000, 'redis ping');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) await close().catch(() => {});
+    await this.queue.close();
+    await Promise.all([this.renderQueue.close(), this.controlQueue.close(), this.events.close()].map((p) => p.catch(() => {})));
+    for (const redis of [this.producer, this.workerConnection]) await redis.quit().catch(() => redis.disconnect());
+    await this.bus.close();
+  }
+}

@@ -1,0 +1,38 @@
+import type { RendercacheConfig } from '../config/schema.js';
+import type { PageCache } from '../cache/page-cache.js';
+import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
+import type { RefreshRunner } from '../jobs/refresh-runner.js';
+import type { RefreshService } from '../jobs/refresh-service.js';
+import type { JobStore } from '../jobs/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { RenderAndStore } from '../queue/render-and-store.js';
+import type { RenderQueue } from '../queue/render-task.js';
+import type { SiteDirectory } from '../sites/site-directory.js';
+
+/** What the engines work with, built by the composition root. */
+export interface EngineParts {
+  config: RendercacheConfig;
+  store: JobStore;
+  sites: SiteDirectory;
+  cache: PageCache;
+  discovery: PageDiscovery;
+  /** This instance's Chromium; null on an instance that only serves (role "api"). */
+  renderer: RenderAndStore | null;
+  logger: Logger;
+}
+
+/**
+ * Where renders and refresh jobs run: one process (p-queue, node-cron, embedded store)
+ * or a cluster (BullMQ over Redis). The API and its behaviour are the same over both.
+ */
+export interface Engine {
+  readonly kind: 'local' | 'cluster';
+  /** Where crawler lookups' renders go. */
+  readonly queue: RenderQueue;
+  readonly runner: RefreshRunner;
+  /** Starts workers and schedules; called once the service listens. */
+  start(refresh: RefreshService): Promise<void>;
+  /** The engine's own backend answers (always true in one process). */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}

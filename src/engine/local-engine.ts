@@ -1,0 +1,39 @@
+import { LocalRefreshRunner } from '../jobs/local/local-refresh-runner.js';
+import type { RefreshService } from '../jobs/refresh-service.js';
+import { LocalRenderQueue } from '../queue/local-render-queue.js';
+import { LocalScheduler } from '../schedule/local-scheduler.js';
+import type { Scheduler } from '../schedule/scheduler.js';
+import type { Engine, EngineParts } from './engine.js';
+
+/** Everything in this process: p-queue for renders, node-cron for schedules. */
+export class LocalEngine implements Engine {
+  readonly kind = 'local';
+  readonly queue: LocalRenderQueue;
+  readonly runner: LocalRefreshRunner;
+  private scheduler: Scheduler | null = null;
+
+  constructor(private readonly parts: EngineParts) {
+    const { config, renderer } = parts;
+    if (!renderer) throw new Error('a single-process service renders its own pages (role "all")');
+    this.queue = new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued });
+    this.runner = new LocalRefreshRunner(parts.store, parts.sites, parts.discovery, this.queue, config.refresh, parts.logger);
+  }
+
+  async start(refresh: RefreshService): Promise<void> {
+    await refresh.failInterruptedJobs((jobId) => this.runner.isRunning(jobId));
+    const { config, sites, logger } = this.parts;
+    if (!config.schedule.enabled) return;
+    this.scheduler = new LocalScheduler({ sites, refresh, logger }, config.schedule);
+    await this.scheduler.start();
+  }
+
+  ready(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler?.stop();
+    await this.runner.stop();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,66 @@
+import type { Logger } from '../../observability/logger.js';
+import type { RenderQueue } from '../../queue/render-task.js';
+import type { Site } from '../../sites/site.js';
+import type { SiteDirectory } from '../../sites/site-directory.js';
+import type { PageDiscovery } from '../discovery/discover-pages.js';
+import { addJobPages, endRefreshJob, failJob, releaseJob, type JobEndOptions } from '../job-lifecycle.js';
+import type { RefreshRequest, RefreshRunner } from '../refresh-runner.js';
+import type { JobRecord, JobStore } from '../types.js';
+import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
+
+/** Runs refresh jobs inside this process: one async run per job, pages through p-queue. */
+export class LocalRefreshRunner implements RefreshRunner {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly sites: SiteDirectory,
+    private readonly discovery: PageDiscovery,
+    private readonly queue: RenderQueue,
+    private readonly options: RefreshRunOptions & JobEndOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  launch(job: JobRecord, site: Site, request: RefreshRequest): Promise<void> {
+    const controller = new AbortController();
+    const done = this.run(job, site, request, controller.signal).finally(() => this.running.delete(job.id));
+    this.running.set(job.id, { controller, done });
+    return Promise.resolve();
+  }
+
+  async abort(jobId: string): Promise<void> {
+    const local = this.running.get(jobId);
+    if (!local) return;
+    local.controller.abort();
+    await local.done;
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
+  async stop(): Promise<void> {
+    for (const { controller } of this.running.values()) controller.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done.catch(() => {})));
+  }
+
+  private async run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
+    const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
+    try {
+      const pages = await addJobPages(job, site, request.pages, this.store, this.discovery);
+      if (signal.aborted || !(await this.store.updateJob(job.id, { progress: 'processing' }, ['pending']))) return;
+      log.info({ pages }, 'refresh started');
+      await renderJobPages(job, this.store, this.queue, this.options, signal, log);
+      if (signal.aborted) return;
+      await endRefreshJob(job.id, this.store, this.sites, this.options, log);
+    } catch (err) {
+      if (signal.aborted) return;
+      const detail = err instanceof Error ? err.message : String(err);
+      log.error({ err: detail }, 'refresh failed');
+      await failJob(job, { title: 'Refresh Failed', detail }, this.store, this.options).catch(() => {});
+    } finally {
+      // An aborted or stopped job still frees its site.
+      if (signal.aborted) await releaseJob(job, this.store, this.options);
+    }
+  }
+}

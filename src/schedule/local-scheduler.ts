@@ -1,0 +1,86 @@
+import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import type { Logger } from '../observability/logger.js';
+import { catchUp } from './catch-up.js';
+import { siteJitterMs } from './jitter.js';
+import { nextRunWithOffset } from './next-run.js';
+import { runScheduledRefresh, type ScheduledRefreshDeps } from './scheduled-refresh.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface LocalSchedulerOptions {
+  /** Upper bound of each site's start delay after a tick (see jitter.ts). */
+  jitterSeconds: number;
+  /** Refresh sites that missed their last tick when the scheduler starts. */
+  catchUp: boolean;
+}
+
+/**
+ * The scheduler of a single process: one node-cron task per configured site, in the
+ * site's time zone. Each tick waits for the site's jitter offset, then hands over to
+ * the shared tick handler. Every site gets a task, closed ones too: a site activated or
+ * restored at run time is refreshed on its next tick without a restart.
+ */
+export class LocalScheduler implements Scheduler {
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly delays = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopped = false;
+
+  constructor(private readonly deps: ScheduledRefreshDeps, private readonly options: LocalSchedulerOptions) {}
+
+  async start(): Promise<void> {
+    const cronLogger = toCronLogger(this.deps.logger);
+    for (const site of this.deps.sites.registry.all()) {
+      const { schedule, timezone } = site.config;
+      const offsetMs = siteJitterMs(site.id, schedule, timezone, this.options.jitterSeconds);
+      const task = cron.schedule(schedule, (context) => this.onTick(site.id, context.date, offsetMs), {
+        timezone,
+        name: `refresh:${site.id}`,
+        logger: cronLogger,
+      });
+      this.tasks.push(task);
+      this.deps.logger.debug({ siteId: site.id, schedule, timezone, offsetMs, next: nextRunWithOffset(schedule, timezone, offsetMs) }, 'scheduled refresh armed');
+    }
+    this.deps.logger.info({ sites: this.tasks.length, jitterSeconds: this.options.jitterSeconds, catchUp: this.options.catchUp }, 'scheduler started');
+    if (this.options.catchUp) await this.track(catchUp(this.deps));
+  }
+
+  /** Destroys the tasks and pending delays, then waits for handlers already running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const task of this.tasks.splice(0)) await task.destroy();
+    for (const timer of this.delays) clearTimeout(timer);
+    this.delays.clear();
+    await Promise.all(this.inFlight);
+  }
+
+  /** Returns at once: node-cron must never see a tick as still running. */
+  private onTick(siteId: string, tick: Date, offsetMs: number): void {
+    if (this.stopped) return;
+    const run = () => void this.track(runScheduledRefresh(this.deps, siteId, 'schedule'));
+    // Measured from the tick, not from now: a late timer does not push the run later.
+    const delayMs = tick.getTime() + offsetMs - Date.now();
+    if (delayMs <= 0) return run();
+    const timer = setTimeout(() => {
+      this.delays.delete(timer);
+      if (!this.stopped) run();
+    }, delayMs);
+    this.delays.add(timer);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+}
+
+/** node-cron's own warnings (missed ticks, failures) go to the service log. */
+function toCronLogger(logger: Logger): CronLogger {
+  const log = logger.child({ component: 'node-cron' });
+  const text = (message: string | Error) => (message instanceof Error ? message.message : message);
+  return {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    error: (message, err) => log.error({ err: (err ?? (message instanceof Error ? message : undefined))?.message }, text(message)),
+    debug: (message, err) => log.debug({ err: err?.message }, text(message)),
+  };
+}
