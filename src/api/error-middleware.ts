@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Logger } from '../observability/logger.js';
+import { isStoreUnavailable } from '../stores/store-unavailable.js';
 import { ApiError, errorResponse, errors } from './errors.js';
 
 /** Renders every error as the documented error body; nothing leaks a stack trace. */
@@ -12,7 +13,7 @@ export function errorMiddleware(logger: Logger): Koa.Middleware {
       }
     } catch (err) {
       const apiError = toApiError(err);
-      if (apiError.status >= 500 && !(err instanceof ApiError)) logger.error({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
+      if (apiError.status >= 500 && !(err instanceof ApiError)) logger[apiError.status === 503 ? 'warn' : 'error']({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
       const { status, headers, body } = errorResponse(apiError);
       ctx.status = status;
       ctx.set(headers);
@@ -34,6 +35,9 @@ function toApiError(err: unknown): ApiError {
     if (status === 404) return errors.notFound(message);
     if (status === 405) return errors.methodNotAllowed(message);
     return errors.badRequest(message);
+  }
+  if (isStoreUnavailable(err)) {
+    return errors.storeUnavailable('The shared store cannot be reached right now; try again shortly.', {}, { 'retry-after': '5' });
   }
   return errors.internal('The server met an unexpected condition; it has been logged.');
 }

@@ -90,6 +90,7 @@ export const errors = {
   unsupportedMediaType: define({ status: 415, title: 'Unsupported Media Type', code: 'RENDERCACHE-415' }),
   tooManyRequests: define({ status: 429, title: 'Too Many Requests', code: 'RENDERCACHE-429' }),
   internal: define({ status: 500, title: 'Internal Server Error', code: 'RENDERCACHE-500' }),
+  storeUnavailable: define({ status: 503, title: 'Store Unavailable', code: 'RENDERCACHE-503' }),
   /** Reported inside a job's status, never as an HTTP answer. */
   jobFailed: define({ status: 500, title: 'Job Failed', code: 'RENDERCACHE-JOB-FAILED' }),
   siteNotDeleted: define({ status: 409, title: 'Site Not Deleted', code: 'RENDERCACHE-SITE-409' }),

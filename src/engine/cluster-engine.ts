@@ -32,12 +32,18 @@ export class ClusterEngine implements Engine {
   private readonly bus: ClusterBus;
   private readonly closers: Array<() => Promise<unknown>> = [];
 
-  private constructor(private readonly parts: EngineParts, private readonly producer: Redis, private readonly workerConnection: Redis, subscriber: Redis) {
+  private constructor(
+    private readonly parts: EngineParts,
+    private readonly producer: Redis,
+    private readonly workerConnection: Redis,
+    eventsConnection: Redis,
+    subscriber: Redis,
+  ) {
     const { config, renderer, logger } = parts;
     const prefix = bullPrefix(config.cache.namespace);
     this.renderQueue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
     this.controlQueue = new Queue(CONTROL_QUEUE, { connection: producer, prefix });
-    this.events = new QueueEvents(RENDER_QUEUE, { connection: workerConnection.duplicate(), prefix });
+    this.events = new QueueEvents(RENDER_QUEUE, { connection: eventsConnection, prefix });
     // Outages show in readiness and in the failing calls; the emitters must not throw.
     this.renderQueue.on('error', () => {});
     this.controlQueue.on('error', () => {});
@@ -55,7 +61,7 @@ export class ClusterEngine implements Engine {
   static async open(parts: EngineParts): Promise<ClusterEngine> {
     const url = parts.config.cache.store;
     const producer = await openProducerConnection(url, Math.max(1000, parts.config.cache.commandTimeoutMs * 4));
-    return new ClusterEngine(parts, producer, openWorkerConnection(url), openWorkerConnection(url));
+    return new ClusterEngine(parts, producer, openWorkerConnection(url), openWorkerConnection(url), openWorkerConnection(url));
   }
 
   async start(refresh: RefreshService): Promise<void> {

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.js';
+import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { lookupUrl, startTestService, uniqueNamespace } from '../helpers/service.js';
+
+/** A Redis of this test's own, so that it can be killed and brought back. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  const value = await work;
+  return { value, ms: Date.now() - start };
+}
+
+describe('Redis going away and coming back', () => {
+  let site: FixtureSite;
+  let service: RunningService;
+  let redis: ChildProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    site = await startFixtureSite();
+    port = await freePort();
+    redis = await startRedis(port);
+    service = await startTestService({
+      cache: { store: `redis://127.0.0.1:${port}`, namespace: uniqueNamespace('outage'), commandTimeoutMs: 300 },
+      auth: { tokens: [{ token: 'outage-token-123', user: 'owner' }] },
+      sites: [{ id: 'fixture', name: 'Fixture', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2'] } }],
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    redis?.kill('SIGKILL');
+    await site?.close();
+  });
+
+  it('keeps answering while Redis is down (readiness false, misses logged, no hang) and recovers on its own', async () => {
+    expect((await fetch(lookupUrl(service, `${site.origin}/page/before`))).status).toBe(200);
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+
+    redis.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+
+    const ready = await timed(fetch(`${service.url}/readyz`));
+    expect(ready.value.status).toBe(503);
+    expect(await ready.value.json()).toMatchObject({ ready: false, cache: false, queue: false });
+    expect(ready.ms).toBeLessThan(3000);
+
+    // A page never cached: the store read is a miss, and this instance renders it itself.
+    const miss = await timed(fetch(lookupUrl(service, `${site.origin}/page/during`)));
+    expect(miss.value.status).toBe(200);
+    expect(miss.value.headers.get('x-rendercache-cache')).toBe('miss');
+    expect(await miss.value.text()).toContain('page-during');
+    expect(miss.ms).toBeLessThan(10_000);
+
+    // The management API answers 503 with Retry-After, not 500, and does not hang.
+    const api = await timed(fetch(`${service.url}/sites/management/api/v1/sites/fixture/cache`, { headers: { authorization: 'Bearer outage-token-123' } }));
+    expect([200, 503]).toContain(api.value.status);
+    if (api.value.status === 503) expect(api.value.headers.get('retry-after')).toBe('5');
+    const refresh = await timed(fetch(`${service.url}/sites/management/api/v1/sites/fixture/refresh`, {
+      method: 'POST', headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
+    }));
+    expect(refresh.value.status).toBe(503);
+    expect(await refresh.value.json()).toMatchObject({ status: '503', 'o:errorCode': 'RENDERCACHE-503' });
+    expect(refresh.ms).toBeLessThan(10_000);
+
+    // Redis returns (empty, as after a crash): the instance recovers without a restart.
+    redis = await startRedis(port);
+    let readyAgain = false;
+    for (let i = 0; i < 60 && !readyAgain; i++) {
+      readyAgain = (await fetch(`${service.url}/readyz`)).status === 200;
+      if (!readyAgain) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(readyAgain).toBe(true);
+    const after = await fetch(lookupUrl(service, `${site.origin}/page/after`));
+    expect(after.status).toBe(200);
+    // Refresh jobs run again: the queue's workers reconnected.
+    const started = await fetch(`${service.url}/sites/management/api/v1/sites/fixture/refresh`, {
+      method: 'POST', headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
+    });
+    expect(started.status).toBe(202);
+    const job = await service.refresh.whenDone((await started.json()).id);
+    expect(job).toMatchObject({ progress: 'succeeded', completedCount: 2 });
+  });
+});
