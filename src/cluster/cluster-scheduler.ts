@@ -16,13 +16,14 @@ export class ClusterScheduler implements Scheduler {
   constructor(
     private readonly controlQueue: Queue,
     private readonly sites: SiteRegistry,
-    private readonly options: { catchUp: boolean },
+    private readonly options: { enabled: boolean; catchUp: boolean },
     private readonly logger: Logger,
   ) {}
 
   async start(): Promise<void> {
     const wanted = new Set<string>();
-    for (const site of this.sites.all()) {
+    // Disabled: the loop below removes every schedule, or Redis would keep firing them.
+    for (const site of this.options.enabled ? this.sites.all() : []) {
       const id = SCHEDULER_PREFIX + site.id;
       wanted.add(id);
       const data: TickJobData = { siteId: site.id };
@@ -32,13 +33,13 @@ export class ClusterScheduler implements Scheduler {
         opts: { removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 24 * 3600, count: 1000 } },
       });
     }
-    // Sites gone from the config lose their schedule.
+    // Sites gone from the config (or every site, when disabled) lose their schedule.
     for (const scheduler of await this.controlQueue.getJobSchedulers()) {
       const id = scheduler.key;
       if (id.startsWith(SCHEDULER_PREFIX) && !wanted.has(id)) await this.controlQueue.removeJobScheduler(id);
     }
-    this.logger.info({ sites: wanted.size, catchUp: this.options.catchUp }, 'cluster scheduler armed');
-    if (this.options.catchUp) await this.queueCatchUps();
+    this.logger.info({ sites: wanted.size, enabled: this.options.enabled, catchUp: this.options.catchUp }, 'cluster scheduler armed');
+    if (this.options.enabled && this.options.catchUp) await this.queueCatchUps();
   }
 
   /** Schedulers stay in Redis: they belong to the cluster, not to this instance. */

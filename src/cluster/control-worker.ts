@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import type { Site } from '../sites/site.js';
@@ -40,7 +40,7 @@ export class ControlWorker {
   private readonly worker: Worker<ControlJobData>;
 
   constructor(connection: Redis, private readonly deps: ControlWorkerDeps, options: ControlWorkerOptions) {
-    this.worker = new Worker<ControlJobData>(CONTROL_QUEUE, (job) => this.process(job), {
+    this.worker = new Worker<ControlJobData>(CONTROL_QUEUE, (job, token) => this.process(job, token), {
       connection,
       prefix: options.prefix,
       concurrency: 8,
@@ -60,7 +60,7 @@ export class ControlWorker {
     await this.worker.close();
   }
 
-  private async process(job: Job<ControlJobData>): Promise<void> {
+  private async process(job: Job<ControlJobData>, token: string | undefined): Promise<void> {
     if (job.name === CONTROL_JOB.discover) return this.discover(job.data as DiscoverJobData);
     const { siteId } = job.data as TickJobData;
     const site = this.deps.sites.registry.byId(siteId);
@@ -74,8 +74,12 @@ export class ControlWorker {
     }
     // The tick's own time (a scheduler's job is created early, delayed until its tick).
     const tickAt = job.timestamp + (job.opts.delay ?? 0);
-    const delayMs = tickAt + this.deps.jitterMs(site) - Date.now();
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const startAt = tickAt + this.deps.jitterMs(site);
+    if (startAt > Date.now() + 50 && token) {
+      // Back to the delayed set until the site's offset: no worker slot waits meanwhile.
+      await job.moveToDelayed(startAt, token);
+      throw new DelayedError();
+    }
     await runScheduledRefresh(this.deps.scheduled, siteId, 'schedule');
   }
 

@@ -93,7 +93,7 @@ export class ClusterEngine implements Engine {
     control.start();
     this.closers.push(() => control.close());
 
-    if (config.schedule.enabled) await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
+    await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
   }
 
   async ready(): Promise<boolean> {
