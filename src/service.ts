@@ -96,7 +96,11 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const app = createApp(logger, role === 'worker' ? [health] : [
     health,
     crawlerRoutes(lookup),
-    apiEdge(API_BASE, { tokens: config.auth.tokens, rateLimit: config.api.rateLimit, maxBodyBytes: config.api.maxBodyBytes }),
+    apiEdge(API_BASE, {
+      tokens: config.auth.tokens,
+      limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
+      maxBodyBytes: config.api.maxBodyBytes,
+    }),
     sitesRoutes({ sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds }),
   ]);
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);

@@ -1,13 +1,14 @@
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import compose from 'koa-compose';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { authenticate, type Caller, type TokenEntry } from './auth.js';
 import { errors } from './errors.js';
 
 export interface ApiEdgeOptions {
   tokens: readonly TokenEntry[];
-  rateLimit: { points: number; windowSeconds: number };
+  /** Each caller's request budget (per process, or shared by a cluster). */
+  limiter: RateLimiterAbstract;
   maxBodyBytes: number;
 }
 
@@ -16,7 +17,7 @@ export interface ApiEdgeOptions {
  * request budget (429 with Retry-After), and a JSON body within limits (413, 415, 400).
  */
 export function apiEdge(prefix: string, options: ApiEdgeOptions): Koa.Middleware {
-  const limiter = new RateLimiterMemory({ points: options.rateLimit.points, duration: options.rateLimit.windowSeconds });
+  const { limiter } = options;
   const rateLimit: Koa.Middleware = async (ctx, next) => {
     const { user } = ctx.state.caller as Caller;
     try {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ClusterBus } from '../cluster/cluster-bus.js';
 import { ClusterRefreshRunner } from '../cluster/cluster-refresh-runner.js';
 import { ClusterRenderQueue } from '../cluster/cluster-render-queue.js';
@@ -55,7 +57,8 @@ export class ClusterEngine implements Engine {
       waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
     }, logger);
     this.runner = new ClusterRefreshRunner(this.controlQueue);
-    this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, INSTANCE_ID, logger);
+    // Unique per engine, not per process: two services in one process are two instances.
+    this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, `${INSTANCE_ID}:${randomUUID()}`, logger);
   }
 
   static async open(parts: EngineParts): Promise<ClusterEngine> {
@@ -94,6 +97,17 @@ export class ClusterEngine implements Engine {
     this.closers.push(() => control.close());
 
     await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
+  }
+
+  /** One budget per token for the whole cluster; per instance while Redis is away. */
+  createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract {
+    return new RateLimiterRedis({
+      storeClient: this.producer,
+      keyPrefix: `${this.parts.config.cache.namespace}:ratelimit`,
+      points,
+      duration: windowSeconds,
+      insuranceLimiter: new RateLimiterMemory({ points, duration: windowSeconds }),
+    });
   }
 
   async ready(): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RendercacheConfig } from '../config/schema.js';
 import type { PageCache } from '../cache/page-cache.js';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
@@ -32,6 +33,8 @@ export interface Engine {
   readonly runner: RefreshRunner;
   /** Starts workers and schedules; called once the service listens. */
   start(refresh: RefreshService): Promise<void>;
+  /** The management API's request budget: per process, or shared by the cluster. */
+  createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract;
   /** The engine's own backend answers (always true in one process). */
   ready(): Promise<boolean>;
   close(): Promise<void>;

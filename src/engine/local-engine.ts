@@ -1,3 +1,4 @@
+import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LocalRefreshRunner } from '../jobs/local/local-refresh-runner.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import { LocalRenderQueue } from '../queue/local-render-queue.js';
@@ -25,6 +26,10 @@ export class LocalEngine implements Engine {
     if (!config.schedule.enabled) return;
     this.scheduler = new LocalScheduler({ sites, refresh, logger }, config.schedule);
     await this.scheduler.start();
+  }
+
+  createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract {
+    return new RateLimiterMemory({ points, duration: windowSeconds });
   }
 
   ready(): Promise<boolean> {

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.js';
+import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../helpers/service.js';
+
+/**
+ * What each instance keeps in memory (hot tier, site state, request budgets) stays
+ * true when another instance of the cluster changes it.
+ */
+const BASE = '/sites/management/api/v1';
+const TOKEN = 'shared-owner-token';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('two instances sharing one Redis', () => {
+  let site: FixtureSite;
+  let a: RunningService;
+  let b: RunningService;
+
+  beforeAll(async () => {
+    site = await startFixtureSite();
+    const namespace = uniqueNamespace('shared');
+    const config = {
+      cache: { store: REDIS_URL, namespace },
+      auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
+      api: { rateLimit: { points: 10, windowSeconds: 60 } },
+      render: { concurrency: 2 },
+      sites: [{ id: 'shared', name: 'Shared', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/version'] } }],
+    };
+    [a, b] = await Promise.all([startTestService(config), startTestService(config)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await site?.close();
+  });
+
+  const call = (service: RunningService, method: string, path: string) =>
+    fetch(`${service.url}${BASE}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, prefer: 'respond-async' } });
+
+  it("drops a page from every instance's hot tier when one instance re-renders it", async () => {
+    site.setVersion('first');
+    const first = await fetch(lookupUrl(a, `${site.origin}/version`));
+    expect(await first.text()).toContain('first');
+    // b reads it into its own hot tier.
+    const cached = await fetch(lookupUrl(b, `${site.origin}/version`));
+    expect(cached.headers.get('x-rendercache-cache')).toBe('hit');
+    expect(await cached.text()).toContain('first');
+
+    site.setVersion('second');
+    const started = await call(a, 'POST', '/sites/shared/refresh');
+    expect(started.status).toBe(202);
+    expect(await a.refresh.whenDone((await started.json()).id)).toMatchObject({ progress: 'succeeded' });
+    await sleep(200);
+    for (const service of [a, b]) {
+      const res = await fetch(lookupUrl(service, `${site.origin}/version`));
+      expect(res.headers.get('x-rendercache-cache')).toBe('hit');
+      expect(await res.text()).toContain('second');
+    }
+  });
+
+  it('stops serving crawlers on every instance when one deactivates the site', async () => {
+    expect((await fetch(lookupUrl(b, `${site.origin}/version`))).status).toBe(200);
+    expect((await call(a, 'POST', '/sites/shared/deactivate')).status).toBe(200);
+    await sleep(200);
+    expect((await fetch(lookupUrl(b, `${site.origin}/version`))).status).toBe(404);
+    expect((await (await call(b, 'GET', '/sites/shared')).json()).runtimeStatus).toBe('offline');
+    expect((await call(b, 'POST', '/sites/shared/activate')).status).toBe(200);
+    await sleep(200);
+    expect((await fetch(lookupUrl(a, `${site.origin}/version`))).status).toBe(200);
+  });
+
+  it("shares each caller's request budget across instances", async () => {
+    // 10 per minute in all; earlier tests spent some. Alternate instances until refused.
+    let accepted = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i < 12 && !refused; i++) {
+      const res = await call(i % 2 === 0 ? a : b, 'GET', '/sites/shared/cache');
+      if (res.status === 429) refused = res;
+      else accepted++;
+    }
+    expect(refused?.status).toBe(429);
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Per-instance budgets would have allowed 10 on each: far more than this.
+    expect(accepted).toBeLessThan(10);
+  });
+});
