@@ -94,6 +94,14 @@ export const errors = {
   /** Reported inside a job's status, never as an HTTP answer. */
   jobFailed: define({ status: 500, title: 'Job Failed', code: 'RENDERCACHE-JOB-FAILED' }),
   siteNotDeleted: define({ status: 409, title: 'Site Not Deleted', code: 'RENDERCACHE-SITE-409' }),
+  // Origin restarts (ours).
+  /** POST …/origin/restart for a site whose config has no `restart` block. Fields: site. */
+  restartNotConfigured: define({ status: 409, title: 'Origin Restart Not Configured', code: 'RENDERCACHE-RESTART-409' }),
+  /**
+   * Another job holds the site: a restart while any job runs, or a refresh while a restart
+   * job runs (a refresh while a refresh runs answers that refresh, as OCM does). Fields: site, job.
+   */
+  siteJobRunning: define({ status: 409, title: 'Site Job Running', code: 'RENDERCACHE-SITE-BUSY-409' }),
   // Crawler lookups (ours).
   malformedPageUrl: define({ status: 400, title: 'Malformed Page URL', code: 'RENDERCACHE-URL-001' }),
   unknownSite: define({ status: 404, title: 'Not a Configured Site', code: 'RENDERCACHE-URL-002' }),

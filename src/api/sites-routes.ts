@@ -160,13 +160,15 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     ctx.body = siteBody(ctx, sites.view(view.site));
   });
 
-  router.post('/sites/:id/refresh', async (ctx) => {
-    const query = validate(siteQuery, ctx.query, 'query');
+  /** The 400 of an operation that is asynchronous only. */
+  function requireRespondAsync(ctx: Koa.Context): void {
     if (!/(^|[,;\s])respond-async($|[,;\s])/i.test(ctx.get('prefer'))) {
       throw errors.asyncRequired('This operation only supports asynchronous processing: send the header "Prefer: respond-async".');
     }
-    const view = siteFor(ctx, 'Manager', query.includeDeleted ?? false);
-    const pages = requestedPages(ctx, view);
+  }
+
+  /** The 409s of a site that may not be refreshed (nor its origin restarted). */
+  function requireRefreshable(view: SiteView): void {
     if (view.state.deleted) throw deletedError(view);
     if (view.state.runtimeStatus !== 'online') throw invalidStatus(view, 'online');
     if (view.site.config.security !== 'public') {
@@ -175,10 +177,46 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     if (!view.site.config.prerender) {
       throw errors.prerendererDisabled('A request to refresh the site cache cannot be processed when the prerender service is disabled.');
     }
-    const { job } = await refresh.start(view.site, { trigger: 'api', requestedBy: caller(ctx).user, ...(pages ? { pages } : {}) });
+  }
+
+  const siteBusy = (ctx: Koa.Context, view: SiteView, job: JobRecord) =>
+    errors.siteJobRunning(`Site ${view.site.id} is busy with ${job.action} job ${job.id} (${job.progress}); try again when it has ended.`, {
+      site: { id: view.site.id },
+      job: { id: job.id, action: job.action, progress: job.progress, href: statusUrl(ctx, job.id) },
+    });
+
+  const accepted = (ctx: Koa.Context, job: JobRecord) => {
     ctx.status = 202;
     ctx.set('location', statusUrl(ctx, job.id));
     ctx.body = jobStatusBody(job, deps.pollIntervalMs);
+  };
+
+  router.post('/sites/:id/refresh', async (ctx) => {
+    const query = validate(siteQuery, ctx.query, 'query');
+    requireRespondAsync(ctx);
+    const view = siteFor(ctx, 'Manager', query.includeDeleted ?? false);
+    const pages = requestedPages(ctx, view);
+    requireRefreshable(view);
+    const { job } = await refresh.start(view.site, { trigger: 'api', requestedBy: caller(ctx).user, ...(pages ? { pages } : {}) });
+    // A running refresh is the answer (OCM's behaviour); a running restart job is not a refresh.
+    if (job.action !== 'refresh') throw siteBusy(ctx, view, job);
+    accepted(ctx, job);
+  });
+
+  // Restarts the site's origin through its adapter, as a job (action "restart", no pages).
+  router.post('/sites/:id/origin/restart', async (ctx) => {
+    const query = validate(siteQuery, ctx.query, 'query');
+    requireRespondAsync(ctx);
+    const view = siteFor(ctx, 'Manager', query.includeDeleted ?? false);
+    if (hasBody(ctx)) throw errors.badRequest('This operation takes no body.');
+    requireRefreshable(view);
+    if (!view.site.config.restart) {
+      throw errors.restartNotConfigured(`Site ${view.site.id} has no origin restart configured (the site's "restart" key).`, { site: { id: view.site.id } });
+    }
+    const { job, created } = await refresh.restart(view.site, { trigger: 'api', requestedBy: caller(ctx).user });
+    // A restart on top of a running job would pull the origin from under it, or restart twice.
+    if (!created) throw siteBusy(ctx, view, job);
+    accepted(ctx, job);
   });
 
   router.get('/sites/:id/cache', (ctx) => {
@@ -202,10 +240,16 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     ctx.set('location', statusUrl(ctx, view.state.lastJobId));
   });
 
+  /** Whether the request came with a body (the body parser leaves {} when there is none). */
+  function hasBody(ctx: Koa.Context): boolean {
+    const raw = (ctx.request as Koa.Request & { body?: unknown }).body;
+    return !(raw === undefined || (typeof raw === 'object' && raw !== null && Object.keys(raw).length === 0 && !ctx.request.length));
+  }
+
   /** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site. */
   function requestedPages(ctx: Koa.Context, view: SiteView): string[] | undefined {
+    if (!hasBody(ctx)) return undefined;
     const raw = (ctx.request as Koa.Request & { body?: unknown }).body;
-    if (raw === undefined || (typeof raw === 'object' && raw !== null && Object.keys(raw).length === 0 && !ctx.request.length)) return undefined;
     const body = validate(refreshBody, raw, 'body');
     if (body.pages.length > MAX_PAGES_PER_REQUEST) {
       throw errors.payloadTooLarge(`At most ${MAX_PAGES_PER_REQUEST} pages per request; got ${body.pages.length}.`);

@@ -5,11 +5,20 @@ import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
 import { addJobPages, endRefreshJob, failJob, type JobEndOptions } from '../jobs/job-lifecycle.js';
-import type { JobStore } from '../jobs/types.js';
+import { PAGES_REQUEUED_STEP, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../jobs/origin-restart.js';
+import { UNFINISHED, type JobStore } from '../jobs/types.js';
 import { missedLastTick } from '../schedule/catch-up.js';
 import { runScheduledRefresh, type ScheduledRefreshDeps } from '../schedule/scheduled-refresh.js';
 import type { PageJobQueue } from './page-job-queue.js';
-import { CONTROL_JOB, CONTROL_QUEUE, type CatchUpJobData, type DiscoverJobData, type TickJobData } from './queues.js';
+import {
+  CONTROL_JOB,
+  CONTROL_QUEUE,
+  RETRY_ROUND_SUFFIX,
+  type CatchUpJobData,
+  type DiscoverJobData,
+  type RestartOriginJobData,
+  type TickJobData,
+} from './queues.js';
 
 export interface ControlWorkerDeps {
   store: JobStore;
@@ -29,15 +38,26 @@ export interface ControlWorkerOptions {
   stalledIntervalMs: number;
 }
 
-type ControlJobData = DiscoverJobData | TickJobData | CatchUpJobData;
+type ControlJobData = DiscoverJobData | TickJobData | CatchUpJobData | RestartOriginJobData;
+
+/** Thrown by a job this instance gives back while stopping: BullMQ hands it to another. */
+class StoppingError extends Error {
+  override name = 'StoppingError';
+  constructor() {
+    super('this instance is stopping; another instance takes the job over');
+  }
+}
 
 /**
  * The cluster's light work, on every instance (no Chromium needed): discovering a
- * refresh job's pages and queueing them, and starting scheduled refreshes. A job taken
- * over from a dead instance is run again; each step is idempotent.
+ * refresh job's pages and queueing them, origin restarts, and starting scheduled
+ * refreshes. A job taken over from a dead or stopping instance is run again; each step
+ * is idempotent (a restart cut short runs again from the start).
  */
 export class ControlWorker {
   private readonly worker: Worker<ControlJobData>;
+  /** Aborts origin restarts running here when the instance stops. */
+  private readonly stopping = new AbortController();
 
   constructor(connection: Redis, private readonly deps: ControlWorkerDeps, options: ControlWorkerOptions) {
     this.worker = new Worker<ControlJobData>(CONTROL_QUEUE, (job, token) => this.process(job, token), {
@@ -57,11 +77,13 @@ export class ControlWorker {
   }
 
   async close(): Promise<void> {
+    this.stopping.abort();
     await this.worker.close();
   }
 
   private async process(job: Job<ControlJobData>, token: string | undefined): Promise<void> {
     if (job.name === CONTROL_JOB.discover) return this.discover(job.data as DiscoverJobData);
+    if (job.name === CONTROL_JOB.restartOrigin) return this.restartOrigin(job.data as RestartOriginJobData);
     const { siteId } = job.data as TickJobData;
     const site = this.deps.sites.registry.byId(siteId);
     if (!site) return;
@@ -90,6 +112,12 @@ export class ControlWorker {
     const site = sites.registry.byId(data.siteId);
     if (!job || !site || (job.progress !== 'pending' && job.progress !== 'processing')) return;
     try {
+      const restartError = await restartBeforeRefresh(job, site, { store, logger: log, signal: this.stopping.signal });
+      if (this.stopping.signal.aborted) throw new StoppingError();
+      if (restartError) {
+        await failJob(job, restartError, store, this.deps.endOptions);
+        return;
+      }
       const pages = await addJobPages(job, site, data.pages, store, this.deps.discovery);
       await store.updateJob(job.id, { progress: 'processing' }, ['pending']);
       if ((await store.getJob(job.id))?.progress !== 'processing') return; // aborted meanwhile
@@ -100,9 +128,31 @@ export class ControlWorker {
       }
       await this.deps.pageQueue.enqueuePending(job);
     } catch (err) {
+      if (err instanceof StoppingError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
       log.error({ err: detail }, 'refresh failed');
       await failJob(job, { title: 'Refresh Failed', detail }, store, this.deps.endOptions);
     }
+  }
+
+  /** A restart job, or a refresh job's on-failure restart followed by its failed pages once more. */
+  private async restartOrigin(data: RestartOriginJobData): Promise<void> {
+    const { store, sites, logger, endOptions } = this.deps;
+    const log = logger.child({ jobId: data.jobId, siteId: data.siteId });
+    const job = await store.getJob(data.jobId);
+    const site = sites.registry.byId(data.siteId);
+    if (!job || !site || !UNFINISHED.includes(job.progress)) return;
+    const deps = { store, logger: log, signal: this.stopping.signal };
+    if (job.action === 'restart') {
+      await runRestartJob(job, site, deps, endOptions);
+    } else if (job.restartSteps.some((step) => step.kind === PAGES_REQUEUED_STEP)) {
+      // Taken over after the pages were set back: only the queueing is left (ids dedupe).
+      await this.deps.pageQueue.enqueuePending(job, RETRY_ROUND_SUFFIX);
+    } else if ((await restartThenRetryFailedPages(job, site, deps)) > 0) {
+      await this.deps.pageQueue.enqueuePending(job, RETRY_ROUND_SUFFIX);
+    } else if (!this.stopping.signal.aborted) {
+      await endRefreshJob(job.id, store, sites, endOptions, log);
+    }
+    if (this.stopping.signal.aborted) throw new StoppingError();
   }
 }

@@ -17,9 +17,10 @@ export class PageJobQueue {
 
   /**
    * Queues every page still pending, in batches read from the store. The BullMQ job id
-   * is the page's own (job id + seq), so queueing again after a crash adds nothing twice.
+   * is the page's own (job id + seq), so queueing again after a crash adds nothing twice;
+   * pages queued again after an origin restart take `idSuffix`, a new round of ids.
    */
-  async enqueuePending(job: JobRecord): Promise<number> {
+  async enqueuePending(job: JobRecord, idSuffix = ''): Promise<number> {
     let queued = 0;
     for (let offset = 0; ; offset += BATCH) {
       const { items } = await this.store.listPages(job.id, { offset, limit: BATCH });
@@ -34,7 +35,7 @@ export class PageJobQueue {
           maxAttempts: this.options.maxAttempts,
         } satisfies PageJobData,
         opts: {
-          jobId: `${job.id}-${page.seq}`,
+          jobId: `${job.id}-${page.seq}${idSuffix}`,
           priority: bullPriority(PRIORITY.refresh),
           attempts: this.options.maxAttempts,
           backoff: { type: 'exponential', delay: this.options.retryBackoffMs },

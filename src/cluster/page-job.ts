@@ -3,8 +3,14 @@ import { INSTANCE_ID, type RenderAndStore } from '../queue/render-and-store.js';
 import type { RenderTaskResult } from '../queue/render-task.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../jobs/job-lifecycle.js';
-import type { JobError, JobStore } from '../jobs/types.js';
+import { afterPagesDone } from '../jobs/origin-restart.js';
+import type { JobError, JobRecord, JobStore } from '../jobs/types.js';
 import type { PageJobData } from './queues.js';
+
+/** Where a job's on-failure origin restart is handed to (the control queue). */
+export interface OriginRestartQueue {
+  queueOriginRestart(job: Pick<JobRecord, 'id' | 'siteId'>): Promise<void>;
+}
 
 /** Thrown to have BullMQ retry a failed page after its backoff. */
 export class RetryPageError extends Error {
@@ -13,7 +19,8 @@ export class RetryPageError extends Error {
 
 /**
  * One page of a refresh job, on whichever instance took it: render, record the page,
- * and end the job when it was the last one. Safe to run twice (a stalled render taken
+ * and end the job when it was the last one (or have the origin restarted first, when the
+ * site restarts it on failure). Safe to run twice (a stalled render taken
  * over by another instance): a page already complete or failed is left alone.
  */
 export class PageJobProcessor {
@@ -23,6 +30,7 @@ export class PageJobProcessor {
     private readonly worker: RenderAndStore,
     private readonly options: JobEndOptions,
     private readonly logger: Logger,
+    private readonly restarts: OriginRestartQueue,
   ) {}
 
   async process(data: PageJobData, attemptsMade: number): Promise<void> {
@@ -58,6 +66,11 @@ export class PageJobProcessor {
   private async endIfDone(jobId: string): Promise<void> {
     const job = await this.store.getJob(jobId);
     if (!job || job.progress !== 'processing' || !allPagesDone(job)) return;
+    const site = this.sites.registry.byId(job.siteId);
+    const next = site ? await afterPagesDone(job, site, this.store) : 'end';
+    // 'wait': another caller won the restart. Queueing it again is harmless (the control
+    // job's id dedupes, its handler is idempotent) and covers a winner that could not queue it.
+    if (next !== 'end') return this.restarts.queueOriginRestart(job);
     await endRefreshJob(jobId, this.store, this.sites, this.options, this.logger.child({ jobId, siteId: job.siteId }));
   }
 }

@@ -8,8 +8,14 @@ export const bullPrefix = (namespace: string) => `${namespace}:bull`;
 
 /** Jobs of the render queue: a crawler's lookup, or one page of a refresh job. */
 export const RENDER_JOB = { lookup: 'lookup', page: 'page' } as const;
-/** Jobs of the control queue: finding a refresh job's pages, and a scheduled tick. */
-export const CONTROL_JOB = { discover: 'discover', tick: 'tick', catchUp: 'catch-up' } as const;
+/**
+ * Jobs of the control queue: finding a refresh job's pages, a scheduled tick, and an
+ * origin restart (a restart job's, or a refresh job's on-failure restart).
+ */
+export const CONTROL_JOB = { discover: 'discover', tick: 'tick', catchUp: 'catch-up', restartOrigin: 'restart-origin' } as const;
+
+/** BullMQ job id suffix of a page queued again after an origin restart (BullMQ dedupes ids). */
+export const RETRY_ROUND_SUFFIX = '-r1';
 
 export interface LookupJobData {
   task: RenderTask;
@@ -27,6 +33,11 @@ export interface DiscoverJobData {
   siteId: string;
   /** The pages asked for; absent means discover them. */
   pages?: string[];
+}
+
+export interface RestartOriginJobData {
+  jobId: string;
+  siteId: string;
 }
 
 export interface TickJobData {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { restartConfigSchema } from '../adapters/index.js';
 import { scheduleProblem } from '../schedule/next-run.js';
 
 /**
@@ -87,8 +88,12 @@ const siteSchema = z.strictObject({
   /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. Default false. */
   allowPrivateNetwork: z.boolean().default(false),
   render: renderOverrides.prefault({}),
-  /** Origin restart adapter (see src/adapters); validated by the adapter registry. */
-  restart: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Restarting the site's origin through a platform adapter: {adapter, when, …the adapter's
+   * keys}; `when` is before-refresh, on-failure or manual. Validated at load by the adapter
+   * registry (unknown adapters are named with the known ones). No restart when absent.
+   */
+  restart: restartConfigSchema.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -82,7 +82,7 @@ export class ClusterEngine implements Engine {
 
     const pageQueue = new PageJobQueue(this.renderQueue, store, config.refresh);
     if (renderer) {
-      const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger);
+      const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner);
       const worker = new RenderWorker(this.workerConnection, renderer, pages, { ...workerOptions, concurrency: config.render.concurrency }, logger);
       worker.start();
       this.closers.push(() => worker.close());

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import type { RenderTaskResult } from '../queue/render-task.js';
+import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 import type { PageDiscovery } from './discovery/discover-pages.js';
@@ -43,13 +44,19 @@ export function pageOutcome(result: RenderTaskResult, attempts: number): PageUpd
       attempts,
       renderedBy: result.renderedBy,
       error: null,
+      failureKind: null,
     };
   }
-  return failedPage({ title: failureTitle(result.failure.kind), detail: result.failure.detail }, attempts, result.renderedBy);
+  return failedPage({ title: failureTitle(result.failure.kind), detail: result.failure.detail }, attempts, result.renderedBy, result.failure.kind);
 }
 
-export function failedPage(error: JobError, attempts: number, renderedBy: string | null = null): PageUpdate & { status: 'failed' } {
-  return { status: 'failed', attempts, error, renderedBy };
+export function failedPage(
+  error: JobError,
+  attempts: number,
+  renderedBy: string | null = null,
+  failureKind: RenderFailureKind | null = null,
+): PageUpdate & { status: 'failed' } {
+  return { status: 'failed', attempts, error, renderedBy, failureKind };
 }
 
 const FAILURE_TITLES: Record<string, string> = {

@@ -14,7 +14,7 @@ export interface RefreshRequest {
  * is the one truth about its progress.
  */
 export interface RefreshRunner {
-  /** Takes a pending job to its end; resolves once the work is handed over. */
+  /** Takes a pending job (a refresh, or a restart job) to its end; resolves once the work is handed over. */
   launch(job: JobRecord, site: Site, request: RefreshRequest): Promise<void>;
   /** The job was aborted in the store: stop its work here. */
   abort(jobId: string): Promise<void>;

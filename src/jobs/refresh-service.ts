@@ -4,7 +4,7 @@ import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 import { failJob, releaseJob, type JobEndOptions } from './job-lifecycle.js';
 import type { RefreshRequest, RefreshRunner } from './refresh-runner.js';
-import { UNFINISHED, type JobRecord, type JobStore, type PageQuery, type PageRecord } from './types.js';
+import { UNFINISHED, type JobAction, type JobRecord, type JobStore, type PageQuery, type PageRecord } from './types.js';
 
 export type { RefreshRequest } from './refresh-runner.js';
 
@@ -14,7 +14,7 @@ export type StartedRefresh = { job: JobRecord; created: boolean };
 export const newJobId = () => randomUUID().replace(/-/g, '').toUpperCase();
 
 /**
- * Refresh jobs as the API sees them: one per site at a time, created here and handed
+ * Refresh and restart jobs as the API sees them: one per site at a time, created here and handed
  * to a runner (this process, or the cluster). Progress and page records live in the
  * job store, so any instance answers for any job.
  */
@@ -27,12 +27,35 @@ export class RefreshService {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts a refresh of the site, unless one is running: then that one is returned. */
+  /**
+   * Starts a refresh of the site, unless a job holds the site: then that one is returned
+   * (a refresh, or a restart job; the caller tells them apart by `action`).
+   */
   async start(site: Site, request: RefreshRequest): Promise<StartedRefresh> {
+    const started = await this.createHoldingSlot(site, 'refresh', request);
+    if (!started.created) return started;
+    await this.sites.update(site.id, { lastJobId: started.job.id });
+    await this.runner.launch(started.job, site, request);
+    return started;
+  }
+
+  /**
+   * Starts a restart job (the site's origin restart alone, no pages), unless a job holds
+   * the site: then that one is returned. It takes the site's slot like a refresh, so a
+   * refresh never renders an origin that is being restarted.
+   */
+  async restart(site: Site, request: Omit<RefreshRequest, 'pages'>): Promise<StartedRefresh> {
+    const started = await this.createHoldingSlot(site, 'restart', request);
+    if (started.created) await this.runner.launch(started.job, site, request);
+    return started;
+  }
+
+  /** A new pending job holding the site's one slot, or the unfinished job that holds it. */
+  private async createHoldingSlot(site: Site, action: JobAction, request: Omit<RefreshRequest, 'pages'>): Promise<StartedRefresh> {
     const job: JobRecord = {
       id: newJobId(),
       siteId: site.id,
-      action: 'refresh',
+      action,
       trigger: request.trigger,
       progress: 'pending',
       requestedBy: request.requestedBy,
@@ -50,11 +73,9 @@ export class RefreshService {
       if (running && UNFINISHED.includes(running.progress)) return { job: running, created: false };
       // A slot left by a job that ended without releasing it: take it over.
       await this.store.releaseSiteSlot(site.id, holder);
-      return this.start(site, request);
+      return this.createHoldingSlot(site, action, request);
     }
     await this.store.createJob(job);
-    await this.sites.update(site.id, { lastJobId: job.id });
-    await this.runner.launch(job, site, request);
     return { job, created: true };
   }
 
@@ -94,7 +115,9 @@ export class RefreshService {
       const left = job.pageCount - job.completedCount - job.failedCount;
       await failJob(job, {
         title: 'Service Restarted',
-        detail: `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
+        detail: job.action === 'restart'
+          ? 'The service stopped while this origin restart was running; whether the origin restarted is unknown. Start a new restart if needed.'
+          : `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
       }, this.store, this.options);
       this.logger.warn({ jobId: job.id, siteId: job.siteId, left }, 'ended a job interrupted by a restart');
     }

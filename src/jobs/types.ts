@@ -1,3 +1,4 @@
+import type { RenderFailureKind } from '../render/types.js';
 import type { RestartStepRecord } from '../sites/site-state.js';
 
 /** States of a refresh job: pending → processing → succeeded | failed | aborted. */
@@ -50,6 +51,8 @@ export interface PageRecord {
   attempts: number;
   renderedBy: string | null;
   error: JobError | null;
+  /** Why the last render of a failed page failed (decides whether the origin is to blame); null otherwise. */
+  failureKind: RenderFailureKind | null;
 }
 
 export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl'>>;
@@ -87,8 +90,13 @@ export interface JobStore {
   unfinishedJobs(): Promise<JobRecord[]>;
   /** Keeps the newest `keep` jobs of a site and deletes the rest with their pages. */
   pruneJobs(siteId: string, keep: number): Promise<number>;
-  /** Claims the site's single running-refresh slot; returns the holder's job id if taken. */
+  /** Claims the site's single running-job slot (refresh or restart); returns the holder's job id if taken. */
   claimSiteSlot(siteId: string, jobId: string): Promise<string | null>;
   releaseSiteSlot(siteId: string, jobId: string): Promise<void>;
+  /**
+   * Claims the one on-failure origin restart a job may run: true for the first caller
+   * only, whichever instance it is (a compare-and-set); false for every later caller.
+   */
+  claimOriginRestart(jobId: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -59,7 +59,7 @@ export class RedisStore implements JobStore, SiteStateStore {
       const fields: Record<string, string> = {};
       const scored: Array<number | string> = [];
       for (const url of batch) {
-        const page: PageRecord = { seq, pageUrl: url, status: 'pending', httpStatus: null, renderedAt: null, renderTimeMs: null, bytes: null, attempts: 0, renderedBy: null, error: null };
+        const page: PageRecord = { seq, pageUrl: url, status: 'pending', httpStatus: null, renderedAt: null, renderTimeMs: null, bytes: null, attempts: 0, renderedBy: null, error: null, failureKind: null };
         fields[String(seq)] = JSON.stringify(page);
         scored.push(seq, String(seq));
         seq++;
@@ -168,6 +168,16 @@ export class RedisStore implements JobStore, SiteStateStore {
     const slot = this.key('site', siteId, 'slot');
     // Release only our own claim (compare-and-delete).
     await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, slot, jobId);
+  }
+
+  async claimOriginRestart(jobId: string): Promise<boolean> {
+    // A field of the job's own hash: it goes when the job is pruned, and a missing job claims nothing.
+    const claimed = await this.redis.eval(
+      "if redis.call('exists', KEYS[1]) == 1 then return redis.call('hsetnx', KEYS[1], 'restartClaimed', '1') end return 0",
+      1,
+      this.key('job', jobId),
+    );
+    return claimed === 1;
   }
 
   async getSiteState(siteId: string): Promise<Partial<SiteRuntimeState> | undefined> {

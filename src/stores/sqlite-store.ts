@@ -19,12 +19,13 @@ CREATE INDEX IF NOT EXISTS jobs_by_progress ON jobs (progress);
 CREATE TABLE IF NOT EXISTS pages (
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
   http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER,
-  attempts INTEGER NOT NULL DEFAULT 0, rendered_by TEXT, error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, rendered_by TEXT, error TEXT, failure_kind TEXT,
   PRIMARY KEY (job_id, seq)
 );
 CREATE INDEX IF NOT EXISTS pages_by_status ON pages (job_id, status, seq);
 CREATE TABLE IF NOT EXISTS site_slots (site_id TEXT PRIMARY KEY, job_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS site_state (site_id TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS restart_claims (job_id TEXT PRIMARY KEY);
 `;
 
 /** Jobs, pages and site state in an embedded SQLite file: no server, survives restarts. */
@@ -39,6 +40,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
     db.configure('busyTimeout', 5000);
     const store = new SqliteStore(db);
     await new Promise<void>((resolve, reject) => db.exec(SCHEMA, (err) => (err ? reject(err) : resolve())));
+    await store.addMissingColumns();
     return store;
   }
 
@@ -87,7 +89,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
   async updatePage(jobId: string, seq: number, _from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
     const columns: Record<keyof PageUpdate, string> = {
       status: 'status', httpStatus: 'http_status', renderedAt: 'rendered_at', renderTimeMs: 'render_time_ms',
-      bytes: 'bytes', attempts: 'attempts', renderedBy: 'rendered_by', error: 'error',
+      bytes: 'bytes', attempts: 'attempts', renderedBy: 'rendered_by', error: 'error', failureKind: 'failure_kind',
     };
     const sets: string[] = [];
     const params: Array<string | number | null> = [];
@@ -137,6 +139,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
     );
     for (const { id } of old) {
       await this.run('DELETE FROM pages WHERE job_id = ?', [id]);
+      await this.run('DELETE FROM restart_claims WHERE job_id = ?', [id]);
       await this.run('DELETE FROM jobs WHERE id = ?', [id]);
     }
     return old.length;
@@ -153,6 +156,10 @@ export class SqliteStore implements JobStore, SiteStateStore {
     await this.run('DELETE FROM site_slots WHERE site_id = ? AND job_id = ?', [siteId, jobId]);
   }
 
+  async claimOriginRestart(jobId: string): Promise<boolean> {
+    return (await this.run('INSERT OR IGNORE INTO restart_claims (job_id) VALUES (?)', [jobId])) > 0;
+  }
+
   async getSiteState(siteId: string): Promise<Partial<SiteRuntimeState> | undefined> {
     const row = await this.get('SELECT state FROM site_state WHERE site_id = ?', [siteId]);
     return row ? (JSON.parse(String(row.state)) as Partial<SiteRuntimeState>) : undefined;
@@ -165,6 +172,12 @@ export class SqliteStore implements JobStore, SiteStateStore {
 
   close(): Promise<void> {
     return new Promise((resolve) => this.db.close(() => resolve()));
+  }
+
+  /** A store file written by an older version gains the columns added since. */
+  private async addMissingColumns(): Promise<void> {
+    const columns = await this.all('PRAGMA table_info(pages)', []);
+    if (!columns.some((column) => column.name === 'failure_kind')) await this.run('ALTER TABLE pages ADD COLUMN failure_kind TEXT', []);
   }
 
   /** Counters come from the pages themselves: they can never drift from them. */
@@ -219,5 +232,6 @@ function toPage(row: Row): PageRecord {
     attempts: Number(row.attempts),
     renderedBy: row.rendered_by === null ? null : String(row.rendered_by),
     error: row.error ? (JSON.parse(String(row.error)) as PageRecord['error']) : null,
+    failureKind: row.failure_kind ? (String(row.failure_kind) as PageRecord['failureKind']) : null,
   };
 }

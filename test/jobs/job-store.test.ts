@@ -1,3 +1,5 @@
+import path from 'node:path';
+import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
 import { newJobId } from '../../src/jobs/refresh-service.js';
 import type { JobRecord, JobStore } from '../../src/jobs/types.js';
@@ -55,6 +57,43 @@ describe.each([
     expect(await store.pruneJobs(site, 1)).toBe(1);
     expect(await store.getJob(a.id)).toBeUndefined();
     expect((await store.getJob(b.id))?.error).toEqual({ title: 'T', detail: 'D' });
+    await store.close();
+  });
+
+  it('keeps why a page failed, and lets one caller claim a job\'s origin restart', async () => {
+    const store = await open();
+    const j = job('claims');
+    await store.createJob(j);
+    await store.addPages(j.id, ['https://s.test/a', 'https://s.test/b']);
+    await store.updatePage(j.id, 0, 'pending', { status: 'failed', attempts: 2, error: { title: 'Origin Error', detail: 'origin answered 503' }, failureKind: 'origin-error' });
+    expect((await store.getPage(j.id, 0))?.failureKind).toBe('origin-error');
+    expect((await store.getPage(j.id, 1))?.failureKind).toBeNull();
+    await store.updatePage(j.id, 0, 'failed', { status: 'pending', error: null, failureKind: null, attempts: 0 });
+    expect(await store.getPage(j.id, 0)).toMatchObject({ status: 'pending', failureKind: null, error: null });
+    // Instances racing for the claim: exactly one wins, and no later caller does.
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimOriginRestart(j.id)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claimOriginRestart(j.id)).toBe(false);
+    await store.close();
+  });
+});
+
+describe('embedded job store written by an older version', () => {
+  it('gains the failure_kind column on open and keeps its pages', async () => {
+    const dir = tempDir();
+    const db = new sqlite3.Database(path.join(dir, 'jobs.sqlite'));
+    await new Promise<void>((resolve, reject) => db.exec(
+      `CREATE TABLE pages (job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
+         http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+         rendered_by TEXT, error TEXT, PRIMARY KEY (job_id, seq));
+       INSERT INTO pages (job_id, seq, url, status) VALUES ('OLD', 0, 'https://s.test/old', 'failed');`,
+      (err) => (err ? reject(err) : resolve()),
+    ));
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+    const store = await SqliteStore.open(dir);
+    expect(await store.getPage('OLD', 0)).toMatchObject({ pageUrl: 'https://s.test/old', status: 'failed', failureKind: null });
+    await store.updatePage('OLD', 0, 'failed', { status: 'failed', failureKind: 'timeout' });
+    expect((await store.getPage('OLD', 0))?.failureKind).toBe('timeout');
     await store.close();
   });
 });

@@ -5,10 +5,11 @@ import type { SiteDirectory } from '../../sites/site-directory.js';
 import type { PageDiscovery } from '../discovery/discover-pages.js';
 import { addJobPages, endRefreshJob, failJob, releaseJob, type JobEndOptions } from '../job-lifecycle.js';
 import type { RefreshRequest, RefreshRunner } from '../refresh-runner.js';
+import { afterPagesDone, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../origin-restart.js';
 import type { JobRecord, JobStore } from '../types.js';
 import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
 
-/** Runs refresh jobs inside this process: one async run per job, pages through p-queue. */
+/** Runs refresh and restart jobs inside this process: one async run per job, pages through p-queue. */
 export class LocalRefreshRunner implements RefreshRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
 
@@ -23,7 +24,8 @@ export class LocalRefreshRunner implements RefreshRunner {
 
   launch(job: JobRecord, site: Site, request: RefreshRequest): Promise<void> {
     const controller = new AbortController();
-    const done = this.run(job, site, request, controller.signal).finally(() => this.running.delete(job.id));
+    const work = job.action === 'restart' ? this.restart(job, site, controller.signal) : this.run(job, site, request, controller.signal);
+    const done = work.finally(() => this.running.delete(job.id));
     this.running.set(job.id, { controller, done });
     return Promise.resolve();
   }
@@ -46,11 +48,23 @@ export class LocalRefreshRunner implements RefreshRunner {
 
   private async run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
+    const restartDeps = { store: this.store, logger: log, signal };
     try {
+      const restartError = await restartBeforeRefresh(job, site, restartDeps);
+      if (signal.aborted) return;
+      if (restartError) {
+        await failJob(job, restartError, this.store, this.options);
+        return;
+      }
       const pages = await addJobPages(job, site, request.pages, this.store, this.discovery);
       if (signal.aborted || !(await this.store.updateJob(job.id, { progress: 'processing' }, ['pending']))) return;
       log.info({ pages }, 'refresh started');
       await renderJobPages(job, this.store, this.queue, this.options, signal, log);
+      if (signal.aborted) return;
+      const next = await afterPagesDone((await this.store.getJob(job.id)) ?? job, site, this.store);
+      if (next === 'restart' && (await restartThenRetryFailedPages(job, site, restartDeps)) > 0) {
+        await renderJobPages(job, this.store, this.queue, this.options, signal, log);
+      }
       if (signal.aborted) return;
       await endRefreshJob(job.id, this.store, this.sites, this.options, log);
     } catch (err) {
@@ -60,6 +74,21 @@ export class LocalRefreshRunner implements RefreshRunner {
       await failJob(job, { title: 'Refresh Failed', detail }, this.store, this.options).catch(() => {});
     } finally {
       // An aborted or stopped job still frees its site.
+      if (signal.aborted) await releaseJob(job, this.store, this.options);
+    }
+  }
+
+  /** A restart job: the origin restart alone, no pages. */
+  private async restart(job: JobRecord, site: Site, signal: AbortSignal): Promise<void> {
+    const log = this.logger.child({ jobId: job.id, siteId: site.id, action: job.action });
+    try {
+      await runRestartJob(job, site, { store: this.store, logger: log, signal }, this.options);
+    } catch (err) {
+      if (signal.aborted) return;
+      const detail = err instanceof Error ? err.message : String(err);
+      log.error({ err: detail }, 'restart job failed');
+      await failJob(job, { title: 'Origin Restart Failed', detail }, this.store, this.options).catch(() => {});
+    } finally {
       if (signal.aborted) await releaseJob(job, this.store, this.options);
     }
   }

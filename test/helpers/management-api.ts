@@ -1,0 +1,51 @@
+import type { RunningService } from '../../src/service.js';
+
+export const API_BASE = '/sites/management/api/v1';
+
+/** The job-status resource, as far as these tests read it. */
+export interface JobStatusBody {
+  id: string;
+  context: string;
+  action: string;
+  progress: string;
+  completed: boolean;
+  pageCount: number;
+  completedCount: number;
+  failedCount: number;
+  restartSteps?: Array<{ at: string; kind: string; detail: string; state?: string; platformJobId?: string }>;
+  error?: { title: string; detail: string; 'o:errorCode': string };
+}
+
+/** Calls to the Sites Management API of `service()` with bearer tokens by caller name. */
+export function managementApi(service: () => RunningService, tokens: Readonly<Record<string, string>>) {
+  const call = (who: string | null, method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) => {
+    const token = who === null ? undefined : tokens[who];
+    return fetch(`${service().url}${API_BASE}${path}`, {
+      method,
+      redirect: 'manual',
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers },
+      ...(options.body !== undefined ? { body: options.body } : {}),
+    });
+  };
+  const postAsync = (who: string, path: string) => call(who, 'POST', path, { headers: { prefer: 'respond-async' } });
+
+  async function waitForEnd(jobId: string, who: string, timeoutMs = 25_000): Promise<JobStatusBody> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const body = (await (await call(who, 'GET', `/sites/_status/${jobId}`)).json()) as JobStatusBody;
+      if (!['pending', 'processing'].includes(body.progress)) return body;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`job ${jobId} did not end within ${timeoutMs} ms`);
+  }
+
+  return {
+    call,
+    refresh: (who: string, siteId: string) => postAsync(who, `/sites/${siteId}/refresh`),
+    restart: (who: string, siteId: string) => postAsync(who, `/sites/${siteId}/origin/restart`),
+    waitForEnd,
+  };
+}
+
+/** The kinds of the steps, in order. */
+export const stepKinds = (status: JobStatusBody) => (status.restartSteps ?? []).map((step) => step.kind);
