@@ -208,8 +208,12 @@ describe.each([
       expect(second.status).toBe(202);
       expect(second.headers.get('location')).toBe(first.headers.get('location'));
       const job = await first.json();
-      // Cancel it: the job ends aborted; pages already rendered stay cached.
-      await new Promise((r) => setTimeout(r, 700));
+      // Cancel it once a page is done: the job ends aborted; pages already rendered stay cached.
+      for (let i = 0; i < 200; i++) {
+        const now = await (await call('owner', 'GET', `/sites/_status/${job.id}`)).json();
+        if (now.completedCount > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await expectError(await call('viewer', 'DELETE', `/sites/_status/${job.id}`), 403, 'OCE-SITEMGMT-009026');
       const cancelled = await call('manager', 'DELETE', `/sites/_status/${job.id}`);
       expect(cancelled.status).toBe(200);
