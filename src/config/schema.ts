@@ -114,8 +114,11 @@ export const configSchema = z.strictObject({
       dir: z.string().min(1).default('./data'),
       /** Key namespace in the store. Default "rendercache". */
       namespace: z.string().min(1).default('rendercache'),
-      /** A store command slower than this counts as a miss (and is logged). Default 500 ms. */
-      commandTimeoutMs: z.number().int().min(10).max(60_000).default(500),
+      /**
+       * A store command slower than this counts as a miss (and is logged). A false miss
+       * costs a whole render (0.5-2 s), so a slow store is waited for a little. Default 1000 ms.
+       */
+      commandTimeoutMs: z.number().int().min(10).max(60_000).default(1000),
       /** Bytes of rendered pages kept in the in-memory hot tier. Default 128 MiB. */
       hotTierBytes: z.number().int().min(0).default(128 * 1024 * 1024),
       /** An entry older than this is served as "stale" and re-rendered in the background. Default 2 h. */

@@ -41,7 +41,8 @@ afterAll(async () => site?.close());
 
 function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
   return {
-    cache: { store: REDIS_URL, namespace },
+    // Three Chromiums on two cores: a slow store read would turn a hit into a miss.
+    cache: { store: REDIS_URL, namespace, commandTimeoutMs: 3000 },
     auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
     api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
     render: { concurrency: 3 },
