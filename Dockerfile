@@ -1,13 +1,13 @@
-# rendercache: Node LTS with Debian's Chromium, running as a non-root user.
+# rendercache: Node LTS with Debian's Chromium headless shell, running as a non-root user.
 FROM node:24-bookworm-slim
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates tini \
+ && apt-get install -y --no-install-recommends chromium-headless-shell fonts-liberation ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 
 ENV NODE_ENV=production \
     PUPPETEER_SKIP_DOWNLOAD=true \
-    CHROME_PATH=/usr/bin/chromium \
+    CHROME_PATH=/usr/lib/chromium/chromium-headless-shell \
     RENDERCACHE_CONFIG=/app/config/default.yaml
 
 WORKDIR /app

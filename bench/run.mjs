@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 // rendercache benchmark. Run through `npm run bench` (which builds dist/ first), or
 //
-//   node bench/run.mjs [--pages 200] [--concurrency 8]
+//   node bench/run.mjs [--pages 200] [--concurrency 8] [--render-concurrency R] [--cold-only]
 //
+// (--render-concurrency sets the service's render.concurrency, default its own default;
+// --cold-only skips section 2.)
 // Sections, in this order:
 //   1. Cold render: every page of bench/fixture-site.mjs through GET /render?url=, with
 //      --concurrency keep-alive client connections; pages/s, latency, correctness, the
 //      image/font requests that reached the fixture, and the peak RSS/PSS of the
-//      service's whole process tree (Chromium included), sampled every 200 ms from /proc.
+//      service's whole process tree (Chromium included), sampled every 200 ms from /proc,
+//      with the PSS per process kind (node, browser, renderer, zygote, gpu, utility:...)
+//      at the peak, and the peak PSS the tree would have alone on the machine.
 //   2. Cache hits under load: wrk against one cached page on rendercache, then against a
 //      bare node:http server (a child process) that answers the same bytes from memory;
 //      each gets an unmeasured 2 s wrk first. Skipped (with how to install it) without wrk.
-//   3. (scale: TODO, see below)
+//   3. Scale: bench/scale.mjs, run after this script by `npm run bench` (one refresh by a
+//      cluster of 1, 2 and 3 worker processes over Redis).
 // Prints human-readable figures, then one JSON line; also writes that JSON to
 // bench/results/. Only 127.0.0.1 is used. Every child process is stopped by its pid at
 // the end (also on error or Ctrl-C), and the whole run is bounded by RUN_DEADLINE_MS.
@@ -34,6 +39,7 @@ const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
 const RUN_DEADLINE_MS = 10 * 60_000;
 const SAMPLE_EVERY_MS = 200;
+const ALONE_EVERY_SAMPLES = 5;
 const WRK_ARGS = ['-t2', '-c64', '-d10s', '--latency'];
 const WRK_WARMUP_ARGS = ['-t2', '-c64', '-d2s']; // not measured
 const TARGETS = { coldPagesPerSec: 12, peakPssMb: 500, hitRatioPct: 80, hitP99Ms: 10 };
@@ -70,15 +76,18 @@ async function runBenchmark() {
     options: {
       pages: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '8' },
+      'render-concurrency': { type: 'string' },
+      'cold-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (flags.help) {
-    console.log('usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)]');
+    console.log('usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)] [--render-concurrency R (the service default)] [--cold-only (skip the cache-hit section)]');
     return;
   }
   const pages = positiveInt(flags.pages, '--pages');
   const clients = positiveInt(flags.concurrency, '--concurrency');
+  const renderConcurrency = flags['render-concurrency'] === undefined ? undefined : positiveInt(flags['render-concurrency'], '--render-concurrency');
 
   const cleanup = new Cleanup();
   const deadline = setTimeout(() => {
@@ -95,7 +104,7 @@ async function runBenchmark() {
   let exitCode = 0;
   let result = null;
   try {
-    result = await benchmark({ pages, clients, cleanup });
+    result = await benchmark({ pages, clients, renderConcurrency, coldOnly: flags['cold-only'], cleanup });
   } catch (err) {
     if (cleanup.done) console.error('bench: aborted');
     else console.error(`\nbench failed: ${err?.stack ?? err}`);
@@ -117,7 +126,7 @@ async function runBenchmark() {
   process.exit(exitCode);
 }
 
-async function benchmark({ pages, clients, cleanup }) {
+async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup }) {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const startedAt = new Date().toISOString();
   const distMain = path.join(REPO, 'dist/cli/main.js');
@@ -140,6 +149,7 @@ async function benchmark({ pages, clients, cleanup }) {
     log: { level: 'warn' },
     cache: { store: 'embedded', dir: path.join(tmp, 'cache') },
     sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
+    ...(renderConcurrency ? { render: { concurrency: renderConcurrency } } : {}),
   };
   await fsp.writeFile(configFile, JSON.stringify(config, null, 2));
 
@@ -167,7 +177,7 @@ async function benchmark({ pages, clients, cleanup }) {
   sampler.start('startup');
 
   const baseUrl = await waitReady(service, `http://127.0.0.1:${port}`, 90_000);
-  console.log(`service ${baseUrl} pid ${svc.pid} (render.concurrency: default)`);
+  console.log(`service ${baseUrl} pid ${svc.pid} (render.concurrency: ${renderConcurrency ?? 'default'})`);
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   cleanup.addFirst(() => agent.destroy()); // open keep-alive sockets would hold up the service's stop
@@ -236,6 +246,8 @@ async function benchmark({ pages, clients, cleanup }) {
   }
   console.log(`  reached fixture img ${fixtureDelta.img}, font ${fixtureDelta.font}   ${verdict(fixtureDelta.img === 0 && fixtureDelta.font === 0, 'should be 0')}   (page ${fixtureDelta.page}, api ${fixtureDelta.api}, other ${fixtureDelta.other})`);
   console.log(`  peak memory     PSS ${fmt(memCold.pssMb)} MB   RSS ${fmt(memCold.rssMb)} MB   (${memCold.processes} processes, ${memCold.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(memCold.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`);
+  console.log(`                  as if alone  ${fmt(memCold.pssAloneMb)} MB   (file and shared pages counted once within the tree; other processes mapping the same files lower the plain PSS)`);
+  console.log(`                  at the peak: ${Object.entries(memCold.pssAtPeakByKind).map(([kind, k]) => `${kind} ${fmt(k.pssMb)}${k.processes > 1 ? ` (${k.processes})` : ''}`).join(', ')} MB`);
   const cost = sampler.cost();
   console.log(`                  (start-up + warm-up + cold render: PSS ${fmt(memAll.pssMb)} MB, RSS ${fmt(memAll.rssMb)} MB)`);
   console.log(`                  (sampler: ${fmt(cost.meanSampleMs, 1)} ms per sample, ${fmt(cost.cpuPctOfOneCore, 1)} % of one core, in a worker thread)`);
@@ -243,14 +255,11 @@ async function benchmark({ pages, clients, cleanup }) {
   // ---- 2. Cache hits under load ----
   console.log(`\n== Cache hits under load: wrk ${WRK_ARGS.join(' ')} (after an unmeasured wrk ${WRK_WARMUP_ARGS.join(' ')} each) ==`);
   cleanup.check();
-  const hits = await cacheHits({ pageUrl: pageUrls[0], lookup: lookupUrl(pageUrls[0]), tmp, cleanup, agent });
+  const hits = coldOnly
+    ? (console.log('  skipped (--cold-only)'), { skipped: '--cold-only' })
+    : await cacheHits({ pageUrl: pageUrls[0], lookup: lookupUrl(pageUrls[0]), tmp, cleanup, agent });
 
   // ---- 3. Scale ----
-  // TODO(scale): pages/s of the cold render with 1, 2 and 3 worker processes (same fixture,
-  // same client load), once rendercache can run render workers as separate processes.
-  // Not implemented yet: add it here, after the cache-hit section, and add its figures
-  // to the JSON result below as `scale`.
-
   const loadAfter = round(os.loadavg()[0], 2);
   console.log(`\nload average (1 min) at the end ${loadAfter} (includes this benchmark's own load)`);
 
@@ -436,7 +445,7 @@ async function machineBusyPct(ms) {
 }
 
 function chromiumVersion(configured) {
-  const bin = configured || ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  const bin = configured || ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!bin) return null;
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 15_000 });
   return r.status === 0 ? r.stdout.trim() : null;
@@ -497,10 +506,49 @@ function rollupSync(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
     const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
-    return { rssKb: kb('Rss'), pssKb: kb('Pss') };
+    return { rssKb: kb('Rss'), pssKb: kb('Pss'), pssAnonKb: kb('Pss_Anon') };
   } catch {
     return null; // gone, or a zombie
   }
+}
+
+/**
+ * kB of file and shared-memory pages mapped by `pids`, each page counted once: with
+ * Pss_Anon, the tree's PSS as if no process outside it mapped the same files (other
+ * Chromium or node processes on the machine lower the plain PSS, by 200 MB and more).
+ * Null without the privilege to read page frame numbers.
+ */
+function sharedPagesOnceKbSync(pids) {
+  const frames = new Set();
+  let readable = false;
+  for (const pid of pids) {
+    let maps;
+    let fd;
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'latin1');
+      fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      for (const line of maps.split('\n')) {
+        const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)/.exec(line);
+        if (!m || m[3] === '0') continue; // no inode: private anonymous memory, in Pss_Anon
+        const first = parseInt(m[1], 16) / 4096;
+        const entries = new Uint32Array((parseInt(m[2], 16) / 4096 - first) * 2); // little-endian u64s
+        try { fs.readSync(fd, entries, 0, entries.byteLength, first * 8); } catch { continue; }
+        for (let i = 0; i < entries.length; i += 2) {
+          const hi = entries[i + 1];
+          if (((hi & 0xa0000000) >>> 0) !== 0xa0000000) continue; // present, and a file or shared page (not a private copy)
+          const frame = (hi & 0x7fffff) * 2 ** 32 + entries[i];
+          if (frame) { frames.add(frame); readable = true; }
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return readable ? frames.size * 4 : null;
 }
 
 function hasMarkerSync(pid, marker) {
@@ -567,20 +615,61 @@ class TreeCore {
     const t = performance.now();
     let rssKb = 0;
     let pssKb = 0;
+    let pssAnonKb = 0;
     let processes = 0;
-    for (const pid of this.refresh()) {
+    const perPid = [];
+    const members = this.refresh();
+    for (const pid of members) {
       const m = rollupSync(pid);
-      if (m) { rssKb += m.rssKb; pssKb += m.pssKb; processes++; }
+      if (m) { rssKb += m.rssKb; pssKb += m.pssKb; pssAnonKb += m.pssAnonKb; processes++; perPid.push([pid, m.pssKb]); }
     }
+    // Every fifth sample (about 1 s): reading every page frame costs far more than smaps_rollup.
+    const sharedOnceKb = this.samples % ALONE_EVERY_SAMPLES === 0 ? sharedPagesOnceKbSync(members) : null;
     if (this.samples > 0) this.sampleMsAfterFirst += performance.now() - t; // the first classifies every process
     this.samples++;
     if (!processes) return;
-    const p = (this.peaks[phase] ??= { rssKb: 0, pssKb: 0, processes: 0, samples: 0 });
+    const p = (this.peaks[phase] ??= { rssKb: 0, pssKb: 0, aloneKb: null, processes: 0, samples: 0, byKind: {} });
     p.samples++;
     p.rssKb = Math.max(p.rssKb, rssKb);
+    if (sharedOnceKb !== null) p.aloneKb = Math.max(p.aloneKb ?? 0, pssAnonKb + sharedOnceKb);
+    // Where the peak PSS sits; kinds are read at the peak only (a renderer forked by the
+    // zygote renames itself after the fork).
+    if (pssKb > p.pssKb) p.byKind = pssByKind(perPid, this.root);
     p.pssKb = Math.max(p.pssKb, pssKb);
     p.processes = Math.max(p.processes, processes);
   }
+}
+
+/** PSS (kB) and process count per kind: node, browser, zygote, renderer, gpu, network, ... */
+function pssByKind(perPid, root) {
+  const out = {};
+  for (const [pid, pssKb] of perPid) {
+    const kind = pid === root ? 'node' : processKindSync(pid);
+    const k = (out[kind] ??= { processes: 0, pssKb: 0 });
+    k.processes++;
+    k.pssKb += pssKb;
+  }
+  return out;
+}
+
+function processKindSync(pid) {
+  let argv;
+  try {
+    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return 'gone';
+  }
+  // A renamed renderer has one space-joined argument.
+  const args = argv.length === 2 && argv[1] === '' ? argv[0].split(' ') : argv;
+  const opt = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  if (/crashpad/.test(args[0])) return 'crashpad';
+  const type = opt('type');
+  if (!type) return /chrom/.test(args[0]) ? 'browser' : path.basename(args[0]);
+  if (type === 'utility') {
+    const sub = opt('utility-sub-type') ?? '';
+    return `utility:${sub.replace(/\.mojom\..*$/, '').replace(/^.*\./, '') || '?'}`;
+  }
+  return type;
 }
 
 /** Worker thread body: samples every `everyMs` until told to stop, then reports. */
@@ -649,14 +738,26 @@ class TreeSampler {
   peak(phase) {
     const peaks = this.result?.peaks ?? {};
     const list = phase ? [peaks[phase]].filter(Boolean) : Object.values(peaks);
-    const r = { rssKb: 0, pssKb: 0, processes: 0, samples: 0 };
+    const r = { rssKb: 0, pssKb: 0, aloneKb: null, processes: 0, samples: 0, byKind: {} };
     for (const p of list) {
       r.rssKb = Math.max(r.rssKb, p.rssKb);
+      if (p.aloneKb !== null) r.aloneKb = Math.max(r.aloneKb ?? 0, p.aloneKb);
+      if (p.pssKb > r.pssKb) r.byKind = p.byKind;
       r.pssKb = Math.max(r.pssKb, p.pssKb);
       r.processes = Math.max(r.processes, p.processes);
       r.samples += p.samples;
     }
-    return { rssMb: round(r.rssKb / 1024, 1), pssMb: round(r.pssKb / 1024, 1), processes: r.processes, samples: r.samples };
+    const byKind = Object.fromEntries(Object.entries(r.byKind)
+      .sort((a, b) => b[1].pssKb - a[1].pssKb)
+      .map(([kind, k]) => [kind, { processes: k.processes, pssMb: round(k.pssKb / 1024, 1) }]));
+    return {
+      rssMb: round(r.rssKb / 1024, 1),
+      pssMb: round(r.pssKb / 1024, 1),
+      pssAloneMb: r.aloneKb === null ? null : round(r.aloneKb / 1024, 1),
+      processes: r.processes,
+      samples: r.samples,
+      pssAtPeakByKind: byKind,
+    };
   }
 
   /** What sampling cost: mean ms per sample, and CPU share of one core over the sampling time. */

@@ -127,7 +127,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   render: z
     .strictObject({
-      /** Chromium binary. Default: env CHROME_PATH, then /usr/bin/chromium, then puppeteer's own. */
+      /** Chromium binary. Default: env CHROME_PATH, then Debian's headless shell, then /usr/bin/chromium, then puppeteer's own. */
       chromePath: z.string().min(1).optional(),
       /** Renders at once in this process. Default: two per core, bounded by memory. */
       concurrency: z.number().int().min(1).max(64).default(() => defaultRenderConcurrency()),

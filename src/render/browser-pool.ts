@@ -24,8 +24,19 @@ export const CHROMIUM_ARGS = [
   '--disable-renderer-backgrounding',
   '--disable-background-timer-throttling',
   '--disable-backgrounding-occluded-windows',
-  '--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,PaintHolding,BackForwardCache,SpareRendererForSitePerProcess',
+  // WebUIOmnibox*Popup: headless Chromium is the full browser and keeps two omnibox popup
+  // WebUIs in a renderer of their own for every browser context (~55 MB each).
+  '--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,PaintHolding,BackForwardCache,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup',
+  // The network service in the browser process: one process less (~20 MB).
+  '--enable-features=NetworkServiceInProcess2',
 ];
+
+/**
+ * Old documents stay in a renderer until a full garbage collection, which a renderer that
+ * is never idle seldom runs (seen: ~1 MB more per render, ~125 MB per renderer after 100
+ * renders). Collect after every this many renders in a context (one renderer process).
+ */
+const COLLECT_GARBAGE_EVERY = 10;
 
 export interface BrowserPoolOptions {
   /** Chromium binary; undefined lets puppeteer use its own download. */
@@ -37,7 +48,7 @@ export interface BrowserPoolOptions {
   recycleAfterMs: number;
   /** A page is closed and replaced after this many renders, to bound its memory. */
   pageMaxRenders?: number;
-  /** Incognito contexts, hence renderer processes per site. Default: one per core. */
+  /** Incognito contexts, hence renderer processes per site. Default: one per two cores. */
   rendererProcesses?: number;
   logger: Logger;
 }
@@ -55,12 +66,20 @@ export class BrowserCrashedError extends Error {
   override name = 'BrowserCrashedError';
 }
 
+/** An incognito context; with --process-per-site, its pages of a site share one renderer. */
+class RenderContext {
+  renders = 0;
+  constructor(readonly context: BrowserContext) {}
+}
+
 /** A reusable tab whose request handler is wired once. */
 class PageSlot {
   listener: PageListener | null = null;
   renders = 0;
   broken = false;
-  constructor(readonly page: Page, readonly cdp: CDPSession) {}
+  /** Garbage collection started after the last render; the next render waits for it. */
+  collecting: Promise<unknown> | null = null;
+  constructor(readonly page: Page, readonly cdp: CDPSession, readonly context: RenderContext) {}
 }
 
 /** One launched browser. A recycled or crashed generation is replaced by a new one. */
@@ -72,11 +91,11 @@ class Generation {
   dead = false;
   readonly startedAt = Date.now();
   private opened = 0;
-  constructor(readonly browser: Browser, readonly contexts: readonly BrowserContext[]) {}
+  constructor(readonly browser: Browser, readonly contexts: readonly RenderContext[]) {}
 
   /** Contexts in turn, so that pages spread evenly over the renderer processes. */
-  nextContext(): BrowserContext {
-    return this.contexts[this.opened++ % this.contexts.length] as BrowserContext;
+  nextContext(): RenderContext {
+    return this.contexts[this.opened++ % this.contexts.length] as RenderContext;
   }
 }
 
@@ -91,10 +110,11 @@ export interface PageLease {
 
 /**
  * One Chromium per process. Pages are reused across renders (the expensive part of a
- * render is a fresh tab), spread over one incognito context per core, with cookies and storage
- * cleared between renders. The browser is recycled after N renders or T minutes without
- * dropping work: running renders finish on the old browser while new ones start on the
- * new one. A crashed browser is relaunched on the next render.
+ * render is a fresh tab), spread over one incognito context per two cores, with cookies and
+ * storage cleared between renders and a garbage collection every few renders. The browser
+ * is recycled after N renders or T minutes without dropping work: running renders finish
+ * on the old browser while new ones start on the new one. A crashed browser is relaunched
+ * on the next render.
  */
 export class BrowserPool {
   private current: Generation | null = null;
@@ -105,7 +125,7 @@ export class BrowserPool {
 
   constructor(private readonly options: BrowserPoolOptions) {
     this.pageMaxRenders = options.pageMaxRenders ?? 100;
-    this.rendererProcesses = options.rendererProcesses ?? Math.max(1, os.availableParallelism());
+    this.rendererProcesses = options.rendererProcesses ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
   }
 
   /** Launches Chromium now (readiness waits for it). */
@@ -162,6 +182,10 @@ export class BrowserPool {
       slot.page.close().catch(() => {});
       return;
     }
+    if (++slot.context.renders % COLLECT_GARBAGE_EVERY === 0) {
+      // Off the finished render's path: the next render of this page waits for it.
+      slot.collecting = slot.cdp.send('HeapProfiler.collectGarbage').catch(() => {});
+    }
     gen.idle.push(slot);
   }
 
@@ -186,17 +210,23 @@ export class BrowserPool {
   private async launch(): Promise<Generation> {
     const browser = await puppeteer.launch({
       executablePath: this.options.executablePath,
-      headless: true,
+      // The headless shell is the old headless mode's own binary; the full browser takes the new mode.
+      headless: isHeadlessShell(this.options.executablePath) ? 'shell' : true,
+      // A pipe, not a WebSocket: Chromium exits when this process dies, even by SIGKILL.
+      pipe: true,
       args: CHROMIUM_ARGS,
       protocolTimeout: 30_000,
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
     });
-    // One incognito context per core: with --process-per-site the pages of a site in one
-    // context share a renderer process. One per core keeps every core busy with far less
-    // memory than a renderer per page.
-    const contexts = await Promise.all(Array.from({ length: this.rendererProcesses }, () => browser.createBrowserContext()));
+    // With --process-per-site the pages of a site in one context share a renderer process.
+    // One per two cores: the browser process spends more CPU per render than the renderer,
+    // and each renderer costs memory (2 cores: 1 context gave 15-17 pages/s at ~500 MB PSS
+    // as if alone, 2 contexts 11-16 pages/s at ~535 MB; see docs/architecture.md).
+    const contexts = await Promise.all(Array.from({ length: this.rendererProcesses }, async () => new RenderContext(await browser.createBrowserContext())));
+    // The start-up tab is never used; its renderer would cost ~20 MB.
+    for (const page of await browser.pages()) await page.close();
     const gen = new Generation(browser, contexts);
     browser.on('disconnected', () => {
       if (gen.draining || this.closed) return;
@@ -214,8 +244,9 @@ export class BrowserPool {
   }
 
   private async openSlot(gen: Generation): Promise<PageSlot> {
-    const page = await gen.nextContext().newPage();
-    const slot = new PageSlot(page, await page.createCDPSession());
+    const context = gen.nextContext();
+    const page = await context.context.newPage();
+    const slot = new PageSlot(page, await page.createCDPSession(), context);
     await Promise.all([
       page.setRequestInterception(true),
       page.setBypassServiceWorker(true),
@@ -249,6 +280,10 @@ export class BrowserPool {
 /** Bots carry no cookies or storage: start each render from a clean slate. */
 async function clearState(slot: PageSlot): Promise<void> {
   if (slot.renders === 0) return;
+  if (slot.collecting) {
+    await slot.collecting;
+    slot.collecting = null;
+  }
   const previous = slot.page.url();
   const work: Promise<unknown>[] = [slot.cdp.send('Network.clearBrowserCookies')];
   if (/^https?:/.test(previous)) {
@@ -260,8 +295,23 @@ async function clearState(slot: PageSlot): Promise<void> {
 /** CHROME_PATH, then a system Chromium, then puppeteer's own download. */
 export function resolveChromePath(configured: string | undefined): string | undefined {
   if (configured) return configured;
-  for (const candidate of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+  for (const candidate of CHROME_CANDIDATES) {
     if (fs.existsSync(candidate)) return candidate;
   }
   return undefined;
 }
+
+/**
+ * System Chromium binaries, best first. Debian's headless shell is the same build without
+ * the desktop browser: measured on 2 cores, ~20 pages/s at ~395 MB PSS against ~17 pages/s
+ * at ~475 MB for the full browser.
+ */
+const CHROME_CANDIDATES = [
+  '/usr/lib/chromium/chromium-headless-shell',
+  '/usr/bin/chromium-headless-shell',
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+];
+
+const isHeadlessShell = (path: string | undefined) => path !== undefined && /headless[-_]shell/.test(path);
