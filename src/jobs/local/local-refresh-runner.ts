@@ -46,10 +46,10 @@ export class LocalRefreshRunner implements RefreshRunner {
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => {})));
   }
 
-  private async run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
+  private run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
     const restartDeps = { store: this.store, logger: log, signal };
-    try {
+    return this.settle(job, signal, 'Refresh Failed', log, async () => {
       const restartError = await restartBeforeRefresh(job, site, restartDeps);
       if (signal.aborted) return;
       if (restartError) {
@@ -67,27 +67,24 @@ export class LocalRefreshRunner implements RefreshRunner {
       }
       if (signal.aborted) return;
       await endRefreshJob(job.id, this.store, this.sites, this.options, log);
-    } catch (err) {
-      if (signal.aborted) return;
-      const detail = err instanceof Error ? err.message : String(err);
-      log.error({ err: detail }, 'refresh failed');
-      await failJob(job, { title: 'Refresh Failed', detail }, this.store, this.options).catch(() => {});
-    } finally {
-      // An aborted or stopped job still frees its site.
-      if (signal.aborted) await releaseJob(job, this.store, this.options);
-    }
+    });
   }
 
   /** A restart job: the origin restart alone, no pages. */
-  private async restart(job: JobRecord, site: Site, signal: AbortSignal): Promise<void> {
+  private restart(job: JobRecord, site: Site, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, action: job.action });
+    return this.settle(job, signal, 'Origin Restart Failed', log, () => runRestartJob(job, site, { store: this.store, logger: log, signal }, this.options));
+  }
+
+  /** An unexpected error fails the job with `title`; an aborted or stopped job still frees its site. */
+  private async settle(job: JobRecord, signal: AbortSignal, title: string, log: Logger, work: () => Promise<void>): Promise<void> {
     try {
-      await runRestartJob(job, site, { store: this.store, logger: log, signal }, this.options);
+      await work();
     } catch (err) {
       if (signal.aborted) return;
       const detail = err instanceof Error ? err.message : String(err);
-      log.error({ err: detail }, 'restart job failed');
-      await failJob(job, { title: 'Origin Restart Failed', detail }, this.store, this.options).catch(() => {});
+      log.error({ err: detail }, `${job.action} job failed`);
+      await failJob(job, { title, detail }, this.store, this.options).catch(() => {});
     } finally {
       if (signal.aborted) await releaseJob(job, this.store, this.options);
     }
