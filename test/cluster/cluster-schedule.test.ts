@@ -102,4 +102,19 @@ describe('scheduled refresh across instances', () => {
     services = [await startTestService(config(namespace, { enabled: false }, sites))];
     expect(await schedulerIds(namespace)).toEqual([]);
   });
+
+  it("never overlaps a site's refreshes across instances: a tick while one runs anywhere starts nothing", async () => {
+    const namespace = uniqueNamespace('cl-overlap');
+    const cfg = config(namespace, { enabled: true, catchUp: false, jitterSeconds: 0 }, [
+      { id: 'slowsite', schedule: '* * * * * *', pages: { urls: ['/slow?delay=2500'] } },
+    ]);
+    services = await Promise.all([startTestService(cfg), startTestService(cfg)]);
+    await sleep(9000);
+    const jobs = (await jobsOf(namespace, 'slowsite')).filter((j) => j.trigger === 'schedule');
+    // Ticks every second, each refresh ~2.5 s: far fewer jobs than ticks, and never two at once.
+    expect(jobs.length).toBeGreaterThanOrEqual(2);
+    expect(jobs.length).toBeLessThanOrEqual(4);
+    const ended = jobs.filter((j) => j.endTime !== null);
+    for (let i = 1; i < ended.length; i++) expect(Date.parse(ended[i]!.startTime)).toBeGreaterThanOrEqual(Date.parse(ended[i - 1]!.endTime!));
+  });
 });
