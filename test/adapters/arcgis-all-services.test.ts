@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
 import {
   FAKE_ARCGIS_PASSWORD,
   FAKE_ARCGIS_USERNAME,
   startFakeArcgis,
   type FakeArcgis,
-  type FakeArcgisOptions,
   type FakeUrls,
 } from '../fixtures/fake-arcgis.js';
-import { expectOk, failureOf, kinds, polledStates, recordingContext } from './helpers.js';
+import { expectOk, failureOf, fakePerTest, kinds, polledStates, recordingContext } from './helpers.js';
 
-let fake: FakeArcgis | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function start(options: FakeArcgisOptions = {}): Promise<FakeArcgis> {
-  fake = await startFakeArcgis(options);
-  return fake;
-}
+const start = fakePerTest(startFakeArcgis);
 
 function config(server: FakeArcgis, extra: Record<string, unknown> = {}) {
   return parseRestartConfig({

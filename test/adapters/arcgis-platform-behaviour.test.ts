@@ -3,7 +3,7 @@
  * shapes), 498/499 → one new token, expiring tokens, 429 + Retry-After, connection refused,
  * a stuck job against the deadline, cancellation, and secrets kept out of everything reported.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
 import {
   FAKE_ARCGIS_DEPLOYMENT_ID,
@@ -11,20 +11,10 @@ import {
   FAKE_ARCGIS_USERNAME,
   startFakeArcgis,
   type FakeArcgis,
-  type FakeArcgisOptions,
 } from '../fixtures/fake-arcgis.js';
-import { expectOk, exposedText, failureOf, freePort, recordingContext } from './helpers.js';
+import { expectOk, exposedText, failureOf, fakePerTest, freePort, recordingContext } from './helpers.js';
 
-let fake: FakeArcgis | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function start(options: FakeArcgisOptions = {}): Promise<FakeArcgis> {
-  fake = await startFakeArcgis(options);
-  return fake;
-}
+const start = fakePerTest(startFakeArcgis);
 
 const ADAPTERS = [
   { adapter: 'arcgis-deployment', submitPath: '/refresh', extra: { deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID, waitForStatus: false } },
@@ -177,10 +167,11 @@ describe.each(ADAPTERS)('$adapter against ArcGIS platform behaviour', ({ adapter
 
   it('succeeds when the platform comes back between retries', async () => {
     const port = await freePort();
+    let fake: FakeArcgis | undefined;
     const recording = recordingContext({
       maxRealSleepMs: 1,
       onSleep: async (_ms, index) => {
-        if (index === 1) await start({ port });
+        if (index === 1) fake = await start({ port });
       },
     });
     const result = await runRestart(config(`http://127.0.0.1:${port}/arcgis`), recording.ctx);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
 import {
   FAKE_CF_APP_GUID,
@@ -7,21 +7,10 @@ import {
   FAKE_CF_PASSWORD,
   FAKE_CF_USERNAME,
   startFakeCloudFoundry,
-  type FakeCloudFoundry,
-  type FakeCloudFoundryOptions,
 } from '../fixtures/fake-cloudfoundry.js';
-import { expectOk, exposedText, failureOf, freePort, kinds, polledStates, recordingContext } from './helpers.js';
+import { expectOk, exposedText, failureOf, fakePerTest, freePort, kinds, polledStates, recordingContext } from './helpers.js';
 
-let fake: FakeCloudFoundry | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function start(options: FakeCloudFoundryOptions = {}): Promise<FakeCloudFoundry> {
-  fake = await startFakeCloudFoundry(options);
-  return fake;
-}
+const start = fakePerTest(startFakeCloudFoundry);
 
 const passwordAuth = { grant: 'password', username: FAKE_CF_USERNAME, password: FAKE_CF_PASSWORD };
 const clientAuth = { grant: 'client_credentials', clientId: FAKE_CF_CLIENT_ID, clientSecret: FAKE_CF_CLIENT_SECRET };

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { sleepWithSignal } from '../../src/adapters/context.js';
 import type { RestartContext, RestartResult, RestartStep } from '../../src/adapters/types.js';
 
@@ -81,4 +82,17 @@ export async function freePort(): Promise<number> {
 /** Everything a restart exposed to the outside: steps, the error, and the logs. */
 export function exposedText(result: RestartResult, recording: RecordingContext): string {
   return JSON.stringify(result) + JSON.stringify(recording.steps) + recording.logs();
+}
+
+/** Starts fakes for one test file; each fake started is closed after its test. */
+export function fakePerTest<O, F extends { close(): Promise<void> }>(startFake: (options?: O) => Promise<F>): (options?: O) => Promise<F> {
+  const started: F[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((fake) => fake.close()));
+  });
+  return async (options) => {
+    const fake = await startFake(options);
+    started.push(fake);
+    return fake;
+  };
 }
