@@ -26,14 +26,6 @@ export class ClusterRenderQueue implements RenderQueue {
     private readonly logger: Logger,
   ) {}
 
-  get waiting(): number {
-    return this.waitingHere;
-  }
-
-  get running(): number {
-    return this.fallback?.running ?? 0;
-  }
-
   async submit(task: RenderTask, priority: number): Promise<RenderTaskResult> {
     if (this.waitingHere >= this.options.maxWaiting) throw new QueueFullError(5);
     this.waitingHere++;

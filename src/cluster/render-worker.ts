@@ -27,9 +27,10 @@ export class RenderWorker {
       RENDER_QUEUE,
       async (job) => {
         if (job.name === RENDER_JOB.page) return pages.process(job.data as PageJobData, job.attemptsMade);
+        const result = await renderer.run(job.data.task);
         // The entry itself stays out of Redis's job record: the cache holds it.
-        const { entry: _entry, ...result } = await renderer.run(job.data.task) as RenderTaskResult & { entry?: unknown };
-        return result as RenderTaskResult;
+        if (result.ok) delete result.entry;
+        return result;
       },
       {
         connection,

@@ -18,14 +18,6 @@ export class LocalRenderQueue implements RenderQueue {
     this.queue = new PQueue({ concurrency: options.concurrency });
   }
 
-  get waiting(): number {
-    return this.queue.size;
-  }
-
-  get running(): number {
-    return this.queue.pending;
-  }
-
   submit(task: RenderTask, priority: number): Promise<RenderTaskResult> {
     if (this.queue.size >= this.options.maxQueued) {
       const seconds = Math.ceil(((this.queue.size + 1) * this.averageRenderMs) / this.options.concurrency / 1000);

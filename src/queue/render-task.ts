@@ -28,9 +28,5 @@ export class QueueFullError extends Error {
 /** Where render tasks wait for a browser: p-queue in one process, BullMQ across many. */
 export interface RenderQueue {
   submit(task: RenderTask, priority: number): Promise<RenderTaskResult>;
-  /** Tasks waiting (not yet rendering). */
-  readonly waiting: number;
-  /** Tasks rendering now in this process. */
-  readonly running: number;
   close(): Promise<void>;
 }
