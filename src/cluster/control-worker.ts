@@ -97,11 +97,14 @@ export class ControlWorker {
     // The tick's own time (a scheduler's job is created early, delayed until its tick).
     const tickAt = job.timestamp + (job.opts.delay ?? 0);
     const startAt = tickAt + this.deps.jitterMs(site);
-    if (startAt > Date.now() + 50 && token) {
+    const waitMs = startAt - Date.now();
+    if (waitMs > 1000 && token) {
       // Back to the delayed set until the site's offset: no worker slot waits meanwhile.
       await job.moveToDelayed(startAt, token);
       throw new DelayedError();
     }
+    // The last moment (or a delayed job promoted a little early) is waited for here.
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs + 1));
     await runScheduledRefresh(this.deps.scheduled, siteId, 'schedule');
   }
 

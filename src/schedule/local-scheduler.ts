@@ -55,14 +55,18 @@ export class LocalScheduler implements Scheduler {
 
   /** Returns at once: node-cron must never see a tick as still running. */
   private onTick(siteId: string, tick: Date, offsetMs: number): void {
-    if (this.stopped) return;
-    const run = () => void this.track(runScheduledRefresh(this.deps, siteId, 'schedule'));
     // Measured from the tick, not from now: a late timer does not push the run later.
-    const delayMs = tick.getTime() + offsetMs - Date.now();
-    if (delayMs <= 0) return run();
+    this.startAt(tick.getTime() + offsetMs, () => void this.track(runScheduledRefresh(this.deps, siteId, 'schedule')));
+  }
+
+  /** Runs `work` at `time`, never before: a timer may fire a millisecond early, so it re-arms. */
+  private startAt(time: number, work: () => void): void {
+    if (this.stopped) return;
+    const delayMs = time - Date.now();
+    if (delayMs <= 0) return work();
     const timer = setTimeout(() => {
       this.delays.delete(timer);
-      if (!this.stopped) run();
+      this.startAt(time, work);
     }, delayMs);
     this.delays.add(timer);
   }
