@@ -193,6 +193,7 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const pageUrls = Array.from({ length: pages }, (_, i) => `${fixture.url}/page/${i}?run=${runId}`);
   const before = fixture.stats();
   sampler.phase('cold');
+  const cpuBefore = treeCpuMsSync(svc.pid, marker);
   const results = new Array(pages);
   let next = 0;
   const t0 = performance.now();
@@ -209,6 +210,7 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
     }
   }));
   const wallS = (performance.now() - t0) / 1000;
+  const cpuMsPerPage = (treeCpuMsSync(svc.pid, marker) - cpuBefore) / pages;
   await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
   await sampler.stop(); // not during wrk: reading /proc would steal CPU from both servers
   const after = fixture.stats();
@@ -224,6 +226,7 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
     clients,
     wallSeconds: round(wallS, 2),
     pagesPerSec: round(pages / wallS, 2),
+    cpuMsPerPage: round(cpuMsPerPage, 1),
     p50Ms: round(pct(lat, 0.5)),
     p95Ms: round(pct(lat, 0.95)),
     maxMs: round(lat.at(-1)),
@@ -238,6 +241,7 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
 
   console.log(`\n== Cold render: ${pages} pages, ${clients} client connections (keep-alive) ==`);
   console.log(`  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}`);
+  console.log(`  CPU per page    ${fmt(cold.cpuMsPerPage, 1)} ms   (user + system time of the whole tree, node and Chromium, over the cold phase / pages)`);
   console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
   console.log(`  correct pages   ${cold.correct}/${pages}   (exactly one <div id="rendered" data-page="i"> of the right page)`);
   console.log(`  cache header    ${Object.entries(byCache).map(([k, v]) => `${k} ${v}`).join(', ')}`);
@@ -559,6 +563,29 @@ function hasMarkerSync(pid, marker) {
     return false;
   }
 }
+
+/**
+ * User + system CPU time (ms) of the service's tree: the root, its descendants and the
+ * processes carrying `marker`, plus the time of their children already reaped (Chromium's
+ * zygote reaps the renderers it replaces).
+ */
+function treeCpuMsSync(root, marker) {
+  const core = new TreeCore(root, marker);
+  let ticks = 0;
+  for (const pid of core.refresh()) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+}
+
+/** USER_HZ: 100 on every Linux platform Node runs on. */
+const CLOCK_TICKS_PER_SEC = 100;
 
 /** On-CPU time of the calling thread, ms. */
 function threadCpuMs() {
