@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServableEntry } from '../cache/entry.js';
 import type { CacheState } from '../cache/page-cache.js';
+import { replayableHeaders } from '../render/replay-headers.js';
 
 /**
  * Writes a cached page: the stored status and headers, gzip when the client takes it,
@@ -8,11 +9,16 @@ import type { CacheState } from '../cache/page-cache.js';
  * the Koa route so both answer byte for byte alike.
  */
 export function writeEntry(req: IncomingMessage, res: ServerResponse, entry: ServableEntry, state: CacheState): void {
-  const common = entry.headers;
-  const headers: string[] = [];
-  for (const [name, value] of common) headers.push(name, value);
+  const headers = [...servedHeaders(entry)];
   headers.push('x-rendercache-cache', state);
-  if (isNotModified(req, entry)) {
+  const status = entry.stored.status;
+  if (status === 204 || status === 304) {
+    // No body, so no length and no encoding (RFC 9110 §8.6, §15.3.5, §15.4.5).
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  if (status >= 200 && status < 300 && isNotModified(req, entry)) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -21,8 +27,35 @@ export function writeEntry(req: IncomingMessage, res: ServerResponse, entry: Ser
   const body = gzip ? entry.gzip : entry.identity;
   if (gzip) headers.push('content-encoding', 'gzip');
   headers.push('content-length', String(body.length));
-  res.writeHead(entry.stored.status, headers);
+  res.writeHead(status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Headers we set ourselves; a stored header of the same name is never written. */
+const OURS = new Set(['content-type', 'etag', 'last-modified', 'vary']);
+
+const served = new WeakMap<ServableEntry, readonly string[]>();
+
+/**
+ * The entry's headers as a flat list, filtered at write time through the replay
+ * allow-list: entries cached before the filter existed (or written by an older version)
+ * cannot replay framing or hop-by-hop headers either. Computed once per entry.
+ */
+function servedHeaders(entry: ServableEntry): readonly string[] {
+  const known = served.get(entry);
+  if (known) return known;
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(replayableHeaders(entry.stored.headers))) {
+    if (!OURS.has(name)) list.push(name, value);
+  }
+  const status = entry.stored.status;
+  // HTML for pages and error pages; a redirect, 204 or 304 has no body to describe.
+  if ((status < 300 || status >= 400) && status !== 204) list.push('content-type', 'text/html; charset=utf-8');
+  // Vary: the entry's merge of the origin's Vary with our Accept-Encoding.
+  const vary = entry.headers.findLast(([name]) => name === 'vary')?.[1] ?? 'Accept-Encoding';
+  list.push('etag', entry.stored.etag, 'last-modified', entry.lastModified, 'vary', vary);
+  served.set(entry, list);
+  return list;
 }
 
 function isNotModified(req: IncomingMessage, entry: ServableEntry): boolean {
