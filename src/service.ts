@@ -70,6 +70,12 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     { commandTimeoutMs: config.cache.commandTimeoutMs, staleAfterMs: config.cache.staleAfterSeconds * 1000 },
     logger,
   );
+  // Connected and proven before any work: a write on a half-open store would be lost.
+  await cache.connect().catch(async (err: unknown) => {
+    await cache.close();
+    await stateStore.close();
+    throw err;
+  });
   const role = config.cluster.role;
   const pool = role === 'api' ? null : new BrowserPool({
     executablePath: resolveChromePath(config.render.chromePath),

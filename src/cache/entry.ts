@@ -66,12 +66,16 @@ export function isStoredEntry(value: unknown): value is StoredEntry {
   );
 }
 
+/** A stored entry's fields other than its body. */
+export type EntryMeta = Omit<StoredEntry, 'gzipBase64'>;
+
 /**
  * An entry ready to be written to a socket: both encodings and every header computed
  * once, so that serving a hit is a map lookup and a write.
  */
 export interface ServableEntry {
-  readonly stored: StoredEntry;
+  /** The stored entry without its base64 body: the hot tier keeps the body once, in `gzip`. */
+  readonly stored: EntryMeta;
   readonly gzip: Buffer;
   readonly identity: Buffer;
   readonly renderedAtMs: number;
@@ -82,9 +86,12 @@ export interface ServableEntry {
   failedAtMs: number | null;
 }
 
-export function toServable(stored: StoredEntry): ServableEntry {
-  const gzip = Buffer.from(stored.gzipBase64, 'base64');
-  const identity = gunzipSync(gzip);
+export function toServable(entry: StoredEntry): ServableEntry {
+  const { gzipBase64, ...stored } = entry;
+  // Both decoders hand back slices of larger shared buffers (the 8 KiB pool, zlib's
+  // 16 KiB chunk): a slice kept in the hot tier would keep the whole buffer alive.
+  const gzip = ownBuffer(Buffer.from(gzipBase64, 'base64'));
+  const identity = ownBuffer(gunzipSync(gzip));
   const lastModified = new Date(stored.renderedAt).toUTCString();
   const headers: Array<[string, string]> = [];
   let vary = '';
@@ -95,6 +102,14 @@ export function toServable(stored: StoredEntry): ServableEntry {
   if (stored.status >= 200 && stored.status < 300 || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
   headers.push(['etag', stored.etag], ['last-modified', lastModified], ['vary', varyWithEncoding(vary)]);
   return { stored, gzip, identity, renderedAtMs: Date.parse(stored.renderedAt), headers, lastModified, failedAtMs: null };
+}
+
+/** The bytes in a buffer of their own size (the hot tier's accounting is then true). */
+export function ownBuffer(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf;
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
 }
 
 /** Keep the origin's Vary (User-Agent for sites that serve bots differently) and add ours. */

@@ -2,6 +2,16 @@ import { LRUCache } from 'lru-cache';
 import type { ServableEntry } from './entry.js';
 
 /**
+ * What an entry costs besides its bodies: the header list, its strings and the Buffer
+ * objects (measured ~1.4 KB per entry of a small page on Node 20).
+ */
+const ENTRY_OVERHEAD_BYTES = 1536;
+
+/** Memory an entry keeps alive: the buffers behind its bodies, not only their lengths. */
+export const retainedBytes = (key: string, e: ServableEntry) =>
+  e.gzip.buffer.byteLength + e.identity.buffer.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES;
+
+/**
  * The in-memory tier in front of the store, bounded by bytes. Serving a hit from here
  * costs no I/O and no decompression.
  */
@@ -10,10 +20,7 @@ export class HotTier {
 
   constructor(maxBytes: number) {
     this.entries = maxBytes > 0
-      ? new LRUCache<string, ServableEntry>({
-          maxSize: maxBytes,
-          sizeCalculation: (e) => Math.max(1, e.gzip.length + e.identity.length + 512),
-        })
+      ? new LRUCache<string, ServableEntry>({ maxSize: maxBytes, sizeCalculation: (e, key) => retainedBytes(key, e) })
       : null;
   }
 
@@ -31,5 +38,10 @@ export class HotTier {
 
   clear(): void {
     this.entries?.clear();
+  }
+
+  /** Bytes counted against the bound. */
+  get countedBytes(): number {
+    return this.entries?.calculatedSize ?? 0;
   }
 }

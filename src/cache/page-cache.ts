@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type Keyv from 'keyv';
 import type { Logger } from '../observability/logger.js';
 import { isStoredEntry, toServable, toStoredEntry, type RenderedPage, type ServableEntry } from './entry.js';
 import type { HotTier } from './hot-tier.js';
+import { connectStore } from './store.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface PageCacheOptions {
@@ -18,13 +19,20 @@ export interface RenderFailureRecord {
   detail: string;
 }
 
+/** A stored render: `writeError` is null only when the entry is durably in the store. */
+export interface PutResult {
+  entry: ServableEntry;
+  writeError: string | null;
+}
+
 /** hit: fresh; stale: old or a later render failed (still served); miss: nothing usable. */
 export type CacheState = 'hit' | 'stale' | 'miss';
 
 /**
  * The bot-facing cache: a hot in-memory tier in front of a Keyv store. A store that
  * fails or is slow reads as a miss and is logged; it never fails a request.
- * Only successful renders are written; a failure is recorded beside the entry.
+ * Only successful renders are written; a failure is recorded beside the entry. A write
+ * that fails is reported to the caller: a refresh must not call such a page done.
  */
 export class PageCache {
   private readonly writeListeners: Array<(key: string) => void> = [];
@@ -58,19 +66,30 @@ export class PageCache {
     return servable;
   }
 
-  /** Stores a successful render (store first, then the hot tier). */
-  async put(key: string, page: RenderedPage): Promise<ServableEntry> {
+  /**
+   * Stores a successful render (store first, then the hot tier). When the store write
+   * fails the entry is still kept in the hot tier (a lookup can serve it), and the
+   * result says why it is not durable.
+   */
+  async put(key: string, page: RenderedPage): Promise<PutResult> {
     const stored = toStoredEntry(page);
-    const servable = toServable(stored);
+    const entry = toServable(stored);
+    let writeError: string | null = null;
     try {
       await withTimeout(this.store.set(pageKey(key), stored), this.options.commandTimeoutMs * 4, 'cache write');
-      await withTimeout(this.store.delete(failureKey(key)), this.options.commandTimeoutMs, 'cache write');
     } catch (err) {
-      this.logger.error({ url: key, err: errorMessage(err) }, 'cache write failed; the page is kept in memory only');
+      writeError = errorMessage(err);
+      this.logger.error({ url: key, err: writeError }, 'cache write failed; the page is kept in memory only');
     }
-    this.hot.set(key, servable);
-    this.notifyWrite(key);
-    return servable;
+    if (writeError === null) {
+      // An older failure record is ignored anyway (get compares times): no need to fail on it.
+      await withTimeout(this.store.delete(failureKey(key)), this.options.commandTimeoutMs, 'cache write')
+        .catch((err: unknown) => this.logger.warn({ url: key, err: errorMessage(err) }, 'could not clear a failure record'));
+    }
+    this.hot.set(key, entry);
+    // Other instances drop their hot copy only when the store holds the new one.
+    if (writeError === null) this.notifyWrite(key);
+    return { entry, writeError };
   }
 
   /** Called after every write of a URL (so other instances can drop their hot copy). */
@@ -118,6 +137,22 @@ export class PageCache {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Connects the store and proves it with a write read back. Called before the instance
+   * takes work: Redis connects lazily, and while it connects (no offline queue) every
+   * write fails at once with "The client is offline".
+   */
+  async connect(): Promise<void> {
+    const timeoutMs = this.options.commandTimeoutMs * 4;
+    await withTimeout(connectStore(this.store), timeoutMs, 'cache store connect');
+    const probe = { nonce: randomUUID() };
+    const probeKey = `ready:${probe.nonce}`;
+    await withTimeout(this.store.set(probeKey, probe, 60_000), timeoutMs, 'cache store write');
+    const back = await withTimeout(this.store.get(probeKey), timeoutMs, 'cache store read');
+    if ((back as typeof probe | undefined)?.nonce !== probe.nonce) throw new Error('cache store: a written value did not read back');
+    await this.store.delete(probeKey).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -42,3 +42,15 @@ export function createKeyvStore(options: StoreOptions, table = 'pages'): Keyv {
   );
   return new Keyv({ store: adapter, namespace: `${options.namespace}:${table}`, useKeyPrefix: false, throwOnErrors: true });
 }
+
+/**
+ * Opens the store's connection and waits for it. @keyv/redis connects on first use, and
+ * with the offline queue off, commands sent while that connection is still opening fail.
+ */
+export async function connectStore(keyv: Keyv): Promise<void> {
+  const adapter: unknown = keyv.store;
+  if (adapter instanceof KeyvRedis) {
+    // A failed connect is not thrown here (throwOnConnectError off): the caller's round trip shows it.
+    await adapter.getClient();
+  }
+}

@@ -66,6 +66,7 @@ const FAILURE_TITLES: Record<string, string> = {
   'origin-error': 'Origin Error',
   'empty-body': 'Empty Page',
   'navigation-blocked': 'Navigation Refused',
+  'store-error': 'Cache Write Failed',
 };
 const failureTitle = (kind: string) => FAILURE_TITLES[kind] ?? 'Render Failed';
 

@@ -14,6 +14,8 @@ export const INSTANCE_ID = `${os.hostname()}:${process.pid}`;
 /**
  * The work behind every queued task: render the page, then write it to the cache only
  * if the render succeeded. A failure leaves the cached page in place and is recorded.
+ * A refresh page whose write failed is a failed attempt ('store-error'), retried like
+ * a failed render.
  */
 export class RenderAndStore {
   constructor(
@@ -39,7 +41,7 @@ export class RenderAndStore {
       return { ok: false, failure: outcome.failure, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
     }
     this.metrics.renders.labels('ok').inc();
-    const entry = await this.cache.put(task.url, {
+    const { entry, writeError } = await this.cache.put(task.url, {
       url: task.url,
       status: outcome.status,
       headers: outcome.headers,
@@ -47,6 +49,10 @@ export class RenderAndStore {
       renderTimeMs: outcome.renderTimeMs,
       source: task.source,
     });
+    // A refresh page is done only once the store holds it; a lookup may serve it from memory.
+    if (writeError !== null && isRefreshTask(task)) {
+      return { ok: false, failure: { kind: 'store-error', detail: `rendered, but not stored: ${writeError}` }, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
+    }
     this.logger.debug({ url: task.url, status: outcome.status, ms: outcome.renderTimeMs }, 'rendered');
     return {
       ok: true,
@@ -59,3 +65,6 @@ export class RenderAndStore {
     };
   }
 }
+
+/** A page of a refresh job (as opposed to a crawler's lookup or its revalidation). */
+const isRefreshTask = (task: RenderTask) => task.source.jobId !== undefined;

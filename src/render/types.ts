@@ -21,7 +21,9 @@ export type RenderFailureKind =
   | 'chromium-error'
   | 'origin-error'
   | 'empty-body'
-  | 'navigation-blocked';
+  | 'navigation-blocked'
+  /** Rendered, but the cache store did not take the page (set by queue/render-and-store). */
+  | 'store-error';
 
 export interface RenderFailure {
   kind: RenderFailureKind;

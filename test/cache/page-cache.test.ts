@@ -46,6 +46,28 @@ describe.each(['embedded', REDIS_URL])('PageCache on %s', (store) => {
   });
 });
 
+describe('a fresh Redis store', () => {
+  it('takes every one of its first writes once connected, even when they come at once', async () => {
+    const ns = uniqueNamespace('fresh');
+    const cache = openCache(REDIS_URL, tempDir(), ns);
+    await cache.connect();
+    const urls = Array.from({ length: 12 }, (_, i) => `http://a.test/first/${i}`);
+    const results = await Promise.all(urls.map((url) => cache.put(url, { ...page(`<html><body>${url}</body></html>`), url })));
+    expect(results.map((r) => r.writeError)).toEqual(urls.map(() => null));
+    await cache.close();
+    // Durable: another process reads every one from the store.
+    const other = openCache(REDIS_URL, tempDir(), ns);
+    for (const url of urls) expect((await other.get(url))?.identity.toString()).toContain(url);
+    await other.close();
+  });
+
+  it('refuses to connect to a store that does not answer', async () => {
+    const cache = openCache('redis://127.0.0.1:1', tempDir(), uniqueNamespace('dead'));
+    await expect(cache.connect()).rejects.toThrow();
+    await cache.close();
+  });
+});
+
 describe('a store that is down', () => {
   it('reads as a miss with a logged error, quickly, and writes never throw', async () => {
     const { logger, lines } = capturingLogger();
@@ -53,8 +75,12 @@ describe('a store that is down', () => {
     const started = Date.now();
     expect(await cache.get('http://a.test/p')).toBeUndefined();
     expect(Date.now() - started).toBeLessThan(2000);
-    const entry = await cache.put('http://a.test/p', page('<html><body>x</body></html>'));
+    const { entry, writeError } = await cache.put('http://a.test/p', page('<html><body>x</body></html>'));
     expect(entry.stored.status).toBe(200);
+    // The caller learns the page is not durable (a refresh must not call it complete)…
+    expect(writeError).toBeTruthy();
+    // …and a lookup can still serve it from memory.
+    expect(cache.peek('http://a.test/p')?.identity.toString()).toContain('x');
     expect(await cache.ping()).toBe(false);
     expect(lines.some((l) => l.includes('cache read failed'))).toBe(true);
     await cache.close();
