@@ -94,7 +94,12 @@ export class PageDiscovery {
         }
         throw new Error(`sitemap ${url} could not be read (${'error' in res ? res.error.message : `HTTP ${res.status}`})`);
       }
-      const parsed = parseSitemap(res.body);
+      let parsed: ReturnType<typeof parseSitemap>;
+      try {
+        parsed = parseSitemap(res.body, this.policy(site).maxBytes);
+      } catch (err) {
+        throw new Error(`sitemap ${url} could not be read (${(err as Error).message})`);
+      }
       for (const page of parsed.pages) found.add(page);
       queue.push(...parsed.sitemaps);
     }
