@@ -1,35 +1,51 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import puppeteer, { type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page } from 'puppeteer';
+import puppeteer, { type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page, type Target } from 'puppeteer';
 import type { Logger } from '../observability/logger.js';
-import { DISABLE_WEBSOCKETS, TRACK_PAGE_WORK } from './page-scripts.js';
+import type { EgressProxy } from './egress/egress-proxy.js';
+import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
+import { BLOCK_SERVICE_WORKERS, DISABLE_WEBSOCKETS, TRACK_PAGE_WORK } from './page-scripts.js';
 
-/** Flags for a headless Chromium on a closed network, as root, in a container. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-dev-shm-usage',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-extensions',
-  '--disable-default-apps',
-  '--mute-audio',
-  '--no-default-browser-check',
-  '--disable-breakpad',
-  '--dns-prefetch-disable',
-  // One renderer per site instead of one per navigation: far less CPU in the browser process.
-  '--process-per-site',
-  '--disable-renderer-backgrounding',
-  '--disable-background-timer-throttling',
-  '--disable-backgrounding-occluded-windows',
-  // WebUIOmnibox*Popup: headless Chromium is the full browser and keeps two omnibox popup
-  // WebUIs in a renderer of their own for every browser context (~55 MB each).
-  '--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,PaintHolding,BackForwardCache,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup',
-  // The network service in the browser process: one process less (~20 MB).
-  '--enable-features=NetworkServiceInProcess2',
-];
+/**
+ * Flags for a headless Chromium on a closed network, as root, in a container. A fresh
+ * array on every launch: puppeteer removes --disable-features/--enable-features from the
+ * array it is given, so a shared one would lose them from the second launch on.
+ */
+export function chromiumArgs(denyAllProxyUrl: string): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-dev-shm-usage',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    '--disable-sync',
+    '--disable-extensions',
+    '--disable-default-apps',
+    '--mute-audio',
+    '--no-default-browser-check',
+    '--disable-breakpad',
+    '--dns-prefetch-disable',
+    // Egress: every connection goes through rendercache's proxy (each site's context names
+    // its own listener; anything outside a site's context reaches a proxy that refuses
+    // all), loopback included, and nothing that a proxy cannot carry: no QUIC (HTTP/3,
+    // WebTransport), no WebRTC UDP outside the proxy.
+    `--proxy-server=${denyAllProxyUrl}`,
+    '--proxy-bypass-list=<-loopback>',
+    '--disable-quic',
+    '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+    '--webrtc-ip-handling-policy=disable_non_proxied_udp',
+    // One renderer per site instead of one per navigation: far less CPU in the browser process.
+    '--process-per-site',
+    '--disable-renderer-backgrounding',
+    '--disable-background-timer-throttling',
+    '--disable-backgrounding-occluded-windows',
+    // WebUIOmnibox*Popup: headless Chromium is the full browser and keeps two omnibox popup
+    // WebUIs in a renderer of their own for every browser context (~55 MB each).
+    '--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,PaintHolding,BackForwardCache,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup',
+    // The network service in the browser process: one process less (~20 MB).
+    '--enable-features=NetworkServiceInProcess2',
+  ];
+}
 
 /**
  * Old documents stay in a renderer until a full garbage collection, which a renderer that
@@ -48,8 +64,8 @@ export interface BrowserPoolOptions {
   recycleAfterMs: number;
   /** A page is closed and replaced after this many renders, to bound its memory. */
   pageMaxRenders?: number;
-  /** Incognito contexts, hence renderer processes per site. Default: one per two cores. */
-  rendererProcesses?: number;
+  /** The egress guard every context's connections go through. */
+  egress: EgressProxy;
   logger: Logger;
 }
 
@@ -66,10 +82,26 @@ export class BrowserCrashedError extends Error {
   override name = 'BrowserCrashedError';
 }
 
-/** An incognito context; with --process-per-site, its pages of a site share one renderer. */
-class RenderContext {
+/**
+ * Contexts of sites that rendered nothing lately are closed beyond this many. A context
+ * costs little beyond its pages: with --process-per-site the renderer processes are per
+ * site whether the sites share a context or not.
+ */
+const MAX_IDLE_CONTEXTS = 4;
+
+/**
+ * The incognito context of one egress policy (one site): its connections go to that
+ * policy's proxy listener, so whatever its pages, workers and popups send, even after
+ * their render ended, is judged by the site that loaded them.
+ */
+class SiteContext {
+  readonly idle: PageSlot[] = [];
+  /** Renders using the context now. */
+  active = 0;
+  /** Renders since the context opened (garbage collection cadence). */
   renders = 0;
-  constructor(readonly context: BrowserContext) {}
+  lastUsed = Date.now();
+  constructor(readonly key: string, readonly ready: Promise<BrowserContext>) {}
 }
 
 /** A reusable tab whose request handler is wired once. */
@@ -79,24 +111,18 @@ class PageSlot {
   broken = false;
   /** Garbage collection started after the last render; the next render waits for it. */
   collecting: Promise<unknown> | null = null;
-  constructor(readonly page: Page, readonly cdp: CDPSession, readonly context: RenderContext) {}
+  constructor(readonly page: Page, readonly cdp: CDPSession, readonly context: SiteContext) {}
 }
 
 /** One launched browser. A recycled or crashed generation is replaced by a new one. */
 class Generation {
-  readonly idle: PageSlot[] = [];
+  readonly contexts = new Map<string, SiteContext>();
   active = 0;
   renders = 0;
   draining = false;
   dead = false;
   readonly startedAt = Date.now();
-  private opened = 0;
-  constructor(readonly browser: Browser, readonly contexts: readonly RenderContext[]) {}
-
-  /** Contexts in turn, so that pages spread evenly over the renderer processes. */
-  nextContext(): RenderContext {
-    return this.contexts[this.opened++ % this.contexts.length] as RenderContext;
-  }
+  constructor(readonly browser: Browser) {}
 }
 
 /** A page lent to one render. */
@@ -110,22 +136,20 @@ export interface PageLease {
 
 /**
  * One Chromium per process. Pages are reused across renders (the expensive part of a
- * render is a fresh tab), spread over one incognito context per two cores, with cookies and
- * storage cleared between renders and a garbage collection every few renders. The browser
- * is recycled after N renders or T minutes without dropping work: running renders finish
- * on the old browser while new ones start on the new one. A crashed browser is relaunched
- * on the next render.
+ * render is a fresh tab), in one incognito context per site whose connections all go
+ * through the egress guard, with cookies and storage cleared between renders and a
+ * garbage collection every few renders. The browser is recycled after N renders or T
+ * minutes without dropping work: running renders finish on the old browser while new
+ * ones start on the new one. A crashed browser is relaunched on the next render.
  */
 export class BrowserPool {
   private current: Generation | null = null;
   private launching: Promise<Generation> | null = null;
   private closed = false;
   private readonly pageMaxRenders: number;
-  private readonly rendererProcesses: number;
 
   constructor(private readonly options: BrowserPoolOptions) {
     this.pageMaxRenders = options.pageMaxRenders ?? 100;
-    this.rendererProcesses = options.rendererProcesses ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
   }
 
   /** Launches Chromium now (readiness waits for it). */
@@ -142,13 +166,15 @@ export class BrowserPool {
     return this.current?.browser.process()?.pid;
   }
 
-  async withPage<T>(fn: (lease: PageLease) => Promise<T>): Promise<T> {
+  /** Lends a page of the site's context to `fn`. */
+  async withPage<T>(egress: EgressPolicy, fn: (lease: PageLease) => Promise<T>): Promise<T> {
     const gen = await this.generation();
     gen.active++;
     gen.renders++;
+    const context = this.contextFor(gen, egress);
     let slot: PageSlot | undefined;
     try {
-      slot = gen.idle.pop() ?? (await this.openSlot(gen));
+      slot = context.idle.pop() ?? (await this.openSlot(context));
       await clearState(slot);
       const lease: PageLease = {
         page: slot.page,
@@ -162,6 +188,8 @@ export class BrowserPool {
       throw err;
     } finally {
       gen.active--;
+      context.active--;
+      context.lastUsed = Date.now();
       if (slot) this.release(gen, slot);
       if (gen.draining && gen.active === 0) void this.closeGeneration(gen);
     }
@@ -174,11 +202,37 @@ export class BrowserPool {
     if (gen) await this.closeGeneration(gen);
   }
 
+  /** The site's context in this browser, opened on first use; counts the caller as active. */
+  private contextFor(gen: Generation, egress: EgressPolicy): SiteContext {
+    const key = egressKey(egress);
+    let context = gen.contexts.get(key);
+    if (!context) {
+      const ready = this.options.egress.urlFor(egress).then((proxyServer) =>
+        gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>'] }));
+      context = new SiteContext(key, ready);
+      gen.contexts.set(key, context);
+      ready.catch(() => { if (gen.contexts.get(key) === context) gen.contexts.delete(key); });
+      this.closeIdleContexts(gen);
+    }
+    context.active++;
+    return context;
+  }
+
+  /** Closes the least recently used contexts that no render is using, beyond MAX_IDLE_CONTEXTS. */
+  private closeIdleContexts(gen: Generation): void {
+    const idle = [...gen.contexts.values()].filter((c) => c.active === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const context of idle.slice(0, Math.max(0, idle.length - MAX_IDLE_CONTEXTS))) {
+      gen.contexts.delete(context.key);
+      context.idle.length = 0;
+      void context.ready.then((c) => c.close()).catch(() => {});
+    }
+  }
+
   private release(gen: Generation, slot: PageSlot): void {
     slot.listener = null;
     slot.renders++;
     if (gen.dead) return;
-    if (gen.draining || slot.broken || slot.renders >= this.pageMaxRenders) {
+    if (gen.draining || slot.broken || slot.renders >= this.pageMaxRenders || gen.contexts.get(slot.context.key) !== slot.context) {
       slot.page.close().catch(() => {});
       return;
     }
@@ -186,7 +240,7 @@ export class BrowserPool {
       // Off the finished render's path: the next render of this page waits for it.
       slot.collecting = slot.cdp.send('HeapProfiler.collectGarbage').catch(() => {});
     }
-    gen.idle.push(slot);
+    slot.context.idle.push(slot);
   }
 
   private async generation(): Promise<Generation> {
@@ -214,20 +268,20 @@ export class BrowserPool {
       headless: isHeadlessShell(this.options.executablePath) ? 'shell' : true,
       // A pipe, not a WebSocket: Chromium exits when this process dies, even by SIGKILL.
       pipe: true,
-      args: CHROMIUM_ARGS,
+      args: chromiumArgs(await this.options.egress.denyAllUrl()),
       protocolTimeout: 30_000,
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
     });
-    // With --process-per-site the pages of a site in one context share a renderer process.
-    // One per two cores: the browser process spends more CPU per render than the renderer,
-    // and each renderer costs memory (2 cores: 1 context gave 15-17 pages/s at ~500 MB PSS
-    // as if alone, 2 contexts 11-16 pages/s at ~535 MB; see docs/architecture.md).
-    const contexts = await Promise.all(Array.from({ length: this.rendererProcesses }, async () => new RenderContext(await browser.createBrowserContext())));
+    // Popups (window.open, target=_blank links and forms) are closed as they appear: a
+    // snapshot never needs them. Their connections went through the site's proxy anyway.
+    browser.on('targetcreated', (target: Target) => {
+      if (target.type() === 'page' && target.opener()) void target.page().then((p) => p?.close()).catch(() => {});
+    });
     // The start-up tab is never used; its renderer would cost ~20 MB.
     for (const page of await browser.pages()) await page.close();
-    const gen = new Generation(browser, contexts);
+    const gen = new Generation(browser);
     browser.on('disconnected', () => {
       if (gen.draining || this.closed) return;
       gen.dead = true;
@@ -243,14 +297,17 @@ export class BrowserPool {
     return gen;
   }
 
-  private async openSlot(gen: Generation): Promise<PageSlot> {
-    const context = gen.nextContext();
-    const page = await context.context.newPage();
+  private async openSlot(context: SiteContext): Promise<PageSlot> {
+    const page = await (await context.ready).newPage();
     const slot = new PageSlot(page, await page.createCDPSession(), context);
     await Promise.all([
       page.setRequestInterception(true),
+      // A refresh must see the origin as it is now: no revalidation (a 304 is not a page)
+      // and no heuristic freshness.
+      page.setCacheEnabled(false),
       page.setBypassServiceWorker(true),
       page.evaluateOnNewDocument(DISABLE_WEBSOCKETS),
+      page.evaluateOnNewDocument(BLOCK_SERVICE_WORKERS),
       page.evaluateOnNewDocument(TRACK_PAGE_WORK),
       page.setViewport({ width: 1366, height: 768 }),
       this.options.userAgent ? page.setUserAgent(this.options.userAgent) : Promise.resolve(),
@@ -287,7 +344,7 @@ async function clearState(slot: PageSlot): Promise<void> {
   const previous = slot.page.url();
   const work: Promise<unknown>[] = [slot.cdp.send('Network.clearBrowserCookies')];
   if (/^https?:/.test(previous)) {
-    work.push(slot.cdp.send('Storage.clearDataForOrigin', { origin: new URL(previous).origin, storageTypes: 'local_storage,indexeddb,cache_storage,websql' }));
+    work.push(slot.cdp.send('Storage.clearDataForOrigin', { origin: new URL(previous).origin, storageTypes: 'local_storage,indexeddb,cache_storage,websql,service_workers' }));
   }
   await Promise.all(work);
 }

@@ -2,9 +2,10 @@
 // build-tool helper can leak into the page's context.
 
 /**
- * Installed before any page script. WebSocket connections bypass request interception,
- * so the guard could not vet them: during a render they fail at once, as on a network
- * that forbids them. A snapshot for crawlers never needs a live socket.
+ * Installed before any page script. A snapshot for crawlers never needs a live socket,
+ * and an open one only keeps the page busy: in the page, WebSockets fail at once, as on a
+ * network that forbids them. (Not a safety measure: workers keep theirs, and every
+ * socket goes through the egress proxy like any connection.)
  */
 export const DISABLE_WEBSOCKETS = `(() => {
   const Blocked = function WebSocket(url) {
@@ -17,6 +18,17 @@ export const DISABLE_WEBSOCKETS = `(() => {
   };
   Blocked.CONNECTING = 0; Blocked.OPEN = 1; Blocked.CLOSING = 2; Blocked.CLOSED = 3;
   Object.defineProperty(window, 'WebSocket', { value: Blocked, configurable: false, writable: false });
+})();`;
+
+/**
+ * Installed before any page script. Service workers outlive the render that registered
+ * them and act on later ones; a snapshot never needs one, so registration fails as in a
+ * browser that does not support them.
+ */
+export const BLOCK_SERVICE_WORKERS = `(() => {
+  if (typeof ServiceWorkerContainer === 'undefined') return;
+  const refuse = function register() { return Promise.reject(new DOMException('service workers are disabled while rendering', 'SecurityError')); };
+  Object.defineProperty(ServiceWorkerContainer.prototype, 'register', { value: refuse, configurable: false, writable: false });
 })();`;
 
 /**

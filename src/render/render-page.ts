@@ -2,7 +2,6 @@ import type { HTTPRequest, HTTPResponse } from 'puppeteer';
 import type { PageLease } from './browser-pool.js';
 import { NetworkIdleTracker } from './network-idle.js';
 import { readPageWork, TAKE_SNAPSHOT, type PageSnapshot, type PageWorkState } from './page-scripts.js';
-import type { RequestGuard } from './request-guard.js';
 import type { RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
 
 /** Ends a render early with a failure. */
@@ -22,12 +21,20 @@ interface RenderState {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/** Conditional request headers: a render asks for the page itself, never for "not modified". */
+const VALIDATORS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+/** Schemes a subresource may use without touching the network. */
+const INERT_SUBRESOURCE_SCHEMES = new Set(['data:', 'blob:', 'about:']);
+
 /**
- * Renders one URL on a leased page: guards every request, waits until the page is
- * ready (prerenderReady, or a quiet network), and serialises the result. Never throws
- * for page problems; a thrown error means Chromium itself failed.
+ * Renders one URL on a leased page: keeps the main frame on the site, blocks what the
+ * site's policy blocks, waits until the page is ready (prerenderReady, or a quiet
+ * network), and serialises the result. Where connections may go is the egress proxy's
+ * decision, not this function's. Never throws for page problems; a thrown error means
+ * Chromium itself failed.
  */
-export async function renderPage(lease: PageLease, url: string, policy: RenderPolicy, guard: RequestGuard): Promise<RenderOutcome> {
+export async function renderPage(lease: PageLease, url: string, policy: RenderPolicy): Promise<RenderOutcome> {
   const started = performance.now();
   const page = lease.page;
   const state: RenderState = { document: null, redirect: null, failure: null };
@@ -79,27 +86,16 @@ export async function renderPage(lease: PageLease, url: string, policy: RenderPo
   async function decide(request: HTTPRequest, isMainNavigation: boolean): Promise<void> {
     const requestUrl = request.url();
     try {
-      if (!request.isNavigationRequest() && isBlockedResource(request, requestUrl, policy)) {
+      const refusal = refuse(request, requestUrl, isMainNavigation, policy);
+      if (refusal) {
         await request.abort('blockedbyclient');
+        if (isMainNavigation) failNow({ kind: 'navigation-blocked', detail: `main frame navigation to ${requestUrl} refused: ${refusal}` });
         return;
       }
-      const verdict = await guard.check(requestUrl, {
-        siteOrigin: policy.siteOrigin,
-        allowPrivateNetwork: policy.allowPrivateNetwork,
-        isNavigation: request.isNavigationRequest(),
-      });
-      if (!verdict.allow) {
-        await request.abort('blockedbyclient');
-        if (isMainNavigation) failNow({ kind: 'navigation-blocked', detail: `main frame navigation to ${requestUrl} refused: ${verdict.reason}` });
-        return;
-      }
-      if (isMainNavigation && new URL(requestUrl).origin !== policy.siteOrigin) {
-        await request.abort('blockedbyclient');
-        failNow({ kind: 'navigation-blocked', detail: `main frame navigated away from the site to ${requestUrl}` });
-        return;
-      }
-      if (new URL(requestUrl).origin === policy.siteOrigin) {
+      if (isMainNavigation) {
         // prerender-node skips requests that carry X-Prerender: no recursion into ourselves.
+        await request.continue({ headers: { ...withoutValidators(request.headers()), 'x-prerender': '1' } });
+      } else if (originOf(requestUrl) === policy.siteOrigin) {
         await request.continue({ headers: { ...request.headers(), 'x-prerender': '1' } });
       } else {
         await request.continue();
@@ -120,6 +116,9 @@ export async function renderPage(lease: PageLease, url: string, policy: RenderPo
     }
     if (state.redirect) return redirectOutcome(state.redirect, started);
     if (!state.document) throw new RenderAbort({ kind: 'origin-error', detail: 'no response for the document' });
+    if (!isPlainGetStatus(state.document.status)) {
+      throw new RenderAbort({ kind: 'origin-error', detail: `origin answered ${state.document.status}, which is not an answer to a plain GET`, status: state.document.status });
+    }
     if (state.document.status >= 500) {
       throw new RenderAbort({ kind: 'origin-error', detail: `origin answered ${state.document.status}`, status: state.document.status });
     }
@@ -130,7 +129,7 @@ export async function renderPage(lease: PageLease, url: string, policy: RenderPo
       failed,
     ])) as PageSnapshot;
     if (state.failure) throw new RenderAbort(state.failure);
-    if (!sameOrigin(snapshot.href, policy.siteOrigin)) {
+    if (originOf(snapshot.href) !== policy.siteOrigin) {
       throw new RenderAbort({ kind: 'navigation-blocked', detail: `page ended on ${snapshot.href}, outside the site` });
     }
     return successOutcome(snapshot, state.document, policy, started);
@@ -188,7 +187,7 @@ function successOutcome(
   }
   let status = document.status;
   const metaStatus = Number(snapshot.statusMeta);
-  if (snapshot.statusMeta !== null && Number.isInteger(metaStatus) && metaStatus >= 200 && metaStatus <= 599) status = metaStatus;
+  if (snapshot.statusMeta !== null && Number.isInteger(metaStatus) && isPlainGetStatus(metaStatus)) status = metaStatus;
   if (status >= 500) {
     return { ok: false, failure: { kind: 'origin-error', detail: `page declared status ${status}`, status }, renderTimeMs: elapsed(started) };
   }
@@ -209,22 +208,53 @@ function redirectOutcome(redirect: { status: number; location: string }, started
   };
 }
 
-function isBlockedResource(request: HTTPRequest, url: string, policy: RenderPolicy): boolean {
-  if (policy.blockResourceTypes.has(request.resourceType())) return true;
-  return policy.blockUrlPatterns.some((pattern) => url.includes(pattern));
+/**
+ * Why a request must not go ahead, or null. The main frame stays on the site's origin
+ * over http(s); subresources may use http(s) (the egress proxy judges where to) or
+ * schemes that never touch the network; the site's blocked types and patterns are
+ * aborted before they reach the network.
+ */
+function refuse(request: HTTPRequest, url: string, isMainNavigation: boolean, policy: RenderPolicy): string | null {
+  const protocol = protocolOf(url);
+  if (isMainNavigation) return originOf(url) === policy.siteOrigin ? null : 'the main frame stays on the site';
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    return !request.isNavigationRequest() && INERT_SUBRESOURCE_SCHEMES.has(protocol ?? '') ? null : `${protocol ?? 'malformed'} URLs are never followed`;
+  }
+  if (request.isNavigationRequest()) return null;
+  if (policy.blockResourceTypes.has(request.resourceType())) return 'blocked resource type';
+  return policy.blockUrlPatterns.some((pattern) => url.includes(pattern)) ? 'blocked URL pattern' : null;
+}
+
+/** A status the origin may answer to a plain GET without validators or ranges. */
+const isPlainGetStatus = (status: number) => status >= 200 && status <= 599 && status !== 304 && status !== 206;
+
+function withoutValidators(headers: Record<string, string>): Record<string, string> {
+  const out = { ...headers };
+  for (const name of Object.keys(out)) if (VALIDATORS.includes(name.toLowerCase())) delete out[name];
+  return out;
+}
+
+function protocolOf(url: string): string | null {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return null;
+  }
+}
+
+/** The origin of an http(s) URL; null for any other scheme (blob: URLs carry their creator's origin, and are not the site). */
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
 }
 
 function hasContent(html: string): boolean {
   const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
   return (body ? body[1] ?? '' : html).trim().length > 0;
-}
-
-function sameOrigin(href: string, origin: string): boolean {
-  try {
-    return new URL(href).origin === origin;
-  } catch {
-    return false;
-  }
 }
 
 /** Stops whatever a failed page still runs, so the next render starts clean. */

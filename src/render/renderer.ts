@@ -1,7 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import { BrowserCrashedError, type BrowserPool } from './browser-pool.js';
 import { renderPage } from './render-page.js';
-import type { RequestGuard } from './request-guard.js';
 import type { RenderOutcome, RenderPolicy } from './types.js';
 
 /**
@@ -11,7 +10,6 @@ import type { RenderOutcome, RenderPolicy } from './types.js';
 export class Renderer {
   constructor(
     private readonly pool: BrowserPool,
-    private readonly guard: RequestGuard,
     private readonly logger: Logger,
   ) {}
 
@@ -23,7 +21,7 @@ export class Renderer {
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pool.withPage((lease) => renderPage(lease, url, policy, this.guard));
+        return await this.pool.withPage(policy, (lease) => renderPage(lease, url, policy));
       } catch (err) {
         const crashed = err instanceof BrowserCrashedError;
         this.logger.warn({ url, attempt, err: (err as Error).message }, crashed ? 'Chromium died during a render' : 'render error');

@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PageDiscovery } from '../../src/jobs/discovery/discover-pages.js';
 import { parseConfig } from '../../src/config/load.js';
-import { RequestGuard } from '../../src/render/request-guard.js';
+import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { toSite } from '../../src/sites/site.js';
 import { startFixtureSite, startSecretServer, type FixtureSite } from '../fixtures/fixture-site.js';
 
 let site: FixtureSite;
 let secret: Awaited<ReturnType<typeof startSecretServer>>;
-const discovery = new PageDiscovery(new RequestGuard(), { maxPages: 1000, userAgent: 'rendercache', timeoutMs: 5000 });
+const egress = new EgressProxy({ logger: createLogger('silent') });
+const discovery = new PageDiscovery(egress, { maxPages: 1000, userAgent: 'rendercache', timeoutMs: 5000 });
 const siteWith = (pages: unknown) => toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin: site.origin, pages }] }).sites[0]!);
 
 beforeAll(async () => {
@@ -17,6 +19,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await site?.close();
   await secret?.close();
+  await egress.close();
 });
 
 describe('page discovery', () => {

@@ -1,6 +1,6 @@
 import robotsParserModule from 'robots-parser';
 import { normalizePageUrl } from '../../cache/key.js';
-import type { RequestGuard } from '../../render/request-guard.js';
+import type { EgressProxy } from '../../render/egress/egress-proxy.js';
 import type { Site } from '../../sites/site.js';
 import { guardedFetch, type FetchPolicy } from './guarded-fetch.js';
 import { extractLinks } from './links.js';
@@ -23,7 +23,7 @@ export interface DiscoveryOptions {
 
 /** The URLs of a site's pages, normalised, deduplicated, all within the site. */
 export class PageDiscovery {
-  constructor(private readonly guard: RequestGuard, private readonly options: DiscoveryOptions) {}
+  constructor(private readonly egress: EgressProxy, private readonly options: DiscoveryOptions) {}
 
   async discover(site: Site): Promise<string[]> {
     const source = site.config.pages;
@@ -68,7 +68,7 @@ export class PageDiscovery {
   private async robots(site: Site) {
     const robotsUrl = `${site.origin}/robots.txt`;
     try {
-      const res = await guardedFetch(robotsUrl, this.guard, this.policy(site));
+      const res = await guardedFetch(robotsUrl, this.egress, this.policy(site));
       return robotsParser(robotsUrl, res.status === 200 ? res.body.toString('utf8') : '');
     } catch {
       return robotsParser(robotsUrl, '');
@@ -85,7 +85,7 @@ export class PageDiscovery {
       const url = queue.shift() as string;
       if (seen.has(url) || seen.size >= 1000) continue;
       seen.add(url);
-      const res = await guardedFetch(url, this.guard, this.policy(site)).catch((err: Error) => ({ status: 0, error: err }));
+      const res = await guardedFetch(url, this.egress, this.policy(site)).catch((err: Error) => ({ status: 0, error: err }));
       if (res.status !== 200 || !('body' in res)) {
         if (url === first && !usedRobots) {
           usedRobots = true;
@@ -126,7 +126,7 @@ export class PageDiscovery {
         try { key = normalizePageUrl(url); } catch { return; }
         if (visited.has(key) || !wanted(key)) return;
         visited.add(key);
-        const res = await guardedFetch(key, this.guard, this.policy(site)).catch(() => null);
+        const res = await guardedFetch(key, this.egress, this.policy(site)).catch(() => null);
         if (!res || res.status >= 400 || !res.contentType.includes('html')) return;
         if (found.size < limit) found.add(key);
         for (const link of extractLinks(res.body.toString('utf8'), res.url)) {

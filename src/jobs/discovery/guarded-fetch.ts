@@ -1,4 +1,5 @@
-import type { RequestGuard } from '../../render/request-guard.js';
+import { fetch } from 'undici';
+import type { EgressProxy } from '../../render/egress/egress-proxy.js';
 
 export interface FetchPolicy {
   siteOrigin: string;
@@ -8,16 +9,23 @@ export interface FetchPolicy {
   maxBytes: number;
 }
 
-/** A fetch for discovery (sitemaps, robots.txt, crawl) with the renderer's address rules, redirects re-checked. */
-export async function guardedFetch(url: string, guard: RequestGuard, policy: FetchPolicy): Promise<{ status: number; url: string; body: Buffer; contentType: string }> {
+/**
+ * A fetch for discovery (sitemaps, robots.txt, crawl). Every connection, redirects
+ * included, goes through the egress proxy under the site's policy, like the renderer's.
+ */
+export async function guardedFetch(url: string, egress: EgressProxy, policy: FetchPolicy): Promise<{ status: number; url: string; body: Buffer; contentType: string }> {
+  const dispatcher = await egress.dispatcherFor(policy);
   let current = url;
   for (let hop = 0; hop <= 5; hop++) {
-    const verdict = await guard.check(current, { siteOrigin: policy.siteOrigin, allowPrivateNetwork: policy.allowPrivateNetwork, isNavigation: true });
-    if (!verdict.allow) throw new Error(`refused to fetch ${current}: ${verdict.reason}`);
+    const protocol = new URL(current).protocol;
+    if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`refused to fetch ${current}: ${protocol} URLs are never followed`);
     const res = await fetch(current, {
       redirect: 'manual',
+      dispatcher,
       headers: { 'user-agent': policy.userAgent, 'x-prerender': '1' },
       signal: AbortSignal.timeout(policy.timeoutMs),
+    }).catch((err: Error & { cause?: Error }) => {
+      throw new Error(`could not fetch ${current}: ${err.cause?.message ?? err.message}`);
     });
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
@@ -25,17 +33,17 @@ export async function guardedFetch(url: string, guard: RequestGuard, policy: Fet
       current = new URL(location, current).href;
       continue;
     }
-    const body = await readLimited(res, policy.maxBytes);
+    const body = await readLimited(res.body, policy.maxBytes);
     return { status: res.status, url: current, body, contentType: res.headers.get('content-type') ?? '' };
   }
   throw new Error(`too many redirects from ${url}`);
 }
 
-async function readLimited(res: Response, maxBytes: number): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
+async function readLimited(body: AsyncIterable<Uint8Array> | null, maxBytes: number): Promise<Buffer> {
+  if (!body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     size += chunk.length;
     if (size > maxBytes) throw new Error(`response larger than ${maxBytes} bytes`);
     chunks.push(Buffer.from(chunk));

@@ -1,0 +1,119 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fetch } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EgressProxy } from '../../../src/render/egress/egress-proxy.js';
+import type { HostResolver } from '../../../src/render/egress/egress-policy.js';
+import { createLogger } from '../../../src/observability/logger.js';
+
+/** An HTTP server on 127.0.0.1 that counts the TCP connections it accepts. */
+async function countingServer(body: string): Promise<{ url: string; port: number; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = http.createServer((_req, res) => res.end(body));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    connections: () => connections,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** A request in absolute form, as Chromium sends plain-HTTP requests to a proxy. */
+function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; body: string }> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: proxy.hostname, port: proxy.port, path: target, headers: { host: new URL(target).host } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let site: Awaited<ReturnType<typeof countingServer>>;
+let canary: Awaited<ReturnType<typeof countingServer>>;
+const proxies: EgressProxy[] = [];
+const newProxy = (resolve?: HostResolver) => {
+  const proxy = new EgressProxy({ logger: createLogger('silent'), ...(resolve ? { resolve } : {}) });
+  proxies.push(proxy);
+  return proxy;
+};
+
+beforeAll(async () => {
+  site = await countingServer('site');
+  canary = await countingServer('canary');
+});
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+});
+afterAll(async () => {
+  await site.close();
+  await canary.close();
+});
+
+describe('EgressProxy', () => {
+  it("forwards the site's own origin, even on loopback, and refuses another loopback port", async () => {
+    const proxy = newProxy();
+    const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    expect(await viaProxy(url, `${site.url}/page`)).toEqual({ status: 200, body: 'site' });
+    const before = canary.connections();
+    for (const target of [`${canary.url}/x`, `http://localhost:${canary.port}/`, `http://[::ffff:127.0.0.1]:${canary.port}/`, `http://2130706433:${canary.port}/`]) {
+      const answer = await viaProxy(url, target);
+      expect(answer.status, target).toBe(403);
+      expect(answer.body).toMatch(/refused by rendercache/);
+    }
+    expect(canary.connections()).toBe(before);
+  });
+
+  it('refuses CONNECT tunnels to private addresses and lets Node fetches reach the site only', async () => {
+    const proxy = newProxy();
+    const policy = { siteOrigin: site.url, allowPrivateNetwork: false };
+    const dispatcher = await proxy.dispatcherFor(policy);
+    const ok = await fetch(`${site.url}/robots.txt`, { dispatcher });
+    expect(await ok.text()).toBe('site');
+    const before = canary.connections();
+    await expect(fetch(`${canary.url}/`, { dispatcher })).rejects.toThrow();
+    expect(canary.connections()).toBe(before);
+  });
+
+  it('reaches private addresses when the site allows its private network (positive control)', async () => {
+    const proxy = newProxy();
+    const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: true });
+    const before = canary.connections();
+    expect(await viaProxy(url, `${canary.url}/x`)).toEqual({ status: 200, body: 'canary' });
+    expect(canary.connections()).toBeGreaterThan(before);
+  });
+
+  it('resolves once and connects to the address it checked (DNS rebinding)', async () => {
+    let lookups = 0;
+    // First answer public, every later one loopback: a second lookup would reach the canary.
+    const rebinding: HostResolver = async () => (lookups++ === 0 ? [{ address: '192.0.1.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
+    const proxy = newProxy(rebinding);
+    const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    const before = canary.connections();
+    const answer = await viaProxy(url, `http://rebind.test:${canary.port}/`);
+    expect(answer.status).not.toBe(200);
+    expect(lookups).toBe(1);
+    expect(canary.connections()).toBe(before);
+  });
+
+  it('refuses a name when any of its addresses is private', async () => {
+    const proxy = newProxy(async () => [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    expect((await viaProxy(url, `http://mixed.test:${canary.port}/`)).status).toBe(403);
+  });
+
+  it('keeps one listener per policy, and a deny-all listener that refuses even the site', async () => {
+    const proxy = newProxy();
+    const a = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    expect(await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false })).toBe(a);
+    expect(await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: true })).not.toBe(a);
+    const deny = await proxy.denyAllUrl();
+    expect((await viaProxy(deny, `${site.url}/`)).status).toBe(403);
+  });
+});
