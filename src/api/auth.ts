@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import type { SiteRole } from '../config/schema.js';
 import type { Site } from '../sites/site.js';
@@ -18,14 +18,23 @@ export interface TokenEntry {
 /** Roles in order of power; an Owner may do what a Manager may. */
 const RANK: Record<SiteRole, number> = { Viewer: 1, Downloader: 2, Contributor: 3, Manager: 4, Owner: 5 };
 
-/** `Authorization: Bearer <token>` → the caller, or 401. */
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * `Authorization: Bearer <token>` → the caller, or 401. Tokens are compared as SHA-256
+ * digests, each against every configured one with no early exit: the time taken tells
+ * neither a token's length nor which one matched.
+ */
 export function authenticate(tokens: readonly TokenEntry[]): Koa.Middleware {
-  const known = tokens.map((t) => ({ ...t, bytes: Buffer.from(t.token) }));
+  const known = tokens.map((t) => ({ ...t, digest: digest(t.token) }));
   return async (ctx, next) => {
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const presented = match ? Buffer.from(match[1] as string) : null;
-    const entry = presented && known.find((t) => t.bytes.length === presented.length && timingSafeEqual(t.bytes, presented));
+    const presented = digest(match?.[1] ?? '');
+    let entry: (typeof known)[number] | undefined;
+    for (const candidate of known) {
+      if (timingSafeEqual(candidate.digest, presented) && match) entry ??= candidate;
+    }
     if (!entry) {
       throw errors.unauthorized(header ? 'The bearer token is not valid.' : 'This API needs an Authorization: Bearer <token> header.', {}, { 'www-authenticate': 'Bearer realm="rendercache"' });
     }
