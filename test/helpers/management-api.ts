@@ -16,8 +16,11 @@ export interface JobStatusBody {
   error?: { title: string; detail: string; 'o:errorCode': string };
 }
 
-/** Calls to the Sites Management API of `service()` with bearer tokens by caller name. */
-export function managementApi(service: () => RunningService, tokens: Readonly<Record<string, string>>) {
+/**
+ * Calls to the Sites Management API of `service()` (an in-process service or a
+ * `rendercache serve` process: only its url is read) with bearer tokens by caller name.
+ */
+export function managementApi(service: () => Pick<RunningService, 'url'>, tokens: Readonly<Record<string, string>>) {
   const call = (who: string | null, method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}) => {
     const token = who === null ? undefined : tokens[who];
     return fetch(`${service().url}${API_BASE}${path}`, {
