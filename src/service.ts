@@ -14,7 +14,8 @@ import { BrowserPool, resolveChromePath } from './render/browser-pool.js';
 import { RequestGuard } from './render/request-guard.js';
 import { Renderer } from './render/renderer.js';
 import { apiEdge } from './api/api-edge.js';
-import { API_BASE, sitesRoutes } from './api/sites-routes.js';
+import { createHttpServer } from './api/http-server.js';
+import { sitesRoutes } from './api/sites-routes.js';
 import { PageDiscovery } from './jobs/discovery/discover-pages.js';
 import { RefreshService } from './jobs/refresh-service.js';
 import type { JobStore } from './jobs/types.js';
@@ -102,19 +103,21 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const app = createApp(logger, role === 'worker' ? [health] : [
     health,
     crawlerRoutes(lookup),
-    apiEdge(API_BASE, {
-      tokens: config.auth.tokens,
-      limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
-      maxBodyBytes: config.api.maxBodyBytes,
+    sitesRoutes({
+      sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds,
+      edge: apiEdge({
+        tokens: config.auth.tokens,
+        limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
+        maxBodyBytes: config.api.maxBodyBytes,
+        bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
+      }),
     }),
-    sitesRoutes({ sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds }),
-  ]);
+  ], { trustProxy: config.server.trustProxy });
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
   const koa = app.callback();
-  const server = http.createServer((req, res) => {
+  const server = createHttpServer(config.server, (req, res) => {
     if (!serveHot(req, res)) void koa(req, res);
   });
-  server.keepAliveTimeout = 65_000;
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
   await pool?.start();

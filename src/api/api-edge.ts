@@ -1,22 +1,26 @@
-import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
 import compose from 'koa-compose';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { authenticate, type Caller, type TokenEntry } from './auth.js';
 import { errors } from './errors.js';
+import { readJsonBody } from './json-body.js';
 
 export interface ApiEdgeOptions {
   tokens: readonly TokenEntry[];
   /** Each caller's request budget (per process, or shared by a cluster). */
   limiter: RateLimiterAbstract;
   maxBodyBytes: number;
+  /** api.bodyReadTimeoutMs */
+  bodyReadTimeoutMs: number;
 }
 
 /**
- * What every management request passes before its route: a token (401), the caller's
- * request budget (429 with Retry-After), and a JSON body within limits (413, 415, 400).
+ * What every management route runs before its handler: a token (401), the caller's
+ * request budget (429 with Retry-After), and a JSON body within limits (413, 415, 408,
+ * 400), left in `ctx.request.body`. The routes declare it themselves (sites-routes), so
+ * it does not depend on how a path is spelled.
  */
-export function apiEdge(prefix: string, options: ApiEdgeOptions): Koa.Middleware {
+export function apiEdge(options: ApiEdgeOptions): Koa.Middleware {
   const { limiter } = options;
   const rateLimit: Koa.Middleware = async (ctx, next) => {
     const { user } = ctx.state.caller as Caller;
@@ -29,27 +33,15 @@ export function apiEdge(prefix: string, options: ApiEdgeOptions): Koa.Middleware
     }
     await next();
   };
-  const jsonOnly: Koa.Middleware = async (ctx, next) => {
-    const length = Number(ctx.get('content-length') || 0);
-    if (length > options.maxBodyBytes) throw errors.payloadTooLarge(`The request body is larger than ${options.maxBodyBytes} bytes.`);
-    if ((length > 0 || ctx.get('transfer-encoding')) && !ctx.is('application/json')) {
-      throw errors.unsupportedMediaType('Request bodies must be application/json.');
+  const jsonBody: Koa.Middleware = async (ctx, next) => {
+    const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody) {
+      if (!ctx.is('application/json')) throw errors.unsupportedMediaType('Request bodies must be application/json.', {}, { connection: 'close' });
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ctx.get('content-type'))?.[1];
+      if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType('Request bodies must be UTF-8.', {}, { connection: 'close' });
     }
+    (ctx.request as Koa.Request & { body?: unknown }).body = await readJsonBody(ctx.req, { maxBytes: options.maxBodyBytes, timeoutMs: options.bodyReadTimeoutMs });
     await next();
   };
-  const chain = compose([
-    authenticate(options.tokens),
-    rateLimit,
-    jsonOnly,
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: options.maxBodyBytes,
-      encoding: 'utf-8',
-      onError(err) {
-        if ((err as { status?: number }).status === 413) throw errors.payloadTooLarge(`The request body is larger than ${options.maxBodyBytes} bytes.`);
-        throw errors.badRequest(`The request body is not valid JSON: ${err.message}`);
-      },
-    }),
-  ]);
-  return (ctx, next) => (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`) ? chain(ctx, next) : next());
+  return compose([authenticate(options.tokens), rateLimit, jsonBody]);
 }

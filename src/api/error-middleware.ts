@@ -8,9 +8,7 @@ export function errorMiddleware(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
-        throw errors.notFound(`No resource at ${ctx.method} ${ctx.path}.`);
-      }
+      if (ctx.body == null && ctx.respond !== false) throwIfBodiless(ctx);
     } catch (err) {
       const apiError = toApiError(err);
       if (apiError.status >= 500 && !(err instanceof ApiError)) logger[apiError.status === 503 ? 'warn' : 'error']({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
@@ -20,6 +18,15 @@ export function errorMiddleware(logger: Logger): Koa.Middleware {
       ctx.body = body;
     }
   };
+}
+
+/** The router's answers without a body (no route, wrong method, unknown method) as errors. */
+function throwIfBodiless(ctx: Koa.Context): void {
+  const where = `${ctx.method} ${ctx.path}`;
+  const allow = ctx.response.get('allow');
+  if (ctx.status === 404) throw errors.notFound(`No resource at ${where}.`);
+  if (ctx.status === 405) throw errors.methodNotAllowed(`${ctx.method} is not allowed here; allowed: ${allow}.`, {}, { allow });
+  if (ctx.status === 501) throw errors.notImplemented(`${ctx.method} is not a method of this service.`, {}, allow ? { allow } : {});
 }
 
 function toApiError(err: unknown): ApiError {
@@ -34,6 +41,8 @@ function toApiError(err: unknown): ApiError {
     if (status === 401) return errors.unauthorized(message);
     if (status === 404) return errors.notFound(message);
     if (status === 405) return errors.methodNotAllowed(message);
+    if (status === 408) return errors.requestTimeout(message);
+    if (status === 431) return errors.headersTooLarge(message);
     return errors.badRequest(message);
   }
   if (isStoreUnavailable(err)) {

@@ -13,11 +13,15 @@ const TYPE_BY_STATUS: Record<number, string> = {
   404: `${RFC2616}#sec10.4.5`,
   405: `${RFC2616}#sec10.4.6`,
   406: `${RFC2616}#sec10.4.7`,
+  408: `${RFC2616}#sec10.4.9`,
   409: `${RFC2616}#sec10.4.10`,
   413: `${RFC2616}#sec10.4.14`,
   415: `${RFC2616}#sec10.4.16`,
+  417: `${RFC2616}#sec10.4.18`,
   429: 'https://www.rfc-editor.org/rfc/rfc6585#section-4',
+  431: 'https://www.rfc-editor.org/rfc/rfc6585#section-5',
   500: `${RFC2616}#sec10.5.1`,
+  501: `${RFC2616}#sec10.5.2`,
   502: `${RFC2616}#sec10.5.3`,
   503: `${RFC2616}#sec10.5.4`,
   504: `${RFC2616}#sec10.5.5`,
@@ -84,12 +88,20 @@ export const errors = {
   unauthorized: define({ status: 401, title: 'Unauthorized', code: 'RENDERCACHE-401' }),
   notFound: define({ status: 404, title: 'Not Found', code: 'RENDERCACHE-404' }),
   jobNotFound: define({ status: 404, title: 'Job Not Found', code: 'RENDERCACHE-JOB-404' }),
+  /** Sent with Allow: the methods of the resource. */
   methodNotAllowed: define({ status: 405, title: 'Method Not Allowed', code: 'RENDERCACHE-405' }),
+  /** Headers or body not received within server.headersTimeoutMs, requestTimeoutMs or api.bodyReadTimeoutMs. */
+  requestTimeout: define({ status: 408, title: 'Request Timeout', code: 'RENDERCACHE-408' }),
   jobConflict: define({ status: 409, title: 'Invalid Job Status', code: 'RENDERCACHE-JOB-409' }),
   payloadTooLarge: define({ status: 413, title: 'Payload Too Large', code: 'RENDERCACHE-413' }),
   unsupportedMediaType: define({ status: 415, title: 'Unsupported Media Type', code: 'RENDERCACHE-415' }),
+  /** An Expect header other than 100-continue. */
+  expectationFailed: define({ status: 417, title: 'Expectation Failed', code: 'RENDERCACHE-417' }),
   tooManyRequests: define({ status: 429, title: 'Too Many Requests', code: 'RENDERCACHE-429' }),
+  headersTooLarge: define({ status: 431, title: 'Request Header Fields Too Large', code: 'RENDERCACHE-431' }),
   internal: define({ status: 500, title: 'Internal Server Error', code: 'RENDERCACHE-500' }),
+  /** A method no resource here supports (PROPFIND, TRACE, CONNECT…). */
+  notImplemented: define({ status: 501, title: 'Not Implemented', code: 'RENDERCACHE-501' }),
   storeUnavailable: define({ status: 503, title: 'Store Unavailable', code: 'RENDERCACHE-503' }),
   /** Reported inside a job's status, never as an HTTP answer. */
   jobFailed: define({ status: 500, title: 'Job Failed', code: 'RENDERCACHE-JOB-FAILED' }),

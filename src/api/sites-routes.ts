@@ -23,7 +23,18 @@ export interface SitesRoutesDeps {
   publicUrl: string | undefined;
   /** schedule.jitterSeconds: expiresAt includes the site's jitter offset. */
   jitterSeconds: number;
+  /** Token, rate limit and body limits (api-edge): every route runs it first. */
+  edge: Koa.Middleware;
 }
+
+/** Who is calling, and the least role on the site the route needs. */
+interface Access {
+  caller: Caller;
+  atLeast: SiteRole;
+}
+
+type Method = 'get' | 'post' | 'delete';
+type Handler = (ctx: Koa.Context, access: Access) => unknown;
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const links = z.enum(['none']).optional();
@@ -43,12 +54,23 @@ const jobIdParam = z.string().regex(/^[A-F0-9]{32}$/, 'not a job id');
 const refreshBody = z.strictObject({ pages: z.array(z.string().min(1).max(4096)).min(1) });
 const MAX_PAGES_PER_REQUEST = 1000;
 
-/** The Sites Management API in the OCM shape (CONTRACTS.md §1). */
+/**
+ * The Sites Management API in the OCM shape (CONTRACTS.md §1). Authentication belongs to
+ * each route: `route()` puts the edge in front of the handler and hands it the caller, so
+ * no spelling of a path (case, trailing slash, encoded slashes) reaches a handler without one.
+ */
 export function sitesRoutes(deps: SitesRoutesDeps): Router {
   const router = new Router({ prefix: API_BASE });
   const { sites, refresh } = deps;
+  const methodsByPath = new Map<string, Set<string>>();
 
-  const caller = (ctx: Koa.Context) => ctx.state.caller as Caller;
+  function route(method: Method, path: string, atLeast: SiteRole, handler: Handler): void {
+    router[method](path, deps.edge, (ctx) => handler(ctx, { caller: callerOf(ctx), atLeast }));
+    const methods = methodsByPath.get(path) ?? new Set<string>();
+    methods.add(method === 'get' ? 'GET, HEAD' : method.toUpperCase());
+    methodsByPath.set(path, methods);
+  }
+
   const base = (ctx: Koa.Context) => deps.publicUrl?.replace(/\/+$/, '') ?? `${ctx.protocol}://${ctx.host}`;
   const statusUrl = (ctx: Koa.Context, jobId: string) => `${base(ctx)}${API_BASE}/sites/_status/${jobId}`;
 
@@ -56,10 +78,10 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
    * The site named in the path, as the caller may see it: 404 when it does not exist, is
    * deleted (unless includeDeleted) or the caller has no role on it; 403 below `atLeast`.
    */
-  function siteFor(ctx: Koa.Context, atLeast: SiteRole, includeDeleted: boolean): SiteView {
+  function siteFor(ctx: Koa.Context, { caller: who, atLeast }: Access, includeDeleted: boolean): SiteView {
     const id = validate(siteIdParam, ctx.params.id, 'site id');
     const view = sites.find(id);
-    const role = view ? roleOn(view.site, caller(ctx)) : null;
+    const role = view ? roleOn(view.site, who) : null;
     if (!view || role === null || (view.state.deleted && !includeDeleted)) {
       throw errors.siteNotFound('Site does not exist or has been deleted, or the authenticated user or client application does not have access to the site.', { site: { id } });
     }
@@ -70,11 +92,11 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
   }
 
   /** A job the caller may see: any role on its site; Manager or more to change it. */
-  async function jobFor(ctx: Koa.Context, atLeast: SiteRole): Promise<JobRecord> {
+  async function jobFor(ctx: Koa.Context, { caller: who, atLeast }: Access): Promise<JobRecord> {
     const jobId = validate(jobIdParam, ctx.params.jobId, 'job id');
     const job = await refresh.getJob(jobId);
     const view = job ? sites.find(job.siteId) : undefined;
-    const role = view ? roleOn(view.site, caller(ctx)) : null;
+    const role = view ? roleOn(view.site, who) : null;
     if (!job || role === null) throw errors.jobNotFound(`No job ${jobId} is visible to you.`, { job: { id: jobId } });
     if (!hasRole(role, atLeast)) {
       throw errors.siteForbidden('You do have a sharing role in this site, but your role does not allow you to use this operation.', { site: { id: job.siteId } });
@@ -91,49 +113,49 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     prerender: view.site.config.prerender,
     isDeleted: view.state.deleted,
     schedule: view.site.config.schedule,
-    role: roleOn(view.site, caller(ctx)),
+    role: roleOn(view.site, callerOf(ctx)),
     ...(ctx.query.links === 'none' ? {} : { links: [{ rel: 'self', href: `${base(ctx)}${API_BASE}/sites/${view.site.id}`, method: 'GET' }] }),
   });
 
-  router.get('/sites', (ctx) => {
+  route('get', '/sites', 'Viewer', (ctx, access) => {
     const query = validate(listQuery, ctx.query, 'query');
-    const visible = sites.all().filter((v) => roleOn(v.site, caller(ctx)) !== null && (query.includeDeleted || !v.state.deleted));
+    const visible = sites.all().filter((v) => roleOn(v.site, access.caller) !== null && (query.includeDeleted || !v.state.deleted));
     const items = visible.slice(query.offset, query.offset + query.limit).map((v) => siteBody(ctx, v));
     ctx.body = { items, offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < visible.length, totalResults: visible.length };
   });
 
   // Job routes first: "_status" is not a site id.
-  router.get('/sites/_status/:jobId', async (ctx) => {
+  route('get', '/sites/_status/:jobId', 'Viewer', async (ctx, access) => {
     validate(plainQuery, ctx.query, 'query');
-    ctx.body = jobStatusBody(await jobFor(ctx, 'Viewer'), deps.pollIntervalMs);
+    ctx.body = jobStatusBody(await jobFor(ctx, access), deps.pollIntervalMs);
   });
 
-  router.get('/sites/_status/:jobId/pages', async (ctx) => {
+  route('get', '/sites/_status/:jobId/pages', 'Viewer', async (ctx, access) => {
     const query = validate(pagesQuery, ctx.query, 'query');
-    const job = await jobFor(ctx, 'Viewer');
+    const job = await jobFor(ctx, access);
     const status = query.q ? (/"(\w+)"/.exec(query.q)?.[1] as 'pending' | 'processing' | 'complete' | 'failed') : undefined;
     const { items, total } = await refresh.pages(job.id, { offset: query.offset, limit: query.limit, ...(status ? { status } : {}) });
     ctx.body = { items: items.map(pageItem), offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < total, totalResults: total };
   });
 
-  router.delete('/sites/_status/:jobId', async (ctx) => {
+  route('delete', '/sites/_status/:jobId', 'Manager', async (ctx, access) => {
     validate(plainQuery, ctx.query, 'query');
-    const job = await jobFor(ctx, 'Manager');
+    const job = await jobFor(ctx, access);
     if (job.progress !== 'pending' && job.progress !== 'processing') {
       throw errors.jobConflict(`Job ${job.id} has already ended (${job.progress}); only a pending or processing job can be cancelled.`, { job: { id: job.id }, progress: job.progress });
     }
     ctx.body = jobStatusBody(await refresh.cancel(job), deps.pollIntervalMs);
   });
 
-  router.get('/sites/:id', (ctx) => {
+  route('get', '/sites/:id', 'Viewer', (ctx, access) => {
     const query = validate(siteQuery, ctx.query, 'query');
-    ctx.body = siteBody(ctx, siteFor(ctx, 'Viewer', query.includeDeleted ?? false));
+    ctx.body = siteBody(ctx, siteFor(ctx, access, query.includeDeleted ?? false));
   });
 
   for (const [action, target] of [['activate', 'online'], ['deactivate', 'offline']] as const) {
-    router.post(`/sites/:id/${action}`, async (ctx) => {
+    route('post', `/sites/:id/${action}`, 'Owner', async (ctx, access) => {
       const query = validate(siteQuery, ctx.query, 'query');
-      const view = siteFor(ctx, 'Owner', query.includeDeleted ?? false);
+      const view = siteFor(ctx, access, query.includeDeleted ?? false);
       if (view.state.deleted) throw deletedError(view);
       if (view.state.runtimeStatus === target) {
         throw invalidStatus(view, target === 'online' ? 'offline' : 'online');
@@ -143,18 +165,18 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     });
   }
 
-  router.delete('/sites/:id', async (ctx) => {
+  route('delete', '/sites/:id', 'Owner', async (ctx, access) => {
     const query = validate(siteQuery, ctx.query, 'query');
-    const view = siteFor(ctx, 'Owner', query.includeDeleted ?? false);
+    const view = siteFor(ctx, access, query.includeDeleted ?? false);
     if (view.state.deleted) throw deletedError(view);
     if (view.state.runtimeStatus !== 'offline') throw invalidStatus(view, 'offline');
     await sites.update(view.site.id, { deleted: true });
     ctx.status = 204;
   });
 
-  router.post('/sites/:id/restore', async (ctx) => {
+  route('post', '/sites/:id/restore', 'Owner', async (ctx, access) => {
     validate(siteQuery, ctx.query, 'query');
-    const view = siteFor(ctx, 'Owner', true);
+    const view = siteFor(ctx, access, true);
     if (!view.state.deleted) throw errors.siteNotDeleted(`Site ${view.site.id} is not deleted.`, { site: { id: view.site.id } });
     await sites.update(view.site.id, { deleted: false });
     ctx.body = siteBody(ctx, sites.view(view.site));
@@ -191,37 +213,37 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     ctx.body = jobStatusBody(job, deps.pollIntervalMs);
   };
 
-  router.post('/sites/:id/refresh', async (ctx) => {
+  route('post', '/sites/:id/refresh', 'Manager', async (ctx, access) => {
     const query = validate(siteQuery, ctx.query, 'query');
     requireRespondAsync(ctx);
-    const view = siteFor(ctx, 'Manager', query.includeDeleted ?? false);
+    const view = siteFor(ctx, access, query.includeDeleted ?? false);
     const pages = requestedPages(ctx, view);
     requireRefreshable(view);
-    const { job } = await refresh.start(view.site, { trigger: 'api', requestedBy: caller(ctx).user, ...(pages ? { pages } : {}) });
+    const { job } = await refresh.start(view.site, { trigger: 'api', requestedBy: access.caller.user, ...(pages ? { pages } : {}) });
     // A running refresh is the answer (OCM's behaviour); a running restart job is not a refresh.
     if (job.action !== 'refresh') throw siteBusy(ctx, view, job);
     accepted(ctx, job);
   });
 
   // Restarts the site's origin through its adapter, as a job (action "restart", no pages).
-  router.post('/sites/:id/origin/restart', async (ctx) => {
+  route('post', '/sites/:id/origin/restart', 'Manager', async (ctx, access) => {
     const query = validate(siteQuery, ctx.query, 'query');
     requireRespondAsync(ctx);
-    const view = siteFor(ctx, 'Manager', query.includeDeleted ?? false);
+    const view = siteFor(ctx, access, query.includeDeleted ?? false);
     if (hasBody(ctx)) throw errors.badRequest('This operation takes no body.');
     requireRefreshable(view);
     if (!view.site.config.restart) {
       throw errors.restartNotConfigured(`Site ${view.site.id} has no origin restart configured (the site's "restart" key).`, { site: { id: view.site.id } });
     }
-    const { job, created } = await refresh.restart(view.site, { trigger: 'api', requestedBy: caller(ctx).user });
+    const { job, created } = await refresh.restart(view.site, { trigger: 'api', requestedBy: access.caller.user });
     // A restart on top of a running job would pull the origin from under it, or restart twice.
     if (!created) throw siteBusy(ctx, view, job);
     accepted(ctx, job);
   });
 
-  router.get('/sites/:id/cache', (ctx) => {
+  route('get', '/sites/:id/cache', 'Viewer', (ctx, access) => {
     validate(plainQuery, ctx.query, 'query');
-    const view = siteFor(ctx, 'Viewer', false);
+    const view = siteFor(ctx, access, false);
     ctx.body = {
       refreshedAt: view.state.refreshedAt,
       expiresAt: nextScheduledRefresh(view.site, deps.jitterSeconds).toISOString(),
@@ -229,9 +251,9 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     };
   });
 
-  router.get('/sites/:id/cache/status', (ctx) => {
+  route('get', '/sites/:id/cache/status', 'Viewer', (ctx, access) => {
     validate(plainQuery, ctx.query, 'query');
-    const view = siteFor(ctx, 'Viewer', false);
+    const view = siteFor(ctx, access, false);
     if (!view.state.lastJobId) {
       ctx.status = 204;
       return;
@@ -240,10 +262,9 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     ctx.set('location', statusUrl(ctx, view.state.lastJobId));
   });
 
-  /** Whether the request came with a body (the body parser leaves {} when there is none). */
+  /** Whether the request came with a body (api-edge leaves undefined when there is none). */
   function hasBody(ctx: Koa.Context): boolean {
-    const raw = (ctx.request as Koa.Request & { body?: unknown }).body;
-    return !(raw === undefined || (typeof raw === 'object' && raw !== null && Object.keys(raw).length === 0 && !ctx.request.length));
+    return (ctx.request as Koa.Request & { body?: unknown }).body !== undefined;
   }
 
   /** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site. */
@@ -259,7 +280,25 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
     return urls;
   }
 
+  // OPTIONS is a route too: it answers only an authenticated caller.
+  for (const [path, methods] of methodsByPath) {
+    router.options(path, deps.edge, (ctx) => {
+      callerOf(ctx);
+      ctx.status = 204;
+      ctx.set('allow', [...methods, 'OPTIONS'].join(', '));
+    });
+  }
+
   return router;
+}
+
+/** The caller the edge authenticated; without one no handler runs (401). */
+function callerOf(ctx: Koa.Context): Caller {
+  const caller: unknown = ctx.state.caller;
+  if (typeof caller !== 'object' || caller === null || typeof (caller as Caller).user !== 'string') {
+    throw errors.unauthorized('This API needs an Authorization: Bearer <token> header.', {}, { 'www-authenticate': 'Bearer realm="rendercache"' });
+  }
+  return caller as Caller;
 }
 
 function deletedError(view: SiteView) {

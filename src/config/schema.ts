@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { restartConfigSchema } from '../adapters/index.js';
+import { isReplayableHeader, REPLAYABLE_HEADERS } from '../render/replay-headers.js';
 import { scheduleProblem } from '../schedule/next-run.js';
 
 /**
@@ -104,6 +105,26 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default('0.0.0.0'),
       /** Public base URL used in Location headers. Default: taken from the request. */
       publicUrl: httpUrl.optional(),
+      /**
+       * Believe X-Forwarded-Host, -Proto and -For. Only behind a proxy that sets them itself:
+       * otherwise any client picks the host of our Location headers. Default false.
+       */
+      trustProxy: z.boolean().default(false),
+      /**
+       * Time a client has to send a request's headers; a slower one gets 408 and is
+       * disconnected. Crawlers send them in one packet. Default 10 s (Node's own: 60 s).
+       */
+      headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+      /**
+       * Time a client has to send a whole request, headers and body; a slower one gets 408
+       * and is disconnected. At least headersTimeoutMs. Default 30 s (Node's own: 300 s).
+       */
+      requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+      /**
+       * An idle kept-alive connection is closed after this. Longer than the 60 s of common
+       * load balancers, so that they close first and never send on a closing socket. Default 65 s.
+       */
+      keepAliveTimeoutMs: z.number().int().min(0).max(3_600_000).default(65_000),
     })
     .prefault({}),
   cache: z
@@ -149,8 +170,10 @@ export const configSchema = z.strictObject({
       blockUrlPatterns: z.array(z.string().min(1)).default(DEFAULT_BLOCKED_URL_PATTERNS),
       stripScripts: z.boolean().default(true),
       keepScriptTypes: z.array(z.string().min(1)).default(['application/ld+json']),
-      /** Origin response headers replayed to crawlers. */
-      replayHeaders: z.array(z.string().min(1)).default(['content-language', 'x-robots-tag', 'link', 'vary']),
+      /** Origin response headers replayed to crawlers; only names of the allow-list in render/replay-headers. */
+      replayHeaders: z
+        .array(z.string().min(1).refine(isReplayableHeader, { message: `not a replayable header; one of: ${REPLAYABLE_HEADERS.join(', ')}` }))
+        .default(['content-language', 'x-robots-tag', 'link', 'vary']),
     })
     .prefault({}),
   refresh: z
@@ -180,6 +203,11 @@ export const configSchema = z.strictObject({
       rateLimit: z.strictObject({ points: z.number().int().min(1).default(120), windowSeconds: z.number().int().min(1).default(60) }).prefault({}),
       /** Largest request body accepted. Default 256 KiB. */
       maxBodyBytes: z.number().int().min(1024).default(256 * 1024),
+      /**
+       * Time to read a management request's body once its headers are in; a slower body
+       * gets 408 and the connection is closed. Default 10 s (256 KiB at 25 KB/s).
+       */
+      bodyReadTimeoutMs: z.number().int().min(50).max(600_000).default(10_000),
     })
     .prefault({}),
   auth: z
@@ -226,6 +254,9 @@ export const configSchema = z.strictObject({
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
     .prefault({}),
 }).superRefine((cfg, ctx) => {
+  if (cfg.server.headersTimeoutMs > cfg.server.requestTimeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${cfg.server.requestTimeoutMs})` });
+  }
   if (cfg.cluster.role !== 'all' && cfg.cache.store === 'embedded') {
     ctx.addIssue({ code: 'custom', path: ['cluster', 'role'], message: `role "${cfg.cluster.role}" needs a shared Redis store (cache.store redis://… or REDIS_URL)` });
   }
