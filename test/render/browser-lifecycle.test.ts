@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
@@ -54,4 +55,20 @@ describe('browser recycling', () => {
     for (const [i, answer] of answers.entries()) expect(await answer.text()).toContain(`page-recycle-${i}`);
     expect(service.pool?.browserPid()).not.toBe(pidBefore);
   });
+
+  it('launches the next browser with the same flags as the first (puppeteer edits the array it is given)', async () => {
+    const first = commandLine(service.pool?.browserPid());
+    await Promise.all(Array.from({ length: 4 }, (_, i) => fetch(lookupUrl(service, `${site.origin}/page/flags-${i}`))));
+    const second = commandLine(service.pool?.browserPid());
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.args).toEqual(first.args);
+    expect(first.args.some((a) => a.startsWith('--disable-features='))).toBe(true);
+    expect(first.args.find((a) => a.startsWith('--enable-features='))).toMatch(/NetworkServiceInProcess2/);
+  });
 });
+
+/** Chromium's arguments, without the per-launch profile folder. */
+function commandLine(pid: number | undefined): { pid: number | undefined; args: string[] } {
+  const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a && !a.startsWith('--user-data-dir='));
+  return { pid, args };
+}
