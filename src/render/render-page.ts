@@ -1,6 +1,7 @@
 import type { HTTPRequest, HTTPResponse } from 'puppeteer';
 import type { PageLease } from './browser-pool.js';
 import { NetworkIdleTracker } from './network-idle.js';
+import { replayableHeaders } from './replay-headers.js';
 import { readPageWork, TAKE_SNAPSHOT, type PageSnapshot, type PageWorkState } from './page-scripts.js';
 import type { RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
 
@@ -173,18 +174,17 @@ function successOutcome(
   policy: RenderPolicy,
   started: number,
 ): RenderOutcome {
-  const headers: Record<string, string> = {};
+  const named: Record<string, string> = {};
   for (const name of policy.replayHeaders) {
     const value = document.headers[name.toLowerCase()];
-    if (value !== undefined) headers[name.toLowerCase()] = value.replace(/\n/g, ', ');
+    if (value !== undefined) named[name.toLowerCase()] = value.replace(/\n/g, ', ');
   }
   for (const line of snapshot.headerMetas) {
     const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) && !/[\r\n]/.test(value)) headers[name] = value;
+    if (colon > 0) named[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
+  // An allow-list: a page must not set framing, hop-by-hop or cookie headers on our answer.
+  const headers = replayableHeaders(named);
   let status = document.status;
   const metaStatus = Number(snapshot.statusMeta);
   if (snapshot.statusMeta !== null && Number.isInteger(metaStatus) && isPlainGetStatus(metaStatus)) status = metaStatus;

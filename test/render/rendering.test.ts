@@ -82,6 +82,18 @@ describe('status codes and headers', () => {
     expect(res.headers.get('location')).toBe('https://www.example.com/new-home');
   });
 
+  it('replays only allow-listed meta headers, and never a declared 304', async () => {
+    const res = await get('/hostile-headers', { 'accept-encoding': 'identity' });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('hostile headers');
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(res.headers.get('transfer-encoding')).toBeNull();
+    expect(res.headers.get('content-encoding')).toBeNull();
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(res.headers.get('link')).toBe('</canonical>; rel="canonical"');
+  });
+
   it('replays Vary: User-Agent and X-Robots-Tag, but never Set-Cookie', async () => {
     const res = await get('/vary');
     expect(res.headers.get('vary')).toMatch(/User-Agent/);
