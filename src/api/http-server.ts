@@ -24,6 +24,9 @@ const LINGER_MS = 1000;
  * Host, 417) or not at all (CONNECT).
  */
 export function createHttpServer(options: HttpServerOptions, handler: http.RequestListener): http.Server {
+  // The latest request on each connection: a timeout on a body that was already answered
+  // (a route that did not read it) must not put a second answer on the wire.
+  const latest = new WeakMap<Duplex, { req: http.IncomingMessage; res: http.ServerResponse }>();
   const server = http.createServer(
     {
       headersTimeout: options.headersTimeoutMs,
@@ -35,6 +38,7 @@ export function createHttpServer(options: HttpServerOptions, handler: http.Reque
       requireHostHeader: false,
     },
     (req, res) => {
+      latest.set(req.socket, { req, res });
       if (req.httpVersion === '1.1' && req.headers.host === undefined) {
         writeError(res, errors.badRequest('An HTTP/1.1 request needs a Host header.'));
         return;
@@ -43,7 +47,14 @@ export function createHttpServer(options: HttpServerOptions, handler: http.Reque
     },
   );
   server.keepAliveTimeout = options.keepAliveTimeoutMs;
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerOnSocket(socket, clientError(err, options)));
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    const last = latest.get(socket);
+    if (last && !last.req.complete && last.res.headersSent) {
+      socket.destroy();
+      return;
+    }
+    answerOnSocket(socket, clientError(err, options));
+  });
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
     answerOnSocket(socket, errors.notImplemented('CONNECT is not supported: rendercache is not a proxy.'));
   });

@@ -6,10 +6,14 @@ export interface RawAnswer {
   /** Lower-case header names; repeated headers joined with ", ". */
   headers: Record<string, string>;
   body: string;
+  /** Bytes that came after the answer (a second answer on the same connection). */
+  trailing: string;
   /** ms from the first byte sent to the answer's head. */
   elapsedMs: number;
   /** The server closed the connection after the answer. */
   closed: boolean;
+  /** ms from the first byte sent to the close (untilClose only). */
+  closedAfterMs?: number;
 }
 
 export interface RawOptions {
@@ -17,6 +21,8 @@ export interface RawOptions {
   timeoutMs?: number;
   /** Bytes to send after the first write, once the first write is out (a body that trickles). */
   thenSend?: string;
+  /** Resolve only when the server closes the connection, not at the end of the answer. */
+  untilClose?: boolean;
 }
 
 /**
@@ -38,12 +44,12 @@ export function rawRequest(url: string, bytes: string | Buffer, options: RawOpti
     const done = (closed: boolean) => {
       if (settled) return;
       const parsed = parseAnswer(Buffer.concat(chunks));
-      if (!parsed && !closed) return;
+      if (!closed && (!parsed || options.untilClose)) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (!parsed) resolve({ status: 0, headers: {}, body: '', elapsedMs: Date.now() - started, closed: true });
-      else resolve({ ...parsed, elapsedMs: answeredAt - started, closed });
+      if (!parsed) resolve({ status: 0, headers: {}, body: '', trailing: '', elapsedMs: Date.now() - started, closed: true });
+      else resolve({ ...parsed, elapsedMs: answeredAt - started, closed, ...(closed ? { closedAfterMs: Date.now() - started } : {}) });
     };
     const timer = setTimeout(() => {
       if (settled) return;
@@ -65,7 +71,7 @@ export function rawRequest(url: string, bytes: string | Buffer, options: RawOpti
   });
 }
 
-function parseAnswer(data: Buffer): (Omit<RawAnswer, 'elapsedMs' | 'closed'> & { complete: boolean }) | null {
+function parseAnswer(data: Buffer): (Omit<RawAnswer, 'elapsedMs' | 'closed' | 'closedAfterMs'> & { complete: boolean }) | null {
   const text = data.toString('latin1');
   const end = text.indexOf('\r\n\r\n');
   if (end < 0) return null;
@@ -80,20 +86,23 @@ function parseAnswer(data: Buffer): (Omit<RawAnswer, 'elapsedMs' | 'closed'> & {
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   const rest = data.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
-  let body = rest;
+  let body: Buffer = rest;
+  let trailing: Buffer = Buffer.alloc(0);
   let complete = false;
   if (headers['content-length'] !== undefined) {
     const length = Number(headers['content-length']);
     complete = rest.length >= length;
     body = rest.subarray(0, length);
+    trailing = rest.subarray(length);
   } else if (headers['transfer-encoding']?.includes('chunked')) {
     const decoded = dechunk(rest);
     complete = decoded !== null;
     body = decoded ?? Buffer.alloc(0);
   } else if (status === 204 || status === 304) {
     complete = true;
+    trailing = rest;
   }
-  return { status, headers, body: body.toString('utf8'), complete };
+  return { status, headers, body: body.toString('utf8'), trailing: trailing.toString('latin1'), complete };
 }
 
 function dechunk(data: Buffer): Buffer | null {
