@@ -33,7 +33,7 @@ export interface AdapterRun {
   readonly http: HttpClient;
   now(): number;
   sleep(ms: number): Promise<void>;
-  /** Reports a step to the caller and the log, with known secrets masked. */
+  /** Reports a step to the caller and the log, with known secrets masked. `submitted`: the platform accepted the restart. */
   report(kind: RestartStepKind, detail: string, extra?: StepExtra): void;
   /** Registers a secret (password, token) to mask in everything reported from now on. */
   keepSecret(value: string): void;
@@ -54,8 +54,12 @@ export function defineAdapter<C>(definition: AdapterDefinition<C>): RestartAdapt
     const steps: RestartStep[] = [];
     const scrubber = new SecretScrubber();
     const logger = ctx.logger.child({ adapter: definition.name });
+    const deadline = { at: ctx.now() + config.deadlineMs, totalMs: config.deadlineMs };
+    // Once the platform accepted the restart, its own API may restart with it: reads then retry until the deadline.
+    let accepted = false;
 
     function report(kind: RestartStepKind, detail: string, extra: StepExtra = {}): void {
+      if (kind === 'submitted') accepted = true;
       const step: RestartStep = { at: new Date(ctx.now()).toISOString(), kind, detail: scrubber.scrub(detail) };
       if (extra.platformJobId !== undefined) step.platformJobId = scrubber.scrub(extra.platformJobId);
       if (extra.state !== undefined) step.state = scrubber.scrub(extra.state);
@@ -81,6 +85,8 @@ export function defineAdapter<C>(definition: AdapterDefinition<C>): RestartAdapt
         now: ctx.now,
         sleep,
         onRetry: (detail, state) => report('retry', detail, { state }),
+        deadline,
+        outagesExpected: () => accepted,
       }),
       now: ctx.now,
       sleep,

@@ -8,6 +8,7 @@ import { createArcgisClient } from './arcgis-client.js';
 import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './arcgis-config.js';
 import { arcgisJobSubmission, waitForArcgisJob } from './arcgis-jobs.js';
 import { exactlyOneSecret } from './config-fields.js';
+import { sendOnceOrAdvise } from './errors.js';
 
 export const arcgisAllServicesConfig = z
   .strictObject({ ...arcgisConnectionFields })
@@ -22,7 +23,11 @@ export const arcgisAllServicesAdapter = defineAdapter({
   async run(config, run) {
     const connection = resolveArcgisConnection(config, run);
     const client = createArcgisClient(connection, run);
-    const job = await client.post(`${client.adminRoot}/services/refreshAllServices`, {}, arcgisJobSubmission);
+    const job = await sendOnceOrAdvise(
+      () => client.post(`${client.adminRoot}/services/refreshAllServices`, {}, arcgisJobSubmission),
+      // The contract has no way to find a job we got no answer for: say where to look instead.
+      `Look for a services/refreshAllServices job among the Administrator API's jobs (${client.adminRoot}/jobs) before restarting again`,
+    );
     run.report('submitted', `refreshAllServices submitted as job ${job.jobId}`, { platformJobId: job.jobId, state: job.status });
     await waitForArcgisJob(client, run, job, connection.portalUrl);
     return `all GIS services refreshed (job ${job.jobId} COMPLETED)`;

@@ -1,7 +1,8 @@
 /**
  * Authenticated calls to the ArcGIS Enterprise Administrator API: the token goes in the form
- * body of POSTs and in the query of GETs, every body is inspected for an error whatever the
- * HTTP status, and a 498/499 gets one new token and one retry.
+ * body of POSTs and in the query of GETs (CONTRACTS.md names no other way for a GET), and only
+ * to the portal's origin. Every body is inspected for an error whatever the HTTP status, and a
+ * 498/499 gets one new token and one retry.
  */
 import type { z } from 'zod';
 import type { AdapterRun } from './adapter-run.js';
@@ -22,6 +23,18 @@ export interface ArcgisClient {
 export function createArcgisClient(connection: ArcgisConnection, run: AdapterRun): ArcgisClient {
   const tokens = createArcgisTokenSession(connection, run);
   const headers = { referer: connection.referer };
+  const portalOrigin = new URL(connection.portalUrl).origin;
+
+  /** The token is the portal's: a URL from elsewhere (a platform answer) never gets it. */
+  function checkOrigin(what: string, url: string): void {
+    const origin = new URL(url).origin;
+    if (origin === portalOrigin) return;
+    throw new RestartError(
+      'unexpected-response',
+      'ArcGIS token kept from another origin',
+      `${what} is not on the portal's origin ${portalOrigin}; rendercache sends the ArcGIS token only there and did not call it`,
+    );
+  }
 
   function buildRequest(method: 'GET' | 'POST', url: string, form: Record<string, string>, token: string, timeoutMs?: number | null): HttpRequest {
     if (method === 'POST') return { method, url, headers, form: { ...form, f: 'json', token }, timeoutMs };
@@ -39,6 +52,7 @@ export function createArcgisClient(connection: ArcgisConnection, run: AdapterRun
     timeoutMs?: number | null,
   ): Promise<T> {
     const what = describeRequest(method, url);
+    checkOrigin(what, url);
     for (let attempt = 1; ; attempt++) {
       const token = await tokens.current();
       const response = await run.http(buildRequest(method, url, form, token, timeoutMs));

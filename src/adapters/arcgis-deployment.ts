@@ -9,6 +9,7 @@ import { createArcgisClient } from './arcgis-client.js';
 import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './arcgis-config.js';
 import { arcgisJobSubmission, waitForArcgisJob } from './arcgis-jobs.js';
 import { exactlyOneSecret, nonEmpty } from './config-fields.js';
+import { sendOnceOrAdvise } from './errors.js';
 import { pollUntil } from './polling.js';
 
 export const arcgisDeploymentConfig = z
@@ -53,13 +54,15 @@ export const arcgisDeploymentAdapter = defineAdapter({
     const id = config.deploymentId;
     const refreshUrl = `${client.adminRoot}/system/deployments/${encodeURIComponent(id)}/refresh`;
 
+    // The contract has no way to find a refresh job we got no answer for: say where to look instead.
+    const check = `Look for a refresh of deployment ${id} among the Administrator API's jobs (${client.adminRoot}/jobs) and at its status (${client.adminRoot}/system/deployments/${id}/status) before restarting it again`;
     if (config.async) {
-      const job = await client.post(refreshUrl, { async: 'true' }, arcgisJobSubmission);
+      const job = await sendOnceOrAdvise(() => client.post(refreshUrl, { async: 'true' }, arcgisJobSubmission), check);
       run.report('submitted', `refresh of deployment ${id} submitted as job ${job.jobId}`, { platformJobId: job.jobId, state: job.status });
       await waitForArcgisJob(client, run, job, connection.portalUrl);
     } else {
       // The synchronous call returns when the pods are re-created: no per-request timeout, the deadline bounds it.
-      await client.post(refreshUrl, { async: 'false' }, syncRefreshResponse, { timeoutMs: null });
+      await sendOnceOrAdvise(() => client.post(refreshUrl, { async: 'false' }, syncRefreshResponse, { timeoutMs: null }), check);
       run.report('submitted', `deployment ${id} refreshed synchronously`, { state: 'success' });
     }
 

@@ -1,6 +1,6 @@
 /**
  * ArcGIS asynchronous jobs: reading a submission (both key spellings) and polling the job
- * resource at `jobsUrl`, as given, until it ends.
+ * resource at `jobsUrl`, as given, until it ends, provided it is on the portal's origin.
  */
 import { z } from 'zod';
 import type { AdapterRun } from './adapter-run.js';
@@ -64,6 +64,20 @@ function interpret(jobId: string, job: JobResource, jobsUrl: string): PollOutcom
   return { done: false, state: status, detail: `job ${jobId}: ${status}${note}` };
 }
 
+/** `jobsUrl` resolved against the portal; one on another origin is refused (polling it would send the token there). */
+function jobUrlOnPortal(submission: ArcgisJobSubmission, portalUrl: string): string {
+  const jobsUrl = new URL(submission.jobsUrl, `${portalUrl}/`);
+  const portalOrigin = new URL(portalUrl).origin;
+  if (jobsUrl.origin === portalOrigin) return jobsUrl.toString();
+  throw new RestartError(
+    'unexpected-response',
+    'ArcGIS job on another origin',
+    `job ${submission.jobId} was submitted, but its jobsUrl is on ${jobsUrl.origin}, not the portal's origin ${portalOrigin}; ` +
+      `rendercache sends the ArcGIS token only to the portal, so it did not poll the job. Follow job ${submission.jobId} in the ` +
+      `Administrator API; if the portal calls itself ${jobsUrl.origin}, set portalUrl to that origin`,
+  );
+}
+
 /** Polls the job until COMPLETED; FAILED and CANCELLED throw. */
 export async function waitForArcgisJob(
   client: ArcgisClient,
@@ -71,7 +85,7 @@ export async function waitForArcgisJob(
   submission: ArcgisJobSubmission,
   portalUrl: string,
 ): Promise<void> {
-  const jobsUrl = new URL(submission.jobsUrl, `${portalUrl}/`).toString();
+  const jobsUrl = jobUrlOnPortal(submission, portalUrl);
   await pollUntil(
     run,
     async () => interpret(submission.jobId, await client.get(jobsUrl, jobResource), jobsUrl),

@@ -35,6 +35,8 @@ export function createArcgisTokenSession(connection: ArcgisConnection, run: Adap
     const response = await run.http({
       method: 'POST',
       url,
+      // A second token is harmless: signing in may be retried like a read.
+      repeatable: true,
       headers: { referer: connection.referer },
       form: {
         username: connection.username,

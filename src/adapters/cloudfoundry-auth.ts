@@ -65,7 +65,8 @@ export function createCfTokenSession(apiUrl: string, credentials: CfCredentials,
             authorization: basic(credentials.clientId, credentials.clientSecret),
             form: { grant_type: 'client_credentials' },
           };
-    const response = await run.http({ method: 'POST', url, headers: { authorization: request.authorization }, form: request.form });
+    // A second token is harmless: signing in may be retried like a read.
+    const response = await run.http({ method: 'POST', url, repeatable: true, headers: { authorization: request.authorization }, form: request.form });
     const error = cfErrorIn(response.status, response.body);
     if (error) throw new RestartError('auth', 'Cloud Foundry sign-in failed', `${what}: ${formatCfError(error)}`);
     const body = parsePlatformBody(tokenResponse, response.body, what);

@@ -25,11 +25,16 @@ export interface CfClient {
 
 export function createCfClient(apiUrl: string, credentials: CfCredentials, run: AdapterRun): CfClient {
   const tokens = createCfTokenSession(apiUrl, credentials, run);
+  const apiOrigin = new URL(apiUrl).origin;
 
   return {
     async send(method, path, json) {
       const url = `${apiUrl}${path}`;
       const what = describeRequest(method, url);
+      // The bearer token is the Cloud Controller's: never sent anywhere else.
+      if (new URL(url).origin !== apiOrigin) {
+        throw new RestartError('internal', 'Cloud Foundry token kept from another origin', `${what} is not on ${apiOrigin}`);
+      }
       for (let attempt = 1; ; attempt++) {
         const token = await tokens.current();
         const response = await run.http({ method, url, headers: { authorization: `bearer ${token}` }, json });

@@ -1,11 +1,11 @@
 /**
  * Cloud Foundry v2 restage: POST /v2/apps/{guid}/restage, wait for package_state STAGED,
- * then for every instance RUNNING.
+ * then for every instance RUNNING. A restage that got no answer is never sent again.
  */
 import { z } from 'zod';
 import type { AdapterRun } from './adapter-run.js';
 import { readCfReply, type CfClient } from './cloudfoundry-client.js';
-import { RestartError } from './errors.js';
+import { RestartError, UnconfirmedRequestError } from './errors.js';
 import { pollUntil, type PollOutcome } from './polling.js';
 
 const v2App = z.looseObject({
@@ -48,11 +48,45 @@ function interpretInstances(name: string, instances: V2Instances): PollOutcome<s
   return { done: false, state, detail: `app ${name}: ${running}/${entries.length} instances RUNNING; ${notRunning.join(', ')}` };
 }
 
-export async function restageV2(cf: CfClient, run: AdapterRun, appGuid: string): Promise<string> {
-  const appPath = `/v2/apps/${encodeURIComponent(appGuid)}`;
-  const submitted = readCfReply(await cf.send('POST', `${appPath}/restage`), v2App, 201);
+/**
+ * After a restage request got no answer: an app that is staging (package_state PENDING) is
+ * followed instead of restaged again; otherwise nobody can tell whether it was accepted.
+ */
+async function adoptStaging(cf: CfClient, run: AdapterRun, appPath: string, appGuid: string, unconfirmed: UnconfirmedRequestError): Promise<string> {
+  const advice = `Check the app's recent events (cf events) and package_state (GET ${appPath}) before restarting it again`;
+  let app: z.infer<typeof v2App>;
+  try {
+    app = readCfReply(await cf.send('GET', appPath), v2App, 200);
+  } catch (error) {
+    if (!(error instanceof RestartError)) throw error;
+    throw unconfirmed.withAdvice(`Looking at the app failed too (${error.detail}). ${advice}`);
+  }
+  const name = app.entity.name ?? appGuid;
+  const state = app.entity.package_state;
+  if (state !== 'PENDING') throw unconfirmed.withAdvice(`App ${name} is not staging (package_state ${state}). ${advice}`);
+  run.report('submitted', `restage of app ${name} got no answer (${unconfirmed.reason}), but the app is staging: following that staging instead of restaging again`, {
+    platformJobId: appGuid,
+    state,
+  });
+  return name;
+}
+
+async function submitRestage(cf: CfClient, run: AdapterRun, appPath: string, appGuid: string): Promise<string> {
+  let submitted: z.infer<typeof v2App>;
+  try {
+    submitted = readCfReply(await cf.send('POST', `${appPath}/restage`), v2App, 201);
+  } catch (error) {
+    if (error instanceof UnconfirmedRequestError) return adoptStaging(cf, run, appPath, appGuid, error);
+    throw error;
+  }
   const name = submitted.entity.name ?? appGuid;
   run.report('submitted', `restage of app ${name} submitted`, { platformJobId: appGuid, state: submitted.entity.package_state });
+  return name;
+}
+
+export async function restageV2(cf: CfClient, run: AdapterRun, appGuid: string): Promise<string> {
+  const appPath = `/v2/apps/${encodeURIComponent(appGuid)}`;
+  const name = await submitRestage(cf, run, appPath, appGuid);
 
   await pollUntil(
     run,

@@ -1,11 +1,13 @@
 /**
  * Cloud Foundry v3 rolling restage: stage the newest READY package into a new droplet, then
  * roll it out with a rolling deployment and wait until it is FINALIZED with reason DEPLOYED.
+ * A build or deployment whose creation got no answer is not looked up (CONTRACTS.md names no
+ * list of them): the restart fails saying what to check.
  */
 import { z } from 'zod';
 import type { AdapterRun } from './adapter-run.js';
 import { readCfReply, type CfClient } from './cloudfoundry-client.js';
-import { RestartError } from './errors.js';
+import { RestartError, sendOnceOrAdvise } from './errors.js';
 import { pollUntil } from './polling.js';
 
 const packageList = z.looseObject({
@@ -33,7 +35,10 @@ async function newestReadyPackage(cf: CfClient, appGuid: string): Promise<string
 }
 
 async function stageDroplet(cf: CfClient, run: AdapterRun, packageGuid: string): Promise<string> {
-  const created = readCfReply(await cf.send('POST', '/v3/builds', { package: { guid: packageGuid } }), build, 201);
+  const created = await sendOnceOrAdvise(
+    async () => readCfReply(await cf.send('POST', '/v3/builds', { package: { guid: packageGuid } }), build, 201),
+    `Look for a build of package ${packageGuid} (cf curl "/v3/builds?package_guids=${packageGuid}&order_by=-created_at") before restarting again`,
+  );
   run.report('submitted', `build ${created.guid} created from package ${packageGuid}`, { platformJobId: created.guid, state: created.state });
   return pollUntil<string>(
     run,
@@ -55,7 +60,10 @@ async function stageDroplet(cf: CfClient, run: AdapterRun, packageGuid: string):
 
 async function rollOut(cf: CfClient, run: AdapterRun, appGuid: string, dropletGuid: string): Promise<string> {
   const body = { droplet: { guid: dropletGuid }, strategy: 'rolling', relationships: { app: { data: { guid: appGuid } } } };
-  const created = readCfReply(await cf.send('POST', '/v3/deployments', body), deployment, 201);
+  const created = await sendOnceOrAdvise(
+    async () => readCfReply(await cf.send('POST', '/v3/deployments', body), deployment, 201),
+    `Look for a deployment of droplet ${dropletGuid} (cf curl "/v3/deployments?app_guids=${appGuid}&order_by=-created_at") before restarting again`,
+  );
   run.report('submitted', `rolling deployment ${created.guid} of droplet ${dropletGuid} created`, {
     platformJobId: created.guid,
     state: created.status.value,

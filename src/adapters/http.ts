@@ -1,10 +1,18 @@
 /**
  * The one HTTP client the adapters use to talk to platforms: form or JSON requests with a
- * per-request timeout, bounded retries with exponential backoff on network errors and on 429
- * (honouring Retry-After), and abort on the run's signal. It reads every body; deciding what a
- * body means is the platform client's job.
+ * per-request timeout, retries with exponential backoff (honouring Retry-After), redirects
+ * followed only within the same origin, and abort on the run's signal. It reads every body;
+ * deciding what a body means is the platform client's job.
+ *
+ * Retries: a repeatable request (reads, sign-ins) is retried on network errors, 429 and
+ * 502/503/504: a bounded number of times, or until the deadline once the platform accepted
+ * the restart (its API may be restarting with it). A request that is not repeatable (a
+ * restart, build or deployment) is retried only when the platform cannot have acted on it:
+ * no connection, or 429. Once it may have been received, it fails as `UnconfirmedRequestError`.
  */
-import { RestartError } from './errors.js';
+import { RestartError, UnconfirmedRequestError } from './errors.js';
+import { GATEWAY_STATUSES, networkFailure } from './http-failures.js';
+import { redirectTarget } from './http-redirects.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -14,6 +22,8 @@ export interface HttpRequest {
   json?: unknown;
   /** Per-request timeout. `null`: bounded only by the run's signal (long synchronous operations). */
   timeoutMs?: number | null;
+  /** Harmless to send twice (reads, sign-ins). Default: true for GET, false for POST. */
+  repeatable?: boolean;
 }
 
 export interface HttpResponse {
@@ -33,12 +43,18 @@ export interface HttpClientOptions {
   sleep(ms: number): Promise<void>;
   /** Called before each retry with a description free of secrets. */
   onRetry(detail: string, state: string): void;
+  /** When the restart must be over, on `now`'s clock: no retry waits past it. */
+  deadline?: { at: number; totalMs: number };
+  /** True once the platform accepted the restart: from then on reads retry until the deadline. */
+  outagesExpected?(): boolean;
   maxRetries?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   requestTimeoutMs?: number;
   /** Upper bound on a platform's Retry-After, so a bad header cannot park a restart. */
   maxRetryAfterMs?: number;
+  /** Same-origin redirects followed for one GET. */
+  maxRedirects?: number;
 }
 
 export const HTTP_DEFAULTS = {
@@ -47,7 +63,15 @@ export const HTTP_DEFAULTS = {
   backoffMaxMs: 8_000,
   requestTimeoutMs: 30_000,
   maxRetryAfterMs: 120_000,
+  maxRedirects: 5,
 } as const;
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  429: 'Too Many Requests',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
 
 /** "METHOD origin/path", without the query string (ArcGIS puts tokens there). */
 export function describeRequest(method: string, url: string): string {
@@ -67,19 +91,6 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number): nu
   return Math.min(maxMs, baseMs * 2 ** attempt);
 }
 
-function failureReason(error: unknown, timeoutMs: number | null): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') return `no answer within ${timeoutMs ?? 0} ms`;
-  if (error instanceof Error) {
-    const cause: unknown = error.cause;
-    if (cause instanceof Error) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      return code ? `${code} (${cause.message})` : cause.message;
-    }
-    return error.message;
-  }
-  return String(error);
-}
-
 function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
   try {
@@ -89,10 +100,20 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** One failed attempt that may be retried. */
+interface Failure {
+  reason: string;
+  state: string;
+  /** The answer, handed back when retries run out. */
+  response?: HttpResponse;
+  retryAfterMs?: number;
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const settings = { ...HTTP_DEFAULTS, ...options };
+  const deadline = options.deadline ?? { at: Number.POSITIVE_INFINITY, totalMs: Number.POSITIVE_INFINITY };
 
-  async function sendOnce(request: HttpRequest, timeoutMs: number | null): Promise<HttpResponse> {
+  async function sendOnce(request: HttpRequest, url: string, timeoutMs: number | null): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
     let body: string | undefined;
     if (request.form !== undefined) {
@@ -103,44 +124,76 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       body = JSON.stringify(request.json);
     }
     const signal = timeoutMs === null ? settings.signal : AbortSignal.any([settings.signal, AbortSignal.timeout(timeoutMs)]);
+    // Redirects are ours to judge (http-redirects): fetch would carry the body and custom headers to any origin.
+    const response = await fetch(url, { method: request.method, headers, body, signal, redirect: 'manual' });
     // Reading the body is inside the same try as the request: a connection cut mid-body is a network error too.
-    const response = await fetch(request.url, { method: request.method, headers, body, signal, redirect: 'follow' });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: parseJson(text), text };
   }
 
+  async function sendFollowingRedirects(request: HttpRequest, timeoutMs: number | null): Promise<HttpResponse> {
+    let url = request.url;
+    for (let hop = 0; ; hop++) {
+      const response = await sendOnce(request, url, timeoutMs);
+      const next = redirectTarget(request.method, url, response, hop, settings.maxRedirects);
+      if (next === undefined) return response;
+      url = next;
+    }
+  }
+
+  /** One attempt: the response, or the failure to retry. Throws what must not be retried. */
+  async function attempt(
+    request: HttpRequest,
+    what: string,
+    repeatable: boolean,
+    timeoutMs: number | null,
+  ): Promise<{ response: HttpResponse } | { failure: Failure }> {
+    let response: HttpResponse;
+    try {
+      response = await sendFollowingRedirects(request, timeoutMs);
+    } catch (error) {
+      if (settings.signal.aborted || error instanceof RestartError) throw error;
+      const network = networkFailure(error, timeoutMs);
+      if (network.maybeSent && !repeatable) throw new UnconfirmedRequestError(what, network.reason);
+      return { failure: { reason: network.reason, state: 'network-error' } };
+    }
+    const gateway = GATEWAY_STATUSES.has(response.status);
+    if (response.status !== 429 && !gateway) return { response };
+    // A gateway error says nothing about whether the platform behind it got the request.
+    if (gateway && !repeatable) throw new UnconfirmedRequestError(what, `HTTP ${response.status} from the platform or a gateway in front of it`);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), settings.now());
+    const reason = `HTTP ${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim();
+    return { failure: { reason, state: String(response.status), response, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) } };
+  }
+
   return async function send(request) {
     const what = describeRequest(request.method, request.url);
+    const repeatable = request.repeatable ?? request.method === 'GET';
     const timeoutMs = request.timeoutMs === undefined ? settings.requestTimeoutMs : request.timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      const canRetry = attempt < settings.maxRetries;
-      const retryLabel = `retry ${attempt + 1} of ${settings.maxRetries}`;
-      let response: HttpResponse;
-      try {
-        response = await sendOnce(request, timeoutMs);
-      } catch (error) {
-        if (settings.signal.aborted) throw error;
-        const reason = failureReason(error, timeoutMs);
-        if (!canRetry) {
-          throw new RestartError('unreachable', 'Platform unreachable', `${what} failed after ${attempt + 1} attempts: ${reason}`);
-        }
-        const wait = backoffDelay(attempt, settings.backoffBaseMs, settings.backoffMaxMs);
-        settings.onRetry(`${what}: ${reason}; ${retryLabel} in ${wait} ms`, 'network-error');
-        await settings.sleep(wait);
-        continue;
+    const startedAt = settings.now();
+    for (let attemptNo = 0; ; attemptNo++) {
+      const result = await attempt(request, what, repeatable, timeoutMs);
+      if ('response' in result) return result.response;
+      const outcome = result.failure;
+      const patient = repeatable && (settings.outagesExpected?.() ?? false);
+      if (!patient && attemptNo >= settings.maxRetries) {
+        if (outcome.response) return outcome.response;
+        throw new RestartError('unreachable', 'Platform unreachable', `${what} failed after ${attemptNo + 1} attempts: ${outcome.reason}`);
       }
-      if (response.status === 429 && canRetry) {
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), settings.now());
-        const wait = Math.min(
-          settings.maxRetryAfterMs,
-          retryAfter ?? backoffDelay(attempt, settings.backoffBaseMs, settings.backoffMaxMs),
+      const backoff = backoffDelay(attemptNo, settings.backoffBaseMs, settings.backoffMaxMs);
+      const wait = Math.min(settings.maxRetryAfterMs, outcome.retryAfterMs ?? backoff);
+      if (settings.now() + wait >= deadline.at) {
+        const seconds = Math.round((settings.now() - startedAt) / 1000);
+        throw new RestartError(
+          'deadline',
+          'Restart deadline exceeded',
+          `${what}: ${outcome.reason} on ${attemptNo + 1} attempts over ${seconds} s; no time left for another before the ${deadline.totalMs} ms deadline`,
         );
-        const why = retryAfter === undefined ? 'backoff' : 'Retry-After';
-        settings.onRetry(`${what}: HTTP 429 Too Many Requests; ${retryLabel} in ${wait} ms (${why})`, '429');
-        await settings.sleep(wait);
-        continue;
       }
-      return response;
+      const label = patient ? `retry ${attemptNo + 1} (until the deadline)` : `retry ${attemptNo + 1} of ${settings.maxRetries}`;
+      const why = outcome.response === undefined ? '' : outcome.retryAfterMs === undefined ? ' (backoff)' : ' (Retry-After)';
+      settings.onRetry(`${what}: ${outcome.reason}; ${label} in ${wait} ms${why}`, outcome.state);
+      await settings.sleep(wait);
     }
   };
 }

@@ -28,6 +28,7 @@ export type RestartErrorCode =
   | 'job-failed' // the platform's job/staging/deployment ended in failure
   | 'unexpected-response' // the platform answered something we cannot read
   | 'unreachable' // network errors or timeouts after bounded retries
+  | 'state-unknown' // a restart request got no answer after it was sent: it may or may not have been accepted
   | 'deadline' // not healthy within deadlineMs
   | 'cancelled' // the caller aborted ctx.signal
   | 'internal'; // a bug

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RestartError } from '../../src/adapters/errors.js';
+import { RestartError, UnconfirmedRequestError } from '../../src/adapters/errors.js';
 import { backoffDelay, createHttpClient, describeRequest, parseRetryAfter, type HttpClientOptions } from '../../src/adapters/http.js';
+import { freePort } from './helpers.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -100,6 +101,83 @@ describe('platform HTTP client', () => {
     const { send, sleeps } = client({ maxRetries: 1, maxRetryAfterMs: 5_000 });
     await send({ method: 'GET', url });
     expect(sleeps).toEqual([5_000]);
+  });
+
+  it('never sends a POST again once it may have reached the platform (connection dropped after sending)', async () => {
+    let count = 0;
+    const url = await listen((req) => {
+      count++;
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+    });
+    const { send, retries } = client();
+    const error: unknown = await send({ method: 'POST', url, form: { async: 'true' } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnconfirmedRequestError);
+    expect((error as RestartError).code).toBe('state-unknown');
+    expect(count).toBe(1);
+    expect(retries).toEqual([]);
+  });
+
+  it('retries a POST the platform cannot have seen (connection refused)', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const { send, sleeps } = client();
+    await expect(send({ method: 'POST', url, form: {} })).rejects.toMatchObject({ code: 'unreachable' });
+    expect(sleeps).toEqual([250, 500, 1_000]);
+  });
+
+  it('retries a GET answered 503 until the deadline once outages are expected, on the injected clock', async () => {
+    let count = 0;
+    const url = await listen((_req, res) => {
+      count++;
+      res.statusCode = 503;
+      res.end('busy');
+    });
+    let clock = 0;
+    const { send, sleeps, retries } = client({
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      deadline: { at: 20_000, totalMs: 20_000 },
+      outagesExpected: () => true,
+    });
+    await expect(send({ method: 'GET', url })).rejects.toMatchObject({
+      code: 'deadline',
+      detail: expect.stringMatching(/: HTTP 503 Service Unavailable on 7 attempts over 16 s; no time left for another before the 20000 ms deadline$/),
+    });
+    expect(sleeps).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000]);
+    expect(count).toBe(7);
+    expect(retries[0]).toContain('retry 1 (until the deadline) in 250 ms (backoff)');
+  });
+
+  it('follows a redirect within the origin, and refuses one to another origin without sending anything there', async () => {
+    let strangerHits = 0;
+    const stranger = createServer((_req, res) => {
+      strangerHits++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => stranger.listen(0, '127.0.0.1', resolve));
+    const strangerUrl = `http://127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+    try {
+      const url = await listen((req, res) => {
+        if (req.url === '/here') return res.end('{"ok":true}');
+        res.statusCode = 302;
+        res.setHeader('location', req.url === '/away' ? `${strangerUrl}/x?token=t` : '/here');
+        res.end();
+      });
+      const { send } = client();
+      expect((await send({ method: 'GET', url: `${url}/moved` })).body).toEqual({ ok: true });
+      await expect(send({ method: 'GET', url: `${url}/away`, headers: { 'x-esri-authorization': 'Bearer t' } })).rejects.toMatchObject({
+        code: 'unexpected-response',
+        title: 'Redirect to another origin refused',
+        detail: expect.not.stringContaining('token=') as unknown,
+      });
+      expect(strangerHits).toBe(0);
+    } finally {
+      stranger.closeAllConnections();
+      await new Promise<void>((resolve) => stranger.close(() => resolve()));
+    }
   });
 
   it('stops at once when the run is aborted, without retrying', async () => {
