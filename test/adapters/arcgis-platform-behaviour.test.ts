@@ -214,15 +214,16 @@ describe.each(ADAPTERS)('$adapter against ArcGIS platform behaviour', ({ adapter
 
   it('never exposes the password or tokens in steps, errors or logs, even when the platform echoes them', async () => {
     const server = await start({
-      enforcedTokenLifetimeMs: 80,
       jobStatuses: [...Array<string>(8).fill('EXECUTING'), 'FAILED'],
       jobMessages: [`could not authenticate ${FAKE_ARCGIS_USERNAME} with password ${FAKE_ARCGIS_PASSWORD}`],
     });
-    const recording = recordingContext();
+    // Tokens revoked twice mid-run, at fixed polls rather than by a short real-time lifetime.
+    const recording = recordingContext({ onSleep: (_ms, index) => (index === 1 || index === 3 ? server.invalidateTokens() : undefined) });
     const result = await runRestart(config(server.portalUrl, { pollIntervalMs: 15 }), recording.ctx);
 
     const error = failureOf(result);
     expect(error.detail).toContain('with password ***');
+    expect(server.state.tokensIssued).toBe(3);
     const exposed = exposedText(result, recording);
     expect(recording.logs()).toContain('"step":"token"');
     expect(exposed).not.toContain(FAKE_ARCGIS_PASSWORD);

@@ -241,11 +241,13 @@ describe('cloudfoundry-restage, v2 restage', () => {
     ['client_credentials', clientAuth, FAKE_CF_CLIENT_SECRET],
   ])('never exposes the %s secret or tokens, even when the platform echoes them', async (_grant, auth, secret) => {
     const echo = { description: `bad request: secret=${secret}`, error_code: 'CF-BadRequest', code: 1004 };
-    const server = await start({ enforcedTokenLifetimeMs: 60, stagingPolls: 6, overrides: [{ path: '/instances', status: 400, body: echo }] });
-    const recording = recordingContext();
+    const server = await start({ stagingPolls: 6, overrides: [{ path: '/instances', status: 400, body: echo }] });
+    // Tokens revoked twice mid-run, at fixed polls (a short real-time lifetime failed the run on a busy machine).
+    const recording = recordingContext({ onSleep: (_ms, index) => (index === 1 || index === 3 ? server.invalidateTokens() : undefined) });
     const result = await runRestart(config(server.url, { auth, pollIntervalMs: 15 }), recording.ctx);
 
     expect(failureOf(result).detail).toContain('secret=***');
+    expect(server.state.tokensIssued).toBe(3);
     const exposed = exposedText(result, recording);
     expect(recording.logs()).toContain('"step":"polled"');
     expect(exposed).not.toContain(secret);
