@@ -21,7 +21,7 @@ const LINGER_MS = 1000;
 /**
  * The HTTP server with its timeouts set on purpose, and a JSON error body on the answers
  * Node would otherwise write itself (400, 408, 413, 431 from the parser, 400 for a missing
- * Host, 417) or not at all (CONNECT).
+ * Host, 417) or not at all (CONNECT). A request with two Host headers is refused (400).
  */
 export function createHttpServer(options: HttpServerOptions, handler: http.RequestListener): http.Server {
   // The latest request on each connection: a timeout on a body that was already answered
@@ -43,6 +43,11 @@ export function createHttpServer(options: HttpServerOptions, handler: http.Reque
         writeError(res, errors.badRequest('An HTTP/1.1 request needs a Host header.'));
         return;
       }
+      // Node keeps the first of two Host headers; a proxy in front may have used the other.
+      if (hostCount(req.rawHeaders) > 1) {
+        writeError(res, errors.badRequest('A request may carry one Host header only.'));
+        return;
+      }
       handler(req, res);
     },
   );
@@ -62,6 +67,12 @@ export function createHttpServer(options: HttpServerOptions, handler: http.Reque
     writeError(res, errors.expectationFailed(`Only "Expect: 100-continue" is supported, not "${req.headers.expect ?? ''}".`));
   });
   return server;
+}
+
+function hostCount(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') count++;
+  return count;
 }
 
 /** What a parser error or a timeout means to the client. */

@@ -64,6 +64,7 @@ describe('answers Node would write itself', () => {
     ['headers larger than Node takes', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['many headers', `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`, 431],
     ['no Host in HTTP/1.1', 'GET /healthz HTTP/1.1\r\n\r\n', 400],
+    ['two Host headers', 'GET /healthz HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n', 400],
     ['an Expect other than 100-continue', 'POST /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}', 417],
     ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 501],
   ])('%s: a JSON error, then the connection closes', async (_label, bytes, status) => {
