@@ -10,8 +10,9 @@ import { startDemoSite } from './demo/demo-site.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { INSTANCE_ID, RenderAndStore } from './queue/render-and-store.js';
+import { HttpDrain } from './http-drain.js';
 import { BrowserPool, resolveChromePath } from './render/browser-pool.js';
-import { RequestGuard } from './render/request-guard.js';
+import { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
 import { apiEdge } from './api/api-edge.js';
 import { createHttpServer } from './api/http-server.js';
@@ -78,16 +79,18 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     throw err;
   });
   const role = config.cluster.role;
+  // The one egress guard: Chromium's connections and discovery's fetches for a site go through it.
+  const egress = new EgressProxy({ logger });
   const pool = role === 'api' ? null : new BrowserPool({
+    egress,
     executablePath: resolveChromePath(config.render.chromePath),
     userAgent: config.render.userAgent,
     recycleAfterRenders: config.render.recycleAfterRenders,
     recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
     logger,
   });
-  const guard = new RequestGuard();
-  const renderer = pool ? new RenderAndStore(new Renderer(pool, guard, logger), cache, registry, config.render, metrics, logger) : null;
-  const discovery = new PageDiscovery(guard, {
+  const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), cache, registry, config.render, metrics, logger) : null;
+  const discovery = new PageDiscovery(egress, {
     maxPages: config.refresh.maxPagesPerJob,
     userAgent: config.render.userAgent ?? 'rendercache',
     timeoutMs: 15_000,
@@ -116,8 +119,10 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
   const koa = app.callback();
   const server = createHttpServer(config.server, (req, res) => {
+    drain.track(res);
     if (!serveHot(req, res)) void koa(req, res);
   });
+  const drain = new HttpDrain(server);
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
   await pool?.start();
@@ -131,6 +136,9 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   logger.info({ url, role, sites: registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID }, 'rendercache listening');
   await engine.start(refresh);
 
+  // One part failing to close must not keep the others (Chromium above all) open.
+  const step = (what: string, work: () => Promise<unknown>) =>
+    work().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, `stop: could not ${what}`));
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -143,15 +151,20 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     sites,
     stop() {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-        await engine.close();
-        await pool?.close();
-        await cache.close();
-        await stateStore.close();
+        const started = Date.now();
+        // Stop accepting and taking work at once. Answers in flight finish (each closing
+        // its connection), bounded by a render's deadline: a lookup waits at most that.
+        const drained = drain.drain(config.render.deadlineMs);
+        await step('stop work', () => engine.stopWork());
+        await drained;
+        await step('close engine', () => engine.close());
+        renderer?.stop();
+        await step('close Chromium', async () => pool?.close());
+        await step('close egress', () => egress.close());
+        await step('close cache store', () => cache.close());
+        await step('close job store', () => stateStore.close());
         if (demo) await new Promise<void>((resolve) => demo.close(() => resolve()));
+        logger.info({ ms: Date.now() - started }, 'rendercache stopped');
       })();
       return stopping;
     },

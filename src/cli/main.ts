@@ -43,7 +43,8 @@ async function main(argv: string[]): Promise<number> {
   const stop = (signal: string) => {
     process.stderr.write(`rendercache: ${signal}, stopping\n`);
     service.stop().then(() => process.exit(0), () => process.exit(1));
-    setTimeout(() => process.exit(1), 15_000).unref();
+    // stop() cuts answers still in flight after a render's deadline; this is the backstop.
+    setTimeout(() => process.exit(1), config.render.deadlineMs + 10_000).unref();
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -33,7 +33,8 @@ export class PageJobProcessor {
     private readonly restarts: OriginRestartQueue,
   ) {}
 
-  async process(data: PageJobData, attemptsMade: number): Promise<void> {
+  /** `handedBack`: aborted when this instance gave the page back to the queue; nothing is recorded then. */
+  async process(data: PageJobData, attemptsMade: number, handedBack?: AbortSignal): Promise<void> {
     const job = await this.store.getJob(data.jobId);
     if (!job || job.progress !== 'processing') return; // aborted or ended: nothing to do
     const page = await this.store.getPage(data.jobId, data.seq);
@@ -41,6 +42,7 @@ export class PageJobProcessor {
     if (page.status === 'pending') await this.store.updatePage(data.jobId, data.seq, 'pending', { status: 'processing' });
     const attempts = attemptsMade + 1;
     const result = await this.render(data);
+    if (handedBack?.aborted) return;
     if (!result.ok && attempts < data.maxAttempts) throw new RetryPageError(result.failure.detail);
     await this.store.updatePage(data.jobId, data.seq, 'processing', pageOutcome(result, attempts));
     await this.endIfDone(data.jobId);

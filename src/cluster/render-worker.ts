@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import type { RenderAndStore } from '../queue/render-and-store.js';
@@ -18,15 +18,28 @@ export interface RenderWorkerOptions {
 
 type RenderJobData = LookupJobData | PageJobData;
 
-/** This instance's Chromium, taking renders from the cluster's render queue. */
+/**
+ * This instance's Chromium, taking renders from the cluster's render queue. On close,
+ * refresh pages under way are handed back to the queue at once (another instance takes
+ * them without waiting for their lock to lapse); crawler lookups under way finish here,
+ * since a crawler is waiting on each of them.
+ */
 export class RenderWorker {
   private readonly worker: Worker<RenderJobData, RenderTaskResult | void>;
 
   constructor(connection: Redis, renderer: RenderAndStore, pages: PageJobProcessor, options: RenderWorkerOptions, logger: Logger) {
     this.worker = new Worker<RenderJobData, RenderTaskResult | void>(
       RENDER_QUEUE,
-      async (job) => {
-        if (job.name === RENDER_JOB.page) return pages.process(job.data as PageJobData, job.attemptsMade);
+      // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
+      async (job, token, signal) => {
+        if (job.name === RENDER_JOB.page) {
+          const work = pages.process(job.data as PageJobData, job.attemptsMade, signal);
+          if (!signal || !token) return work;
+          return handBackOnAbort(work, job, token, signal, () => {
+            const { jobId, seq } = job.data as PageJobData;
+            logger.info({ jobId, seq }, 'stopping: refresh page handed back to the render queue');
+          });
+        }
         const result = await renderer.run(job.data.task);
         // The entry itself stays out of Redis's job record: the cache holds it.
         if (result.ok) delete result.entry;
@@ -54,7 +67,27 @@ export class RenderWorker {
     void this.worker.run().catch(() => {});
   }
 
+  /** Stops taking renders; hands back the refresh pages under way, waits for lookups. */
   async close(): Promise<void> {
-    await this.worker.close();
+    const closed = this.worker.close();
+    this.worker.cancelAllJobs('this instance is stopping');
+    await closed;
   }
+}
+
+/**
+ * The page's work, unless the worker is closed first: then the job goes back to the
+ * queue (its lock released) and the work, still running, records nothing.
+ */
+async function handBackOnAbort<T>(work: Promise<T>, job: Job, token: string, signal: AbortSignal, handedBack: () => void): Promise<T> {
+  work.catch(() => {}); // once handed back, its outcome is nobody's
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  const first = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), aborted]);
+  if (first === 'done') return work;
+  await job.moveToWait(token);
+  handedBack();
+  throw new WaitingError();
 }

@@ -119,8 +119,13 @@ export class ClusterEngine implements Engine {
     }
   }
 
+  async stopWork(): Promise<void> {
+    // Render and control workers at once: the render worker hands its refresh pages back.
+    await Promise.all(this.closers.splice(0).map((close) => close().catch(() => {})));
+  }
+
   async close(): Promise<void> {
-    for (const close of this.closers.splice(0).reverse()) await close().catch(() => {});
+    await this.stopWork();
     await this.queue.close();
     await Promise.all([this.renderQueue.close(), this.controlQueue.close(), this.events.close()].map((p) => p.catch(() => {})));
     for (const redis of [this.producer, this.workerConnection]) await redis.quit().catch(() => redis.disconnect());

@@ -37,5 +37,12 @@ export interface Engine {
   createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract;
   /** The engine's own backend answers (always true in one process). */
   ready(): Promise<boolean>;
+  /**
+   * Stops taking work (schedules, refresh runs, queue workers); work under way finishes
+   * or, in a cluster, refresh pages go back to the queue for another instance. Lookups
+   * already submitted still get their answer.
+   */
+  stopWork(): Promise<void>;
+  /** Stops work, then releases the queue and its connections. */
   close(): Promise<void>;
 }

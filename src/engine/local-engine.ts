@@ -36,9 +36,13 @@ export class LocalEngine implements Engine {
     return Promise.resolve(true);
   }
 
-  async close(): Promise<void> {
+  async stopWork(): Promise<void> {
     await this.scheduler?.stop();
     await this.runner.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.stopWork();
     await this.queue.close();
   }
 }

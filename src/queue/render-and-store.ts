@@ -18,6 +18,8 @@ export const INSTANCE_ID = `${os.hostname()}:${process.pid}`;
  * a failed render.
  */
 export class RenderAndStore {
+  private stopping = false;
+
   constructor(
     private readonly renderer: Renderer,
     private readonly cache: PageCache,
@@ -26,6 +28,11 @@ export class RenderAndStore {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
+
+  /** Called before Chromium closes: renders cut short from now on are not recorded as failures. */
+  stop(): void {
+    this.stopping = true;
+  }
 
   async run(task: RenderTask): Promise<RenderTaskResult> {
     const site = this.sites.byId(task.siteId);
@@ -37,7 +44,8 @@ export class RenderAndStore {
     if (!outcome.ok) {
       this.metrics.renders.labels(outcome.failure.kind).inc();
       this.logger.warn({ url: task.url, failure: outcome.failure, trigger: task.source.trigger }, 'render failed; cached page kept');
-      await this.cache.recordFailure(task.url, outcome.failure);
+      // A render cut by this instance's stop says nothing about the page: no stale mark.
+      if (!this.stopping) await this.cache.recordFailure(task.url, outcome.failure);
       return { ok: false, failure: outcome.failure, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
     }
     this.metrics.renders.labels('ok').inc();
