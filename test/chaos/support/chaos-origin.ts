@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
  * a page served with its marker was rendered to the end, and the generation tells an old
  * render from a new one.
  *
+ * `/p/<name>?delay=MS` waits MS for its data instead (a render known to be in flight for a while).
+ *
  * A page can be broken on demand (what the existing fixtures cannot do for one URL):
  * `500` answers an error page, `hang` never answers the document, `empty` answers 200 with
  * an empty body.
@@ -39,7 +41,7 @@ export function generationOf(html: string, name: string): string | null {
 
 const shell = (name: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page ${name}</title></head>
 <body><div id="app">Loading…</div><script>
-  fetch('/data/${name}')
+  fetch('/data/${name}' + location.search)
     .then(function (r) { return r.json(); })
     .then(function (d) { document.getElementById('app').innerHTML = '<h1 id="content">' + ['chaos', d.name, d.generation].join(':') + '</h1>'; });
 </script></body></html>`;
@@ -77,10 +79,11 @@ export async function startChaosOrigin(options: { dataDelayMs?: number } = {}): 
     }
     if (data) {
       const body = JSON.stringify({ name: data[1], generation });
+      const delay = Number(new URL(req.url ?? '/', 'http://origin').searchParams.get('delay') ?? dataDelayMs);
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         res.end(body);
-      }, dataDelayMs);
+      }, Math.min(delay, 30_000));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
