@@ -68,6 +68,11 @@ describe.each([
     await store.updatePage(j.id, 0, 'pending', { status: 'failed', attempts: 2, error: { title: 'Origin Error', detail: 'origin answered 503' }, failureKind: 'origin-error' });
     expect((await store.getPage(j.id, 0))?.failureKind).toBe('origin-error');
     expect((await store.getPage(j.id, 1))?.failureKind).toBeNull();
+    // Rendered but not stored: a failed attempt of its own kind, never a complete page.
+    await store.updatePage(j.id, 1, 'pending', { status: 'failed', attempts: 3, error: { title: 'Cache Write Failed', detail: 'rendered, but not stored' }, failureKind: 'store-error' });
+    expect(await store.getPage(j.id, 1)).toMatchObject({ status: 'failed', failureKind: 'store-error', error: { title: 'Cache Write Failed' } });
+    expect((await store.getJob(j.id))?.completedCount).toBe(0);
+    await store.updatePage(j.id, 1, 'failed', { status: 'pending', error: null, failureKind: null, attempts: 0 });
     await store.updatePage(j.id, 0, 'failed', { status: 'pending', error: null, failureKind: null, attempts: 0 });
     expect(await store.getPage(j.id, 0)).toMatchObject({ status: 'pending', failureKind: null, error: null });
     // Instances racing for the claim: exactly one wins, and no later caller does.
