@@ -12,6 +12,8 @@ import { startTestRedis, type TestRedis } from './support/redis-server.js';
  * lookups and management API calls. No request may hang: each is answered within
  * ANSWER_BOUND_MS. No answer may be a 5xx other than the documented ones: 503 with the JSON
  * error body and Retry-After (store unavailable, render queue full), and /readyz's 503.
+ * Lookups already in mid-render when the outage begins are held to the same bound, and
+ * every outage lasts longer than the bound, so a request held until Redis returns shows.
  * After recovery, lookups and refresh jobs work again without a restart.
  */
 const TOKEN = 'chaos-outage-token';
