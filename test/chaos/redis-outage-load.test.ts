@@ -49,6 +49,13 @@ describe('Redis killed, and Redis frozen, under load', () => {
   let jobId: string;
   const api = managementApi(() => service!, { owner: TOKEN });
   let newPage = 0;
+  let stderr = '';
+  /** The service process's state, for failure messages: a request that fails outright may mean it died. */
+  const processState = () => {
+    const child = service?.child;
+    const errors = (service?.logs ?? []).filter((l) => Number(l.level) >= 50).slice(-3).map((l) => `${String(l.msg)}: ${String(l.err ?? '')}`);
+    return `service exit code ${child?.exitCode ?? 'none'}, signal ${child?.signalCode ?? 'none'}; stderr: ${stderr.slice(-1500) || '(empty)'}; last errors logged: ${JSON.stringify(errors)}`;
+  };
 
   beforeAll(async () => {
     redis = await startTestRedis();
@@ -80,6 +87,8 @@ describe('Redis killed, and Redis frozen, under load', () => {
       schedule: { enabled: false },
       sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
     });
+    stderr = '';
+    service.child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     await waitFor('the service to be ready', async () => (await fetch(`${service!.url}/readyz`)).status === 200, 30_000);
     const started = await api.refresh('owner', 'chaos');
     jobId = ((await started.json()) as JobStatusBody).id;
@@ -192,7 +201,9 @@ describe('Redis killed, and Redis frozen, under load', () => {
       await waitFor('an answer of every kind during the outage, and the bound passed', () => traffic.coveredSince(outageAt, 1) && Date.now() - outageAt > ANSWER_BOUND_MS + 1000, 60_000);
       const endAt = Date.now();
       await end();
-      await waitFor('/readyz to recover', async () => (await readyStatus()) === 200, 30_000);
+      await waitFor('/readyz to recover', async () => (await readyStatus()) === 200, 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}; ${processState()}`);
+      });
       recoveredAt = Date.now();
       await waitFor('answers of every kind after recovery', () => traffic.coveredSince(recoveredAt, 1), 60_000);
       console.log(`chaos redis ${label}: outage ${endAt - outageAt} ms, recovered ${recoveredAt - endAt} ms after`);
