@@ -2,6 +2,7 @@ import type { Queue, QueueEvents } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../queue/render-task.js';
 import { bullPriority, RENDER_JOB, type LookupJobData } from './queues.js';
+import type { RedisWatch } from './redis-watch.js';
 
 export interface ClusterRenderQueueOptions {
   /** Lookups of this instance waiting for a render beyond this are refused (503). */
@@ -22,6 +23,7 @@ export class ClusterRenderQueue implements RenderQueue {
     private readonly queue: Queue<LookupJobData, RenderTaskResult>,
     private readonly events: QueueEvents,
     private readonly fallback: RenderQueue | null,
+    private readonly redis: RedisWatch,
     private readonly options: ClusterRenderQueueOptions,
     private readonly logger: Logger,
   ) {}
@@ -42,11 +44,17 @@ export class ClusterRenderQueue implements RenderQueue {
         if (this.fallback) return await this.fallback.submit(task, priority);
         throw new QueueFullError(5);
       }
+      let result: RenderTaskResult | null;
       try {
-        return (await job.waitUntilFinished(this.events, this.options.waitTimeoutMs)) as RenderTaskResult;
+        result = await this.redis.whileAlive(job.waitUntilFinished(this.events, this.options.waitTimeoutMs) as Promise<RenderTaskResult>);
       } catch (err) {
         return { ok: false, failure: { kind: 'timeout', detail: `no renderer finished the page in time: ${String(err)}` }, renderTimeMs: 0, renderedBy: 'cluster' };
       }
+      if (result) return result;
+      // Redis went away while the render was queued or running: nobody could tell us its end.
+      this.logger.error({ url: task.url }, 'lost Redis while waiting for a render');
+      if (this.fallback) return await this.fallback.submit(task, priority);
+      throw new QueueFullError(5);
     } finally {
       this.waitingHere--;
     }

@@ -11,6 +11,7 @@ import { PageJobProcessor } from '../cluster/page-job.js';
 import { PageJobQueue } from '../cluster/page-job-queue.js';
 import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE } from '../cluster/queues.js';
 import { openProducerConnection, openWorkerConnection } from '../cluster/redis-connections.js';
+import { RedisWatch } from '../cluster/redis-watch.js';
 import { RenderWorker } from '../cluster/render-worker.js';
 import { withTimeout } from '../cache/with-timeout.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
@@ -52,7 +53,8 @@ export class ClusterEngine implements Engine {
     this.events.on('error', () => {});
     // With its own Chromium, an instance still renders lookups while Redis is away.
     const fallback = renderer ? new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued }) : null;
-    this.queue = new ClusterRenderQueue(this.renderQueue, this.events, fallback, {
+    const watch = new RedisWatch(producer, { pingEveryMs: 1000, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
+    this.queue = new ClusterRenderQueue(this.renderQueue, this.events, fallback, watch, {
       maxWaiting: config.render.maxQueued,
       waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
     }, logger);

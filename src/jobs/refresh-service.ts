@@ -34,8 +34,10 @@ export class RefreshService {
   async start(site: Site, request: RefreshRequest): Promise<StartedRefresh> {
     const started = await this.createHoldingSlot(site, 'refresh', request);
     if (!started.created) return started;
-    await this.sites.update(site.id, { lastJobId: started.job.id });
-    await this.runner.launch(started.job, site, request);
+    await this.launchOrAbandon(started.job, async () => {
+      await this.sites.update(site.id, { lastJobId: started.job.id });
+      await this.runner.launch(started.job, site, request);
+    });
     return started;
   }
 
@@ -46,7 +48,7 @@ export class RefreshService {
    */
   async restart(site: Site, request: Omit<RefreshRequest, 'pages'>): Promise<StartedRefresh> {
     const started = await this.createHoldingSlot(site, 'restart', request);
-    if (started.created) await this.runner.launch(started.job, site, request);
+    if (started.created) await this.launchOrAbandon(started.job, () => this.runner.launch(started.job, site, request));
     return started;
   }
 
@@ -75,8 +77,25 @@ export class RefreshService {
       await this.store.releaseSiteSlot(site.id, holder);
       return this.createHoldingSlot(site, action, request);
     }
-    await this.store.createJob(job);
+    await this.launchOrAbandon(job, () => this.store.createJob(job));
     return { job, created: true };
+  }
+
+  /**
+   * Runs a step of starting a job that holds the site's slot. When it fails (the store or
+   * the queue went away: the caller answers 503), the job is ended and the slot released,
+   * so that no job that nothing runs holds the site. A write that timed out may still land
+   * later; these commands go after it on the same connection, so they land after it too.
+   */
+  private async launchOrAbandon(job: JobRecord, step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      const error = { title: 'Could Not Start', detail: `The job could not be started: ${err instanceof Error ? err.message : String(err)}. Start it again.` };
+      await failJob(job, error, this.store, this.options).catch(() => releaseJob(job, this.store, this.options));
+      this.logger.warn({ jobId: job.id, siteId: job.siteId, err: error.detail }, 'a job could not be started; ended it and released the site');
+      throw err;
+    }
   }
 
   getJob(jobId: string): Promise<JobRecord | undefined> {

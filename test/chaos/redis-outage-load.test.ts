@@ -213,7 +213,12 @@ describe('Redis killed, and Redis frozen, under load', () => {
     }
     const during = traffic.answers.filter((a) => a.startedAt >= outageAt && a.startedAt < recoveredAt);
     const shown = [...during, ...traffic.answers.filter((a) => a.kind === 'lookup-in-flight')];
-    const summary = Object.fromEntries([...KINDS, 'lookup-in-flight'].map((k) => [k, shown.filter((a) => a.kind === k).map((a) => `${a.status}/${a.ms}ms`).join(' ')]));
+    // Per kind: how many answers of each status, and the slowest.
+    const summary = Object.fromEntries([...KINDS, 'lookup-in-flight'].map((k) => {
+      const answers = shown.filter((a) => a.kind === k);
+      const statuses = [...new Set(answers.map((a) => a.status))].map((status) => `${answers.filter((a) => a.status === status).length}x${status}`).join(' ');
+      return [k, `${statuses}, slowest ${Math.max(0, ...answers.map((a) => a.ms))} ms`];
+    }));
     console.log(`chaos redis ${label}: ${traffic.answers.length} requests, ${during.length} during the outage: ${JSON.stringify(summary, null, 1)}`);
     const broken = traffic.answers.filter((a) => a.violation !== null).map((a) => ({ ...a, startedAt: `${a.startedAt - outageAt} ms after the outage began` }));
     // Soft: the recovery checks below still run and report.
