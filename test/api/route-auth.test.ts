@@ -71,7 +71,7 @@ afterAll(async () => {
 
 async function send(method: string, path: string, headers: Record<string, string>): Promise<RawAnswer> {
   const body = method === 'POST' ? '{}' : '';
-  const extra = body ? { 'content-type': 'application/json', prefer: 'respond-async' } : {};
+  const extra: Record<string, string> = body ? { 'content-type': 'application/json', prefer: 'respond-async' } : {};
   return rawRequest(service.url, requestBytes(method, path, { ...extra, ...headers }, body));
 }
 
