@@ -4,13 +4,14 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { PageDiscovery } from '../../src/jobs/discovery/discover-pages.js';
+import { MAX_DISCOVERY_DOCUMENT_BYTES } from '../../src/jobs/discovery/limits.js';
 import { parseSitemap } from '../../src/jobs/discovery/sitemap.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
 import { toSite } from '../../src/sites/site.js';
 
-/** Discovery reads at most 50 MiB per fetched document; the bomb inflates past that. */
-const BOMB_BYTES = 64 * 1024 * 1024;
+/** Discovery reads at most MAX_DISCOVERY_DOCUMENT_BYTES (50 MiB) per document; the bomb inflates past that (64 MiB). */
+const BOMB_BYTES = MAX_DISCOVERY_DOCUMENT_BYTES + 14 * 1024 * 1024;
 
 let server: http.Server;
 let origin: string;

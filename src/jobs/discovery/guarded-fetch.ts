@@ -9,11 +9,19 @@ export interface FetchPolicy {
   maxBytes: number;
 }
 
+/** A fetched document: the URL it came from after redirects, and its whole body. */
+export interface FetchedDocument {
+  status: number;
+  url: string;
+  body: Buffer;
+  contentType: string;
+}
+
 /**
  * A fetch for discovery (sitemaps, robots.txt, crawl). Every connection, redirects
  * included, goes through the egress proxy under the site's policy, like the renderer's.
  */
-export async function guardedFetch(url: string, egress: EgressProxy, policy: FetchPolicy): Promise<{ status: number; url: string; body: Buffer; contentType: string }> {
+export async function guardedFetch(url: string, egress: EgressProxy, policy: FetchPolicy): Promise<FetchedDocument> {
   const dispatcher = await egress.dispatcherFor(policy);
   let current = url;
   for (let hop = 0; hop <= 5; hop++) {
