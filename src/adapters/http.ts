@@ -109,70 +109,83 @@ interface Failure {
   retryAfterMs?: number;
 }
 
+/** One request as sent: the body encoded, bounded by the run's signal and the request timeout. */
+async function sendOnce(request: HttpRequest, url: string, timeoutMs: number | null, runSignal: AbortSignal): Promise<HttpResponse> {
+  const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
+  let body: string | undefined;
+  if (request.form !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(request.form).toString();
+  } else if (request.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(request.json);
+  }
+  const signal = timeoutMs === null ? runSignal : AbortSignal.any([runSignal, AbortSignal.timeout(timeoutMs)]);
+  // Redirects are ours to judge (http-redirects): fetch would carry the body and custom headers to any origin.
+  const response = await fetch(url, { method: request.method, headers, body, signal, redirect: 'manual' });
+  // Reading the body is inside the same try as the request: a connection cut mid-body is a network error too.
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: parseJson(text), text };
+}
+
+async function sendFollowingRedirects(request: HttpRequest, timeoutMs: number | null, runSignal: AbortSignal, maxRedirects: number): Promise<HttpResponse> {
+  let url = request.url;
+  for (let hop = 0; ; hop++) {
+    const response = await sendOnce(request, url, timeoutMs, runSignal);
+    const next = redirectTarget(request.method, url, response, hop, maxRedirects);
+    if (next === undefined) return response;
+    url = next;
+  }
+}
+
+/** The options with every default applied. */
+type Settings = HttpClientOptions & Record<keyof typeof HTTP_DEFAULTS, number>;
+
+/** One request being sent, over all its attempts. */
+interface Exchange {
+  request: HttpRequest;
+  /** "METHOD origin/path", for steps and errors. */
+  what: string;
+  repeatable: boolean;
+  timeoutMs: number | null;
+}
+
+/** One attempt: the response, or the failure to retry. Throws what must not be retried. */
+async function attempt(exchange: Exchange, settings: Settings): Promise<{ response: HttpResponse } | { failure: Failure }> {
+  const { request, what, repeatable, timeoutMs } = exchange;
+  let response: HttpResponse;
+  try {
+    response = await sendFollowingRedirects(request, timeoutMs, settings.signal, settings.maxRedirects);
+  } catch (error) {
+    if (settings.signal.aborted || error instanceof RestartError) throw error;
+    const network = networkFailure(error, timeoutMs);
+    if (network.maybeSent && !repeatable) throw new UnconfirmedRequestError(what, network.reason);
+    return { failure: { reason: network.reason, state: 'network-error' } };
+  }
+  const gateway = GATEWAY_STATUSES.has(response.status);
+  if (response.status !== 429 && !gateway) return { response };
+  // A gateway error says nothing about whether the platform behind it got the request.
+  if (gateway && !repeatable) throw new UnconfirmedRequestError(what, `HTTP ${response.status} from the platform or a gateway in front of it`);
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), settings.now());
+  const reason = `HTTP ${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim();
+  return { failure: { reason, state: String(response.status), response, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) } };
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const settings = { ...HTTP_DEFAULTS, ...options };
+  const settings: Settings = { ...HTTP_DEFAULTS, ...options };
   const deadline = options.deadline ?? { at: Number.POSITIVE_INFINITY, totalMs: Number.POSITIVE_INFINITY };
 
-  async function sendOnce(request: HttpRequest, url: string, timeoutMs: number | null): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', ...request.headers };
-    let body: string | undefined;
-    if (request.form !== undefined) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(request.form).toString();
-    } else if (request.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(request.json);
-    }
-    const signal = timeoutMs === null ? settings.signal : AbortSignal.any([settings.signal, AbortSignal.timeout(timeoutMs)]);
-    // Redirects are ours to judge (http-redirects): fetch would carry the body and custom headers to any origin.
-    const response = await fetch(url, { method: request.method, headers, body, signal, redirect: 'manual' });
-    // Reading the body is inside the same try as the request: a connection cut mid-body is a network error too.
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: parseJson(text), text };
-  }
-
-  async function sendFollowingRedirects(request: HttpRequest, timeoutMs: number | null): Promise<HttpResponse> {
-    let url = request.url;
-    for (let hop = 0; ; hop++) {
-      const response = await sendOnce(request, url, timeoutMs);
-      const next = redirectTarget(request.method, url, response, hop, settings.maxRedirects);
-      if (next === undefined) return response;
-      url = next;
-    }
-  }
-
-  /** One attempt: the response, or the failure to retry. Throws what must not be retried. */
-  async function attempt(
-    request: HttpRequest,
-    what: string,
-    repeatable: boolean,
-    timeoutMs: number | null,
-  ): Promise<{ response: HttpResponse } | { failure: Failure }> {
-    let response: HttpResponse;
-    try {
-      response = await sendFollowingRedirects(request, timeoutMs);
-    } catch (error) {
-      if (settings.signal.aborted || error instanceof RestartError) throw error;
-      const network = networkFailure(error, timeoutMs);
-      if (network.maybeSent && !repeatable) throw new UnconfirmedRequestError(what, network.reason);
-      return { failure: { reason: network.reason, state: 'network-error' } };
-    }
-    const gateway = GATEWAY_STATUSES.has(response.status);
-    if (response.status !== 429 && !gateway) return { response };
-    // A gateway error says nothing about whether the platform behind it got the request.
-    if (gateway && !repeatable) throw new UnconfirmedRequestError(what, `HTTP ${response.status} from the platform or a gateway in front of it`);
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), settings.now());
-    const reason = `HTTP ${response.status} ${STATUS_TEXT[response.status] ?? ''}`.trim();
-    return { failure: { reason, state: String(response.status), response, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) } };
-  }
-
   return async function send(request) {
-    const what = describeRequest(request.method, request.url);
-    const repeatable = request.repeatable ?? request.method === 'GET';
-    const timeoutMs = request.timeoutMs === undefined ? settings.requestTimeoutMs : request.timeoutMs;
+    const exchange: Exchange = {
+      request,
+      what: describeRequest(request.method, request.url),
+      repeatable: request.repeatable ?? request.method === 'GET',
+      timeoutMs: request.timeoutMs === undefined ? settings.requestTimeoutMs : request.timeoutMs,
+    };
+    const { what, repeatable } = exchange;
     const startedAt = settings.now();
     for (let attemptNo = 0; ; attemptNo++) {
-      const result = await attempt(request, what, repeatable, timeoutMs);
+      const result = await attempt(exchange, settings);
       if ('response' in result) return result.response;
       const outcome = result.failure;
       const patient = repeatable && (settings.outagesExpected?.() ?? false);

@@ -2,9 +2,9 @@
  * The public entry of the adapters module. Importing it registers the built-in adapters;
  * another adapter plugs in with `registerAdapter(defineAdapter({...}))`.
  */
-import { arcgisAllServicesAdapter } from './arcgis-all-services.js';
-import { arcgisDeploymentAdapter } from './arcgis-deployment.js';
-import { cloudFoundryRestageAdapter } from './cloudfoundry-restage.js';
+import { arcgisAllServicesAdapter } from './arcgis/all-services.js';
+import { arcgisDeploymentAdapter } from './arcgis/deployment.js';
+import { cloudFoundryRestageAdapter } from './cloudfoundry/restage.js';
 import { registerAdapter } from './registry.js';
 
 registerAdapter(arcgisDeploymentAdapter);

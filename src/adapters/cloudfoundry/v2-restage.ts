@@ -3,10 +3,10 @@
  * then for every instance RUNNING. A restage that got no answer is never sent again.
  */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import { readCfReply, type CfClient } from './cloudfoundry-client.js';
-import { RestartError, UnconfirmedRequestError } from './errors.js';
-import { pollUntil, type PollOutcome } from './polling.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError, UnconfirmedRequestError } from '../errors.js';
+import { pollUntil, type PollOutcome } from '../polling.js';
+import { readCfReply, type CfClient } from './client.js';
 
 const v2App = z.looseObject({
   metadata: z.looseObject({ guid: z.string() }),

@@ -1,10 +1,10 @@
 /** Cloud Foundry sign-in: find the UAA, get a bearer token, renew it before it expires. */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import { cfErrorIn, formatCfError } from './cloudfoundry-errors.js';
-import { RestartError } from './errors.js';
-import { describeRequest } from './http.js';
-import { parsePlatformBody } from './platform-response.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError } from '../errors.js';
+import { describeRequest } from '../http.js';
+import { parsePlatformBody } from '../platform-response.js';
+import { cfErrorIn, formatCfError } from './errors.js';
 
 export type CfCredentials =
   | { grant: 'password'; username: string; password: string }

@@ -3,11 +3,11 @@
  * resource at `jobsUrl`, as given, until it ends, provided it is on the portal's origin.
  */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import type { ArcgisClient } from './arcgis-client.js';
-import { RestartError } from './errors.js';
-import { summarize } from './platform-response.js';
-import { pollUntil, type PollOutcome } from './polling.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError } from '../errors.js';
+import { summarize } from '../platform-response.js';
+import { pollUntil, type PollOutcome } from '../polling.js';
+import type { ArcgisClient } from './client.js';
 
 export interface ArcgisJobSubmission {
   jobsUrl: string;

@@ -3,13 +3,13 @@
  * the v2 restage endpoint (default) or a v3 build plus rolling deployment (no downtime).
  */
 import { z } from 'zod';
-import { defineAdapter, type AdapterRun } from './adapter-run.js';
-import type { CfCredentials } from './cloudfoundry-auth.js';
-import { createCfClient } from './cloudfoundry-client.js';
-import { restageV2 } from './cloudfoundry-v2.js';
-import { restageV3Rolling } from './cloudfoundry-v3.js';
-import { envVarName, exactlyOneSecret, nonEmpty, platformUrl } from './config-fields.js';
-import { resolveSecret } from './secrets.js';
+import { defineAdapter, type AdapterRun } from '../adapter-run.js';
+import { envVarName, exactlyOneSecret, nonEmpty, platformUrl } from '../config-fields.js';
+import { resolveSecret } from '../secrets.js';
+import type { CfCredentials } from './auth.js';
+import { createCfClient } from './client.js';
+import { restageV2 } from './v2-restage.js';
+import { restageV3Rolling } from './v3-rolling.js';
 
 const passwordGrant = z
   .strictObject({

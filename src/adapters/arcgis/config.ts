@@ -1,8 +1,8 @@
 /** The connection keys both ArcGIS adapters share, and resolving them for one run. */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import { envVarName, nonEmpty, platformUrl } from './config-fields.js';
-import { resolveSecret } from './secrets.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { envVarName, nonEmpty, platformUrl } from '../config-fields.js';
+import { resolveSecret } from '../secrets.js';
 
 export const arcgisConnectionFields = {
   /** https://host/context (the portal's web context). */

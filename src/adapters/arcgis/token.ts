@@ -1,11 +1,11 @@
 /** ArcGIS tokens: generate, renew before expiry, drop when the platform rejects one. */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import type { ArcgisConnection } from './arcgis-config.js';
-import { arcgisErrorIn, formatArcgisError } from './arcgis-errors.js';
-import { RestartError } from './errors.js';
-import { describeRequest } from './http.js';
-import { parsePlatformBody, summarize } from './platform-response.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError } from '../errors.js';
+import { describeRequest } from '../http.js';
+import { parsePlatformBody, summarize } from '../platform-response.js';
+import type { ArcgisConnection } from './config.js';
+import { arcgisErrorIn, formatArcgisError } from './errors.js';
 
 const tokenResponse = z.looseObject({
   token: z.string().min(1),

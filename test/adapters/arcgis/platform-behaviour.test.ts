@@ -4,15 +4,15 @@
  * a stuck job against the deadline, cancellation, and secrets kept out of everything reported.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
+import { parseRestartConfig, runRestart } from '../../../src/adapters/index.js';
 import {
   FAKE_ARCGIS_DEPLOYMENT_ID,
   FAKE_ARCGIS_PASSWORD,
   FAKE_ARCGIS_USERNAME,
   startFakeArcgis,
   type FakeArcgis,
-} from '../fixtures/fake-arcgis.js';
-import { expectOk, exposedText, failureOf, fakePerTest, freePort, recordingContext } from './helpers.js';
+} from '../../fixtures/fake-arcgis.js';
+import { expectOk, exposedText, failureOf, fakePerTest, freePort, recordingContext } from '../helpers.js';
 
 const start = fakePerTest(startFakeArcgis);
 

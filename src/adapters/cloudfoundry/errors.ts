@@ -3,8 +3,8 @@
  * `{"errors": [{"code", "title", "detail"}]}`, and UAA `{"error", "error_description"}`.
  */
 import { z } from 'zod';
-import { RestartError } from './errors.js';
-import { summarize } from './platform-response.js';
+import { RestartError } from '../errors.js';
+import { summarize } from '../platform-response.js';
 
 export interface CfError {
   status: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
+import { parseRestartConfig, runRestart } from '../../../src/adapters/index.js';
 import {
   FAKE_CF_APP_GUID,
   FAKE_CF_CLIENT_ID,
@@ -7,8 +7,8 @@ import {
   FAKE_CF_PASSWORD,
   FAKE_CF_USERNAME,
   startFakeCloudFoundry,
-} from '../fixtures/fake-cloudfoundry.js';
-import { expectOk, exposedText, failureOf, fakePerTest, freePort, kinds, polledStates, recordingContext } from './helpers.js';
+} from '../../fixtures/fake-cloudfoundry.js';
+import { expectOk, exposedText, failureOf, fakePerTest, freePort, kinds, polledStates, recordingContext } from '../helpers.js';
 
 const start = fakePerTest(startFakeCloudFoundry);
 

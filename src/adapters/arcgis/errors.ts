@@ -3,7 +3,7 @@
  * `{"error": {"code", "message", "details"}}` and `{"status": "error", "messages": [...], "code"}`.
  */
 import { z } from 'zod';
-import { summarize } from './platform-response.js';
+import { summarize } from '../platform-response.js';
 
 export interface ArcgisError {
   code: number | undefined;

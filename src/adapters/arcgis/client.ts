@@ -5,13 +5,13 @@
  * 498/499 gets one new token and one retry.
  */
 import type { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import type { ArcgisConnection } from './arcgis-config.js';
-import { arcgisErrorIn, formatArcgisError, isTokenError, type ArcgisError } from './arcgis-errors.js';
-import { createArcgisTokenSession } from './arcgis-token.js';
-import { RestartError } from './errors.js';
-import { describeRequest, type HttpRequest } from './http.js';
-import { parsePlatformBody, summarize } from './platform-response.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError } from '../errors.js';
+import { describeRequest, type HttpRequest } from '../http.js';
+import { parsePlatformBody, summarize } from '../platform-response.js';
+import type { ArcgisConnection } from './config.js';
+import { arcgisErrorIn, formatArcgisError, isTokenError, type ArcgisError } from './errors.js';
+import { createArcgisTokenSession } from './token.js';
 
 export interface ArcgisClient {
   /** `<portal>/admin`. */

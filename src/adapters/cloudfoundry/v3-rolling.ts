@@ -5,10 +5,10 @@
  * list of them): the restart fails saying what to check.
  */
 import { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import { readCfReply, type CfClient } from './cloudfoundry-client.js';
-import { RestartError, sendOnceOrAdvise } from './errors.js';
-import { pollUntil } from './polling.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError, sendOnceOrAdvise } from '../errors.js';
+import { pollUntil } from '../polling.js';
+import { readCfReply, type CfClient } from './client.js';
 
 const packageList = z.looseObject({
   resources: z.array(z.looseObject({ guid: z.string(), state: z.string().optional(), created_at: z.string().optional() })),

@@ -3,12 +3,12 @@
  * refreshAllServices, always asynchronous) and wait for the job to complete.
  */
 import { z } from 'zod';
-import { defineAdapter } from './adapter-run.js';
-import { createArcgisClient } from './arcgis-client.js';
-import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './arcgis-config.js';
-import { arcgisJobSubmission, waitForArcgisJob } from './arcgis-jobs.js';
-import { exactlyOneSecret } from './config-fields.js';
-import { sendOnceOrAdvise } from './errors.js';
+import { defineAdapter } from '../adapter-run.js';
+import { exactlyOneSecret } from '../config-fields.js';
+import { sendOnceOrAdvise } from '../errors.js';
+import { createArcgisClient } from './client.js';
+import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './config.js';
+import { arcgisJobSubmission, waitForArcgisJob } from './jobs.js';
 
 export const arcgisAllServicesConfig = z
   .strictObject({ ...arcgisConnectionFields })

@@ -4,12 +4,12 @@
  * polling instances is not a failure).
  */
 import type { z } from 'zod';
-import type { AdapterRun } from './adapter-run.js';
-import { createCfTokenSession, type CfCredentials } from './cloudfoundry-auth.js';
-import { cfErrorIn, cfRestartError, formatCfError, isInvalidTokenError, type CfError } from './cloudfoundry-errors.js';
-import { RestartError } from './errors.js';
-import { describeRequest } from './http.js';
-import { parsePlatformBody } from './platform-response.js';
+import type { AdapterRun } from '../adapter-run.js';
+import { RestartError } from '../errors.js';
+import { describeRequest } from '../http.js';
+import { parsePlatformBody } from '../platform-response.js';
+import { createCfTokenSession, type CfCredentials } from './auth.js';
+import { cfErrorIn, cfRestartError, formatCfError, isInvalidTokenError, type CfError } from './errors.js';
 
 export interface CfReply {
   /** "METHOD url" for messages. */

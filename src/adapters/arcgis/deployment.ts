@@ -3,14 +3,14 @@
  * then optionally wait until the deployment reports STARTED with every replica ready.
  */
 import { z } from 'zod';
-import { defineAdapter, type AdapterRun } from './adapter-run.js';
-import type { ArcgisClient } from './arcgis-client.js';
-import { createArcgisClient } from './arcgis-client.js';
-import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './arcgis-config.js';
-import { arcgisJobSubmission, waitForArcgisJob } from './arcgis-jobs.js';
-import { exactlyOneSecret, nonEmpty } from './config-fields.js';
-import { sendOnceOrAdvise } from './errors.js';
-import { pollUntil } from './polling.js';
+import { defineAdapter, type AdapterRun } from '../adapter-run.js';
+import { exactlyOneSecret, nonEmpty } from '../config-fields.js';
+import { sendOnceOrAdvise } from '../errors.js';
+import { pollUntil } from '../polling.js';
+import type { ArcgisClient } from './client.js';
+import { createArcgisClient } from './client.js';
+import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './config.js';
+import { arcgisJobSubmission, waitForArcgisJob } from './jobs.js';
 
 export const arcgisDeploymentConfig = z
   .strictObject({
