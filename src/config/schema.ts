@@ -70,29 +70,39 @@ const pagesSource = z.union([
 export const siteRole = z.enum(['Owner', 'Manager', 'Contributor', 'Downloader', 'Viewer']);
 
 const siteSchema = z.strictObject({
+  /** Id of the site in the API's URLs: letters, digits, "-" and "_". */
   id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, "-" and "_" only (1-128)'),
+  /** Name of the site, unique, shown in the API. */
   name: z.string().min(1).max(200),
   /** Base URL of the site. Its origin is always reachable by the renderer, wherever it lives. */
   origin: httpUrl,
-  /** Where the pages of a refresh come from. Default: {sitemap: "/sitemap.xml"}. */
+  /** Where the pages of a refresh come from: {sitemap}, {urls: [...]} or {crawl: {start, maxPages, include, exclude}}. */
   pages: pagesSource.default({ sitemap: '/sitemap.xml' }),
-  /** Cron expression of the scheduled refresh. Default: hourly. */
+  /** Cron expression of the scheduled refresh. */
   schedule: z.string().min(1).default('0 * * * *'),
-  /** IANA time zone of `schedule`. Default: UTC. */
+  /** IANA time zone of `schedule`. */
   timezone: z.string().min(1).default('UTC'),
   /** user → sharing role on this site. */
   members: z.record(z.string().min(1), siteRole).default({}),
+  /** offline: crawlers are not served and no refresh runs. */
   status: z.enum(['online', 'offline']).default('online'),
+  /** secure: a site behind sign-in; crawlers are not served. */
   security: z.enum(['public', 'secure']).default('public'),
-  /** The pre-renderer for this site. Default true. */
+  /** The pre-renderer for this site; false: crawlers are not served. */
   prerender: z.boolean().default(true),
-  /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. Default false. */
+  /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. */
   allowPrivateNetwork: z.boolean().default(false),
+  /**
+   * Per-site overrides of render options: blockResourceTypes, blockUrlPatterns,
+   * stripScripts, keepScriptTypes, idleWindowMs, deadlineMs.
+   * @oneRow
+   */
   render: renderOverrides.prefault({}),
   /**
    * Restarting the site's origin through a platform adapter: {adapter, when, …the adapter's
    * keys}; `when` is before-refresh, on-failure or manual. Validated at load by the adapter
    * registry (unknown adapters are named with the known ones). No restart when absent.
+   * @oneRow
    */
   restart: restartConfigSchema.optional(),
 });
@@ -100,29 +110,30 @@ const siteSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: z
     .strictObject({
-      /** Port of the HTTP API. Default 3000; env PORT overrides. */
+      /** Port of the HTTP API; env PORT overrides. */
       port: z.number().int().min(0).max(65535).default(3000),
+      /** Address the HTTP API listens on. */
       host: z.string().min(1).default('0.0.0.0'),
-      /** Public base URL used in Location headers. Default: taken from the request. */
+      /** Public base URL used in Location headers (default: the request's own). */
       publicUrl: httpUrl.optional(),
       /**
        * Believe X-Forwarded-Host, -Proto and -For. Only behind a proxy that sets them itself:
-       * otherwise any client picks the host of our Location headers. Default false.
+       * otherwise any client picks the host of our Location headers.
        */
       trustProxy: z.boolean().default(false),
       /**
        * Time a client has to send a request's headers; a slower one gets 408 and is
-       * disconnected. Crawlers send them in one packet. Default 10 s (Node's own: 60 s).
+       * disconnected. Crawlers send them in one packet (Node's own limit: 60 s).
        */
       headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
       /**
        * Time a client has to send a whole request, headers and body; a slower one gets 408
-       * and is disconnected. At least headersTimeoutMs. Default 30 s (Node's own: 300 s).
+       * and is disconnected. At least headersTimeoutMs (Node's own limit: 300 s).
        */
       requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
       /**
        * An idle kept-alive connection is closed after this. Longer than the 60 s of common
-       * load balancers, so that they close first and never send on a closing socket. Default 65 s.
+       * load balancers, so that they close first and never send on a closing socket.
        */
       keepAliveTimeoutMs: z.number().int().min(0).max(3_600_000).default(65_000),
     })
@@ -131,44 +142,48 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** "embedded" (SQLite under `dir`, survives restarts) or a redis:// URL. Env REDIS_URL overrides. */
       store: z.union([z.literal('embedded'), z.string().regex(/^rediss?:\/\//, 'must be "embedded" or a redis:// URL')]).default('embedded'),
-      /** Folder of the embedded store. Default ./data. */
+      /** Folder of the embedded store. */
       dir: z.string().min(1).default('./data'),
-      /** Key namespace in the store. Default "rendercache". */
+      /** Key namespace in the store. */
       namespace: z.string().min(1).default('rendercache'),
       /**
        * A store command slower than this counts as a miss (and is logged). A false miss
-       * costs a whole render (0.5-2 s), so a slow store is waited for a little. Default 1000 ms.
+       * costs a whole render (0.5-2 s), so a slow store is waited for a little.
        */
       commandTimeoutMs: z.number().int().min(10).max(60_000).default(1000),
-      /** Bytes of rendered pages kept in the in-memory hot tier. Default 128 MiB. */
+      /** Bytes of rendered pages kept in the in-memory hot tier (default: 128 MiB). */
       hotTierBytes: z.number().int().min(0).default(128 * 1024 * 1024),
-      /** An entry older than this is served as "stale" and re-rendered in the background. Default 2 h. */
+      /** An entry older than this is served as "stale" and re-rendered in the background. */
       staleAfterSeconds: z.number().int().min(1).default(7200),
     })
     .prefault({}),
   render: z
     .strictObject({
-      /** Chromium binary. Default: env CHROME_PATH, then Debian's headless shell, then /usr/bin/chromium, then puppeteer's own. */
+      /** Chromium binary (default: env CHROME_PATH, then Debian's headless shell, then /usr/bin/chromium, then puppeteer's own). */
       chromePath: z.string().min(1).optional(),
-      /** Renders at once in this process. Default: two per core, bounded by memory. */
+      /** Renders at once in this process (default: two per core, bounded by memory). */
       concurrency: z.number().int().min(1).max(64).default(() => defaultRenderConcurrency()),
-      /** Renders waiting beyond this answer 503 with Retry-After. Default 200. */
+      /** Renders waiting beyond this answer 503 with Retry-After. */
       maxQueued: z.number().int().min(0).default(200),
-      /** Quiet network time that marks a page ready. Default 50 ms (see docs/architecture.md). */
+      /** Quiet network time that marks a page ready (see docs/architecture.md). */
       idleWindowMs: z.number().int().min(0).max(10_000).default(50),
-      /** A request open longer than this is a long-poll and no longer keeps the page busy. Default 5 s. */
+      /** A request open longer than this is a long-poll and no longer keeps the page busy. */
       longPollAfterMs: z.number().int().min(100).max(60_000).default(5000),
-      /** Hard deadline of one render; reaching it is a failure. Default 20 s. */
+      /** Hard deadline of one render; reaching it is a failure. */
       deadlineMs: z.number().int().min(1000).max(120_000).default(20_000),
-      /** Relaunch the browser after this many renders. Default 1000. */
+      /** Relaunch the browser after this many renders. */
       recycleAfterRenders: z.number().int().min(1).default(1000),
-      /** Relaunch the browser after this many minutes. Default 30. */
+      /** Relaunch the browser after this many minutes. */
       recycleAfterMinutes: z.number().min(0.01).default(30),
-      /** User agent of the renderer. Default: Chromium's, with "rendercache" appended. */
+      /** User agent of the renderer (default: Chromium's). */
       userAgent: z.string().min(1).optional(),
+      /** Resource types aborted before they reach the network; their URLs stay in the HTML. */
       blockResourceTypes: z.array(resourceType).default(['image', 'media', 'font']),
+      /** Substrings of URLs to abort (default: analytics and tag-manager hosts). */
       blockUrlPatterns: z.array(z.string().min(1)).default(DEFAULT_BLOCKED_URL_PATTERNS),
+      /** Remove executable <script> elements from the cached HTML. */
       stripScripts: z.boolean().default(true),
+      /** Script types kept when stripping (data, not code). */
       keepScriptTypes: z.array(z.string().min(1)).default(['application/ld+json']),
       /** Origin response headers replayed to crawlers; only names of the allow-list in render/replay-headers. */
       replayHeaders: z
@@ -178,40 +193,47 @@ export const configSchema = z.strictObject({
     .prefault({}),
   refresh: z
     .strictObject({
-      /** Pages of one site rendering at once during a refresh. Default 4. */
+      /** Pages of one site rendering at once during a refresh. */
       siteConcurrency: z.number().int().min(1).max(64).default(4),
-      /** Tries per page (the first and the retries), with exponential backoff. Default 3. */
+      /** Tries per page (the first and the retries), with exponential backoff. */
       maxAttempts: z.number().int().min(1).max(10).default(3),
-      /** Backoff before the first retry; doubled for each further one. Default 1000 ms. */
+      /** Backoff before the first retry; doubled for each further one. */
       retryBackoffMs: z.number().int().min(0).max(60_000).default(1000),
       /**
-       * A job fails when more than this share of its pages failed. Default 0: any failed
-       * page fails the job (its pages that rendered are cached all the same).
+       * A job fails when more than this share of its pages failed; 0: any failed page fails
+       * the job (its pages that rendered are cached all the same).
        */
       maxFailedPercent: z.number().min(0).max(100).default(0),
-      /** Jobs kept per site; older ones are deleted with their pages. Default 20. */
+      /** Jobs kept per site; older ones are deleted with their pages. */
       keepJobs: z.number().int().min(1).max(10_000).default(20),
-      /** Upper bound on the pages of one job. Default 100000. */
+      /** Upper bound on the pages of one job. */
       maxPagesPerJob: z.number().int().min(1).max(10_000_000).default(100_000),
-      /** intervalToPoll advertised in job status. Default 1000 ms. */
+      /** intervalToPoll advertised in job status. */
       pollIntervalMs: z.number().int().min(100).default(1000),
     })
     .prefault({}),
   api: z
     .strictObject({
-      /** Management API requests allowed per token per window; more get 429. Default 120 per minute. */
+      /**
+       * Management API requests allowed per token per window: {points, windowSeconds}; more get 429.
+       * @oneRow
+       */
       rateLimit: z.strictObject({ points: z.number().int().min(1).default(120), windowSeconds: z.number().int().min(1).default(60) }).prefault({}),
-      /** Largest request body accepted. Default 256 KiB. */
+      /** Largest request body accepted; larger get 413 (default: 256 KiB). */
       maxBodyBytes: z.number().int().min(1024).default(256 * 1024),
       /**
        * Time to read a management request's body once its headers are in; a slower body
-       * gets 408 and the connection is closed. Default 10 s (256 KiB at 25 KB/s).
+       * gets 408 and the connection is closed (10 s is 256 KiB at 25 KB/s).
        */
       bodyReadTimeoutMs: z.number().int().min(50).max(600_000).default(10_000),
     })
     .prefault({}),
   auth: z
     .strictObject({
+      /**
+       * Bearer tokens of the management API: {token (8+ characters), user, admin}.
+       * @oneRow
+       */
       tokens: z
         .array(z.strictObject({ token: z.string().min(8), user: z.string().min(1), admin: z.boolean().default(false) }))
         .default([]),
@@ -222,36 +244,42 @@ export const configSchema = z.strictObject({
     .strictObject({
       /**
        * What this instance does: "api" serves crawlers and the API, "worker" renders,
-       * "all" both. Default "all"; `--role` and env RENDERCACHE_ROLE override.
+       * "all" both; `--role` and env RENDERCACHE_ROLE override.
        * "api" and "worker" need a Redis store.
        */
       role: z.enum(['api', 'worker', 'all']).default('all'),
-      /** A render whose instance stops renewing its lock for this long is taken over by another. Default 30 s. */
+      /** A render whose instance stops renewing its lock for this long is taken over by another. */
       lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
-      /** How often instances look for renders stalled by a dead instance. Default 15 s. */
+      /** How often instances look for renders stalled by a dead instance. */
       stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
     })
     .prefault({}),
   /** Scheduled refresh of every site on its `schedule`, in this process. */
   schedule: z
     .strictObject({
-      /** Run the scheduled refreshes. Default true. */
+      /** Run the scheduled refreshes. */
       enabled: z.boolean().default(true),
       /**
        * Each site starts this many seconds at most after its tick, at an offset derived
        * from its id (never more than half its schedule's interval), so that sites do not
-       * all start at once. 0 starts every site on the tick. Default 300.
+       * all start at once. 0 starts every site on the tick.
        */
       jitterSeconds: z.number().int().min(0).max(86_400).default(300),
-      /** At start-up, refresh at once every site whose last successful refresh is older than its last tick. Default true. */
+      /** At start-up, refresh at once every site whose last successful refresh is older than its last tick. */
       catchUp: z.boolean().default(true),
     })
     .prefault({}),
   sites: z.array(siteSchema).default([]),
-  /** Serve the demo site shipped in demo-site/ on this port (used by the default config). */
+  /**
+   * Serve the demo site shipped in demo-site/: {port, root} (used by the default config).
+   * @oneRow
+   */
   demo: z.strictObject({ port: z.number().int().min(0).max(65535), root: z.string().min(1).default('demo-site') }).optional(),
   log: z
-    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .strictObject({
+      /** pino log level; env LOG_LEVEL overrides. */
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
     .prefault({}),
 }).superRefine((cfg, ctx) => {
   if (cfg.server.headersTimeoutMs > cfg.server.requestTimeoutMs) {
