@@ -16,7 +16,7 @@ import { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
 import { apiEdge } from './api/api-edge.js';
 import { createHttpServer } from './api/http-server.js';
-import { sitesRoutes } from './api/sites-routes.js';
+import { sitesRoutes } from './api/routes/index.js';
 import { PageDiscovery } from './jobs/discovery/discover-pages.js';
 import { RefreshService } from './jobs/refresh-service.js';
 import type { JobStore } from './jobs/types.js';

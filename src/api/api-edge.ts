@@ -17,7 +17,7 @@ export interface ApiEdgeOptions {
 /**
  * What every management route runs before its handler: a token (401), the caller's
  * request budget (429 with Retry-After), and a JSON body within limits (413, 415, 408,
- * 400), left in `ctx.request.body`. The routes declare it themselves (sites-routes), so
+ * 400), left in `ctx.request.body`. The routes declare it themselves (routes/route-table), so
  * it does not depend on how a path is spelled.
  */
 export function apiEdge(options: ApiEdgeOptions): Koa.Middleware {

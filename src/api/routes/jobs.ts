@@ -1,0 +1,34 @@
+import { errors } from '../errors.js';
+import { jobStatusBody, pageItem } from '../job-view.js';
+import { validate } from '../validate.js';
+import type { SitesRoutesDeps } from './deps.js';
+import { pagesQuery, plainQuery } from './params.js';
+import type { RouteTable } from './route-table.js';
+import { jobFor } from './site-access.js';
+
+type PageStatus = 'pending' | 'processing' | 'complete' | 'failed';
+
+/** A job's status, its pages, and cancelling it. Declared before the site routes: "_status" is not a site id. */
+export function jobRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
+  route('get', '/sites/_status/:jobId', 'Viewer', async (ctx, access) => {
+    validate(plainQuery, ctx.query, 'query');
+    ctx.body = jobStatusBody(await jobFor(deps, ctx, access), deps.pollIntervalMs);
+  });
+
+  route('get', '/sites/_status/:jobId/pages', 'Viewer', async (ctx, access) => {
+    const query = validate(pagesQuery, ctx.query, 'query');
+    const job = await jobFor(deps, ctx, access);
+    const status = query.q ? (/"(\w+)"/.exec(query.q)?.[1] as PageStatus) : undefined;
+    const { items, total } = await deps.refresh.pages(job.id, { offset: query.offset, limit: query.limit, ...(status ? { status } : {}) });
+    ctx.body = { items: items.map(pageItem), offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < total, totalResults: total };
+  });
+
+  route('delete', '/sites/_status/:jobId', 'Manager', async (ctx, access) => {
+    validate(plainQuery, ctx.query, 'query');
+    const job = await jobFor(deps, ctx, access);
+    if (job.progress !== 'pending' && job.progress !== 'processing') {
+      throw errors.jobConflict(`Job ${job.id} has already ended (${job.progress}); only a pending or processing job can be cancelled.`, { job: { id: job.id }, progress: job.progress });
+    }
+    ctx.body = jobStatusBody(await deps.refresh.cancel(job), deps.pollIntervalMs);
+  });
+}

@@ -1,0 +1,41 @@
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { SiteView } from '../../sites/site-directory.js';
+import { errors } from '../errors.js';
+import { validate } from '../validate.js';
+import type { SitesRoutesDeps } from './deps.js';
+import { accepted, hasBody, requestBody, requireRespondAsync, siteBusy } from './job-requests.js';
+import { siteQuery } from './params.js';
+import type { RouteTable } from './route-table.js';
+import { siteFor } from './site-access.js';
+import { requireRefreshable } from './site-rules.js';
+
+const refreshBody = z.strictObject({ pages: z.array(z.string().min(1).max(4096)).min(1) });
+const MAX_PAGES_PER_REQUEST = 1000;
+
+/** Starting a refresh of a site: all its pages, or those the body names. */
+export function refreshRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
+  route('post', '/sites/:id/refresh', 'Manager', async (ctx, access) => {
+    const query = validate(siteQuery, ctx.query, 'query');
+    requireRespondAsync(ctx);
+    const view = siteFor(deps.sites, ctx, access, query.includeDeleted ?? false);
+    const pages = requestedPages(ctx, view, deps);
+    requireRefreshable(view);
+    const { job } = await deps.refresh.start(view.site, { trigger: 'api', requestedBy: access.caller.user, ...(pages ? { pages } : {}) });
+    // A running refresh is the answer (OCM's behaviour); a running restart job is not a refresh.
+    if (job.action !== 'refresh') throw siteBusy(ctx, deps.publicUrl, view, job);
+    accepted(ctx, deps.publicUrl, job, deps.pollIntervalMs);
+  });
+}
+
+/** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site. */
+function requestedPages(ctx: Koa.Context, view: SiteView, { discovery }: SitesRoutesDeps): string[] | undefined {
+  if (!hasBody(ctx)) return undefined;
+  const body = validate(refreshBody, requestBody(ctx), 'body');
+  if (body.pages.length > MAX_PAGES_PER_REQUEST) {
+    throw errors.payloadTooLarge(`At most ${MAX_PAGES_PER_REQUEST} pages per request; got ${body.pages.length}.`);
+  }
+  const { urls, rejected } = discovery.pagesOf(view.site, body.pages);
+  if (rejected.length > 0) throw errors.badRequest(`Not pages of site ${view.site.id}: ${rejected.slice(0, 5).join(', ')}${rejected.length > 5 ? ', …' : ''}.`);
+  return urls;
+}

@@ -1,0 +1,22 @@
+import { roleOn } from '../auth.js';
+import { validate } from '../validate.js';
+import type { SitesRoutesDeps } from './deps.js';
+import { listQuery, siteQuery } from './params.js';
+import type { RouteTable } from './route-table.js';
+import { siteFor } from './site-access.js';
+import { siteBody } from './site-body.js';
+
+/** Reading sites: the list the caller has a role on, and one site. */
+export function siteRoutes({ route }: RouteTable, { sites, publicUrl }: SitesRoutesDeps): void {
+  route('get', '/sites', 'Viewer', (ctx, access) => {
+    const query = validate(listQuery, ctx.query, 'query');
+    const visible = sites.all().filter((v) => roleOn(v.site, access.caller) !== null && (query.includeDeleted || !v.state.deleted));
+    const items = visible.slice(query.offset, query.offset + query.limit).map((v) => siteBody(ctx, v, publicUrl));
+    ctx.body = { items, offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < visible.length, totalResults: visible.length };
+  });
+
+  route('get', '/sites/:id', 'Viewer', (ctx, access) => {
+    const query = validate(siteQuery, ctx.query, 'query');
+    ctx.body = siteBody(ctx, siteFor(sites, ctx, access, query.includeDeleted ?? false), publicUrl);
+  });
+}
