@@ -12,6 +12,7 @@ export function jobStatusUrl(ctx: Koa.Context, publicUrl: string | undefined, jo
   return `${publicBase(ctx, publicUrl)}${API_BASE}/sites/_status/${jobId}`;
 }
 
-export function siteUrl(ctx: Koa.Context, publicUrl: string | undefined, siteId: string): string {
+/** A site as an API resource (its self link). */
+export function siteResourceUrl(ctx: Koa.Context, publicUrl: string | undefined, siteId: string): string {
   return `${publicBase(ctx, publicUrl)}${API_BASE}/sites/${siteId}`;
 }

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { SiteView } from '../../sites/site-directory.js';
 import { roleOn } from '../auth.js';
-import { siteUrl } from './links.js';
+import { siteResourceUrl } from './links.js';
 import { callerOf } from './route-table.js';
 
 /** A site as the API shows it (OCM shape), with the caller's role; `links=none` leaves out the links. */
@@ -16,6 +16,6 @@ export function siteBody(ctx: Koa.Context, view: SiteView, publicUrl: string | u
     isDeleted: view.state.deleted,
     schedule: view.site.config.schedule,
     role: roleOn(view.site, callerOf(ctx)),
-    ...(ctx.query.links === 'none' ? {} : { links: [{ rel: 'self', href: siteUrl(ctx, publicUrl, view.site.id), method: 'GET' }] }),
+    ...(ctx.query.links === 'none' ? {} : { links: [{ rel: 'self', href: siteResourceUrl(ctx, publicUrl, view.site.id), method: 'GET' }] }),
   };
 }
