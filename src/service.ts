@@ -9,8 +9,8 @@ import { healthRoutes } from './api/health-routes.js';
 import { startDemoSite } from './demo/demo-site.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { INSTANCE_ID, RenderAndStore } from './queue/render-and-store.js';
-import { HttpDrain } from './http-drain.js';
+import { INSTANCE_ID, RenderAndStore } from './engine/render-and-store.js';
+import { HttpDrain } from './api/http-drain.js';
 import { BrowserPool, resolveChromePath } from './render/browser-pool.js';
 import { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
@@ -29,10 +29,10 @@ import type { SiteStateStore } from './sites/site-state.js';
 import { storeKind } from './cache/store.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
-import { ClusterEngine } from './engine/cluster-engine.js';
+import { ClusterEngine } from './engine/cluster/cluster-engine.js';
 import type { Engine, EngineParts } from './engine/engine.js';
-import { LocalEngine } from './engine/local-engine.js';
-import type { RenderQueue } from './queue/render-task.js';
+import { LocalEngine } from './engine/local/local-engine.js';
+import type { RenderQueue } from './engine/render-queue.js';
 
 export interface ServiceOptions {
   logger?: Logger;

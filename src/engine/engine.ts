@@ -6,8 +6,8 @@ import type { RefreshRunner } from '../jobs/refresh-runner.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import type { JobStore } from '../jobs/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { RenderAndStore } from '../queue/render-and-store.js';
-import type { RenderQueue } from '../queue/render-task.js';
+import type { RenderAndStore } from './render-and-store.js';
+import type { RenderQueue } from './render-queue.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 
 /** What the engines work with, built by the composition root. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger.js';
-import type { RenderTaskResult } from '../queue/render-task.js';
+import type { RenderTaskResult } from '../engine/render-queue.js';
 import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';

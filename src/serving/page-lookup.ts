@@ -5,7 +5,7 @@ import { SingleFlight } from '../cache/single-flight.js';
 import { ApiError, errors } from '../api/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { PRIORITY, QueueFullError, type RenderQueue, type RenderTaskResult } from '../queue/render-task.js';
+import { PRIORITY, QueueFullError, type RenderQueue, type RenderTaskResult } from '../engine/render-queue.js';
 import type { Site } from '../sites/site.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
 

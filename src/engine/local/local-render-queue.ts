@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
-import type { RenderAndStore } from './render-and-store.js';
-import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from './render-task.js';
+import type { RenderAndStore } from '../render-and-store.js';
+import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../render-queue.js';
 
 export interface LocalRenderQueueOptions {
   /** Renders at once. */

@@ -1,5 +1,5 @@
-import type { RenderTask } from '../queue/render-task.js';
-import { PRIORITY } from '../queue/render-task.js';
+import type { RenderTask } from '../render-queue.js';
+import { PRIORITY } from '../render-queue.js';
 
 /** BullMQ queues of a cluster, under the cache namespace so clusters never mix. */
 export const RENDER_QUEUE = 'render';

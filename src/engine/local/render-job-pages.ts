@@ -1,8 +1,8 @@
 import PQueue from 'p-queue';
 import type { Logger } from '../../observability/logger.js';
-import { PRIORITY, QueueFullError, type RenderQueue } from '../../queue/render-task.js';
-import { failedPage, pageOutcome } from '../job-lifecycle.js';
-import type { JobError, JobRecord, JobStore, PageRecord } from '../types.js';
+import { PRIORITY, QueueFullError, type RenderQueue } from '../render-queue.js';
+import { failedPage, pageOutcome } from '../../jobs/job-lifecycle.js';
+import type { JobError, JobRecord, JobStore, PageRecord } from '../../jobs/types.js';
 
 export interface RefreshRunOptions {
   siteConcurrency: number;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../../src/service.js';
-import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
-import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../helpers/service.js';
+import type { RunningService } from '../../../src/service.js';
+import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../../helpers/service.js';
 
 /**
  * What each instance keeps in memory (hot tier, site state, request budgets) stays

@@ -1,10 +1,10 @@
-import type { Logger } from '../observability/logger.js';
-import { INSTANCE_ID, type RenderAndStore } from '../queue/render-and-store.js';
-import type { RenderTaskResult } from '../queue/render-task.js';
-import type { SiteDirectory } from '../sites/site-directory.js';
-import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../jobs/job-lifecycle.js';
-import { afterPagesDone } from '../jobs/origin-restart.js';
-import type { JobError, JobRecord, JobStore } from '../jobs/types.js';
+import type { Logger } from '../../observability/logger.js';
+import { INSTANCE_ID, type RenderAndStore } from '../render-and-store.js';
+import type { RenderTaskResult } from '../render-queue.js';
+import type { SiteDirectory } from '../../sites/site-directory.js';
+import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../../jobs/job-lifecycle.js';
+import { afterPagesDone } from '../../jobs/origin-restart.js';
+import type { JobError, JobRecord, JobStore } from '../../jobs/types.js';
 import type { PageJobData } from './queues.js';
 
 /** Where a job's on-failure origin restart is handed to (the control queue). */

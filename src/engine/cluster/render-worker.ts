@@ -1,8 +1,8 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
-import type { RenderAndStore } from '../queue/render-and-store.js';
-import type { RenderTaskResult } from '../queue/render-task.js';
+import type { Logger } from '../../observability/logger.js';
+import type { RenderAndStore } from '../render-and-store.js';
+import type { RenderTaskResult } from '../render-queue.js';
 import type { PageJobProcessor } from './page-job.js';
 import { RENDER_JOB, RENDER_QUEUE, type LookupJobData, type PageJobData } from './queues.js';
 

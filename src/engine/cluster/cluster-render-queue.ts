@@ -1,6 +1,6 @@
 import type { Queue, QueueEvents } from 'bullmq';
-import type { Logger } from '../observability/logger.js';
-import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../queue/render-task.js';
+import type { Logger } from '../../observability/logger.js';
+import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../render-queue.js';
 import { bullPriority, RENDER_JOB, type LookupJobData } from './queues.js';
 import type { RedisWatch } from './redis-watch.js';
 

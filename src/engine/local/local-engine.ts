@@ -1,10 +1,10 @@
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { LocalRefreshRunner } from '../jobs/local/local-refresh-runner.js';
-import type { RefreshService } from '../jobs/refresh-service.js';
-import { LocalRenderQueue } from '../queue/local-render-queue.js';
-import { LocalScheduler } from '../schedule/local-scheduler.js';
-import type { Scheduler } from '../schedule/scheduler.js';
-import type { Engine, EngineParts } from './engine.js';
+import { LocalRefreshRunner } from './local-refresh-runner.js';
+import type { RefreshService } from '../../jobs/refresh-service.js';
+import { LocalRenderQueue } from './local-render-queue.js';
+import { LocalScheduler } from './local-scheduler.js';
+import type { Scheduler } from '../scheduler.js';
+import type { Engine, EngineParts } from '../engine.js';
 
 /** Everything in this process: p-queue for renders, node-cron for schedules. */
 export class LocalEngine implements Engine {

@@ -1,10 +1,10 @@
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
-import type { Logger } from '../observability/logger.js';
-import { catchUp } from './catch-up.js';
-import { siteJitterMs } from './jitter.js';
-import { nextRunWithOffset } from './next-run.js';
-import { runScheduledRefresh, type ScheduledRefreshDeps } from './scheduled-refresh.js';
-import type { Scheduler } from './scheduler.js';
+import type { Logger } from '../../observability/logger.js';
+import { catchUp } from '../../schedule/catch-up.js';
+import { siteJitterMs } from '../../schedule/jitter.js';
+import { nextRunWithOffset } from '../../schedule/next-run.js';
+import { runScheduledRefresh, type ScheduledRefreshDeps } from '../../schedule/scheduled-refresh.js';
+import type { Scheduler } from '../scheduler.js';
 
 export interface LocalSchedulerOptions {
   /** Upper bound of each site's start delay after a tick (see jitter.ts). */

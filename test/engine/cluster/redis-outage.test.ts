@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../../src/service.js';
-import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
-import { lookupUrl, startTestService, uniqueNamespace } from '../helpers/service.js';
+import type { RunningService } from '../../../src/service.js';
+import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { lookupUrl, startTestService, uniqueNamespace } from '../../helpers/service.js';
 
 /** A Redis of this test's own, so that it can be killed and brought back. */
 async function freePort(): Promise<number> {

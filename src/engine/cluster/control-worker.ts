@@ -1,14 +1,14 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
-import type { Site } from '../sites/site.js';
-import type { SiteDirectory } from '../sites/site-directory.js';
-import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
-import { addJobPages, endRefreshJob, failJob, type JobEndOptions } from '../jobs/job-lifecycle.js';
-import { PAGES_REQUEUED_STEP, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../jobs/origin-restart.js';
-import { UNFINISHED, type JobStore } from '../jobs/types.js';
-import { missedLastTick } from '../schedule/catch-up.js';
-import { runScheduledRefresh, type ScheduledRefreshDeps } from '../schedule/scheduled-refresh.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Site } from '../../sites/site.js';
+import type { SiteDirectory } from '../../sites/site-directory.js';
+import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
+import { addJobPages, endRefreshJob, failJob, type JobEndOptions } from '../../jobs/job-lifecycle.js';
+import { PAGES_REQUEUED_STEP, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../../jobs/origin-restart.js';
+import { UNFINISHED, type JobStore } from '../../jobs/types.js';
+import { missedLastTick } from '../../schedule/catch-up.js';
+import { runScheduledRefresh, type ScheduledRefreshDeps } from '../../schedule/scheduled-refresh.js';
 import type { PageJobQueue } from './page-job-queue.js';
 import {
   CONTROL_JOB,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { withTimeout } from '../cache/with-timeout.js';
+import { withTimeout } from '../../cache/with-timeout.js';
 
 /**
  * Tells those waiting on Redis (a lookup waiting for a render on BullMQ) that it stopped

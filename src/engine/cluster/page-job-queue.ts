@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import type { JobRecord, JobStore } from '../jobs/types.js';
-import { PRIORITY } from '../queue/render-task.js';
+import type { JobRecord, JobStore } from '../../jobs/types.js';
+import { PRIORITY } from '../render-queue.js';
 import { bullPriority, RENDER_JOB, type PageJobData } from './queues.js';
 
 export interface PageJobQueueOptions {

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bullPrefix, CONTROL_QUEUE } from '../../src/cluster/queues.js';
-import type { JobRecord } from '../../src/jobs/types.js';
-import { siteJitterMs } from '../../src/schedule/jitter.js';
-import type { RunningService } from '../../src/service.js';
-import { RedisStore } from '../../src/stores/redis-store.js';
-import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
-import { REDIS_URL, startTestService, uniqueNamespace } from '../helpers/service.js';
+import { bullPrefix, CONTROL_QUEUE } from '../../../src/engine/cluster/queues.js';
+import type { JobRecord } from '../../../src/jobs/types.js';
+import { siteJitterMs } from '../../../src/schedule/jitter.js';
+import type { RunningService } from '../../../src/service.js';
+import { RedisStore } from '../../../src/stores/redis-store.js';
+import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { REDIS_URL, startTestService, uniqueNamespace } from '../../helpers/service.js';
 
 /**
  * Scheduling in a cluster: two in-process instances (each with its own Chromium) share

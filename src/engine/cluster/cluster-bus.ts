@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../observability/logger.js';
 
 /** What one instance tells the others: a page was rewritten, a site's state changed. */
 export type BusMessage = { kind: 'page'; key: string } | { kind: 'site'; siteId: string };

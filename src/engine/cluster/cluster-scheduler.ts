@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import type { Logger } from '../observability/logger.js';
-import type { SiteRegistry } from '../sites/site-registry.js';
-import { previousTick } from '../schedule/next-run.js';
-import type { Scheduler } from '../schedule/scheduler.js';
+import type { Logger } from '../../observability/logger.js';
+import type { SiteRegistry } from '../../sites/site-registry.js';
+import { previousTick } from '../../schedule/next-run.js';
+import type { Scheduler } from '../scheduler.js';
 import { CONTROL_JOB, type CatchUpJobData, type TickJobData } from './queues.js';
 
 const SCHEDULER_PREFIX = 'refresh:';

@@ -6,7 +6,7 @@ import { renderPolicyFor } from '../render/policy.js';
 import type { Renderer } from '../render/renderer.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
-import type { RenderTask, RenderTaskResult } from './render-task.js';
+import type { RenderTask, RenderTaskResult } from './render-queue.js';
 
 /** Identifies this process in page records ("which instance rendered it"). */
 export const INSTANCE_ID = `${os.hostname()}:${process.pid}`;

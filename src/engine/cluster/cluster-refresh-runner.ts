@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { RefreshRequest, RefreshRunner } from '../jobs/refresh-runner.js';
-import type { JobRecord } from '../jobs/types.js';
-import type { Site } from '../sites/site.js';
+import type { RefreshRequest, RefreshRunner } from '../../jobs/refresh-runner.js';
+import type { JobRecord } from '../../jobs/types.js';
+import type { Site } from '../../sites/site.js';
 import { CONTROL_JOB, type DiscoverJobData, type RestartOriginJobData } from './queues.js';
 
 /** A job an instance gave back while stopping is tried again by another (see ControlWorker). */

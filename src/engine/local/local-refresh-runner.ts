@@ -1,12 +1,12 @@
 import type { Logger } from '../../observability/logger.js';
-import type { RenderQueue } from '../../queue/render-task.js';
+import type { RenderQueue } from '../render-queue.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
-import type { PageDiscovery } from '../discovery/discover-pages.js';
-import { addJobPages, endRefreshJob, failJob, releaseJob, type JobEndOptions } from '../job-lifecycle.js';
-import type { RefreshRequest, RefreshRunner } from '../refresh-runner.js';
-import { afterPagesDone, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../origin-restart.js';
-import type { JobRecord, JobStore } from '../types.js';
+import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
+import { addJobPages, endRefreshJob, failJob, releaseJob, type JobEndOptions } from '../../jobs/job-lifecycle.js';
+import type { RefreshRequest, RefreshRunner } from '../../jobs/refresh-runner.js';
+import { afterPagesDone, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../../jobs/origin-restart.js';
+import type { JobRecord, JobStore } from '../../jobs/types.js';
 import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
 
 /** Runs refresh and restart jobs inside this process: one async run per job, pages through p-queue. */

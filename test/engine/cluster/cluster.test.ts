@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
-import { REDIS_URL, uniqueNamespace } from '../helpers/service.js';
-import { RedisStore } from '../../src/stores/redis-store.js';
+import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
+import { REDIS_URL, uniqueNamespace } from '../../helpers/service.js';
+import { RedisStore } from '../../../src/stores/redis-store.js';
 
 /**
  * Several real `rendercache serve` processes over one real Redis: one shared cache,
