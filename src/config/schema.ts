@@ -2,7 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { restartConfigSchema } from '../adapters/index.js';
 import { isReplayableHeader, REPLAYABLE_HEADERS } from '../render/replay-headers.js';
-import { scheduleProblem } from '../schedule/next-run.js';
+import { scheduleProblem } from '../cron/schedule-problem.js';
 
 /**
  * The one schema of rendercache's config file. Every default lives here, next to the

@@ -1,5 +1,5 @@
-import os from 'node:os';
 import type { PageCache } from '../cache/page-cache.js';
+import { INSTANCE_ID } from '../observability/instance.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { renderPolicyFor } from '../render/policy.js';
@@ -7,9 +7,6 @@ import type { Renderer } from '../render/renderer.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
 import type { RenderTask, RenderTaskResult } from './render-queue.js';
-
-/** Identifies this process in page records ("which instance rendered it"). */
-export const INSTANCE_ID = `${os.hostname()}:${process.pid}`;
 
 /**
  * The work behind every queued task: render the page, then write it to the cache only

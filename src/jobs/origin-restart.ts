@@ -7,9 +7,8 @@ import { createRestartContext, runRestart, type RestartResult, type RestartStep 
 import type { Logger } from '../observability/logger.js';
 import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
-import type { RestartStepRecord } from '../sites/site-state.js';
 import { releaseJob, type JobEndOptions } from './job-lifecycle.js';
-import { UNFINISHED, type JobError, type JobRecord, type JobStore, type PageUpdate } from './types.js';
+import { UNFINISHED, type JobError, type JobRecord, type JobStore, type PageUpdate, type RestartStepRecord } from './types.js';
 
 export interface OriginRestartDeps {
   store: JobStore;

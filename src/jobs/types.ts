@@ -1,5 +1,4 @@
 import type { RenderFailureKind } from '../render/types.js';
-import type { RestartStepRecord } from '../sites/site-state.js';
 
 /** States of a refresh job: pending → processing → succeeded | failed | aborted. */
 export type JobProgress = 'pending' | 'processing' | 'succeeded' | 'failed' | 'aborted';
@@ -10,6 +9,15 @@ export type PageStatus = 'pending' | 'processing' | 'complete' | 'failed';
 export type JobTrigger = 'api' | 'schedule' | 'startup';
 
 export type JobAction = 'refresh' | 'restart';
+
+/** One step of an origin restart, as shown in job records. */
+export interface RestartStepRecord {
+  at: string;
+  kind: string;
+  detail: string;
+  platformJobId?: string;
+  state?: string;
+}
 
 export interface JobError {
   title: string;

@@ -1,4 +1,4 @@
-import { previousTick } from './next-run.js';
+import { previousTick } from '../cron/next-run.js';
 import { runScheduledRefresh, type ScheduledRefreshDeps, type ScheduledRefreshOutcome } from './scheduled-refresh.js';
 
 /**

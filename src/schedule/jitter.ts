@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { shortestIntervalMs } from './next-run.js';
+import { shortestIntervalMs } from '../cron/next-run.js';
 
 /**
  * A number in [0, 1) derived from the site id alone: every process, and every restart,

@@ -1,12 +1,3 @@
-/** One step of an origin restart, as shown in job records. */
-export interface RestartStepRecord {
-  at: string;
-  kind: string;
-  detail: string;
-  platformJobId?: string;
-  state?: string;
-}
-
 /** What changes about a site at run time, persisted beside the jobs. */
 export interface SiteRuntimeState {
   runtimeStatus: 'online' | 'offline';

@@ -16,7 +16,7 @@ import { RenderWorker } from './render-worker.js';
 import { withTimeout } from '../../cache/with-timeout.js';
 import type { RefreshService } from '../../jobs/refresh-service.js';
 import { LocalRenderQueue } from '../local/local-render-queue.js';
-import { INSTANCE_ID } from '../render-and-store.js';
+import { INSTANCE_ID } from '../../observability/instance.js';
 import { siteJitterMs } from '../../schedule/jitter.js';
 import type { Engine, EngineParts } from '../engine.js';
 

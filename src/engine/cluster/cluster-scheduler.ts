@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../observability/logger.js';
 import type { SiteRegistry } from '../../sites/site-registry.js';
-import { previousTick } from '../../schedule/next-run.js';
+import { previousTick } from '../../cron/next-run.js';
 import type { Scheduler } from '../scheduler.js';
 import { CONTROL_JOB, type CatchUpJobData, type TickJobData } from './queues.js';
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../../observability/logger.js';
-import { INSTANCE_ID, type RenderAndStore } from '../render-and-store.js';
+import { INSTANCE_ID } from '../../observability/instance.js';
+import type { RenderAndStore } from '../render-and-store.js';
 import type { RenderTaskResult } from '../render-queue.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../../jobs/job-lifecycle.js';

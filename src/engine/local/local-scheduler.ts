@@ -2,7 +2,7 @@ import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../../observability/logger.js';
 import { catchUp } from '../../schedule/catch-up.js';
 import { siteJitterMs } from '../../schedule/jitter.js';
-import { nextRunWithOffset } from '../../schedule/next-run.js';
+import { nextRunWithOffset } from '../../cron/next-run.js';
 import { runScheduledRefresh, type ScheduledRefreshDeps } from '../../schedule/scheduled-refresh.js';
 import type { Scheduler } from '../scheduler.js';
 

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../../src/jobs/types.js';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
 import { siteJitterMs } from '../../../src/schedule/jitter.js';
-import { nextRun, nextRunWithOffset } from '../../../src/schedule/next-run.js';
+import { nextRun, nextRunWithOffset } from '../../../src/cron/next-run.js';
 import type { RunningService } from '../../../src/service.js';
 import { SqliteStore } from '../../../src/stores/sqlite-store.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
