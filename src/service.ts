@@ -20,7 +20,7 @@ import { createHttpServer } from './api/http-server.js';
 import { sitesRoutes } from './api/routes/index.js';
 import { PageDiscovery } from './jobs/discovery/discover-pages.js';
 import { RefreshService } from './jobs/refresh-service.js';
-import type { JobStore } from './jobs/types.js';
+import type { JobStore } from './jobs/job-store.js';
 import { crawlerRoutes } from './serving/crawler-routes.js';
 import { createHotPath } from './serving/hot-path.js';
 import { PageLookup } from './serving/page-lookup.js';

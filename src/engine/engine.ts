@@ -4,7 +4,7 @@ import type { PageCache } from '../cache/page-cache.js';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
 import type { RefreshRunner } from '../jobs/refresh-runner.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
-import type { JobStore } from '../jobs/types.js';
+import type { JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { RenderAndStore } from './render-and-store.js';
 import type { RenderQueue } from './render-queue.js';

@@ -7,8 +7,10 @@ import { createRestartContext, runRestart, type RestartResult, type RestartStep 
 import type { Logger } from '../observability/logger.js';
 import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
-import { releaseJob, type JobEndOptions } from './job-lifecycle.js';
-import { UNFINISHED, type JobError, type JobRecord, type JobStore, type PageUpdate, type RestartStepRecord } from './types.js';
+import type { JobStore } from './job-store.js';
+import { moveRestartToFinished, moveToProcessing, recordRestartSteps, type JobEndOptions } from './job-states.js';
+import { movePageToPending } from './page-states.js';
+import type { JobError, JobRecord, RestartStepRecord } from './types.js';
 
 export interface OriginRestartDeps {
   store: JobStore;
@@ -22,6 +24,9 @@ export interface OriginRestartDeps {
  * Besides telling the user, it tells every instance that the job's one restart is over.
  */
 export const PAGES_REQUEUED_STEP = 'pages-requeued';
+
+/** The job's on-failure restart is over: its failed pages were set back to pending. */
+export const failedPagesRequeued = (job: JobRecord): boolean => job.restartSteps.some((step) => step.kind === PAGES_REQUEUED_STEP);
 
 const PAGES_BATCH = 500;
 
@@ -55,7 +60,7 @@ function stepRecorder(jobId: string, store: JobStore, initial: readonly RestartS
       const snapshot = [...steps];
       writes = writes
         .then(async () => {
-          if (!(await store.updateJob(jobId, { restartSteps: snapshot }, UNFINISHED))) onRefused();
+          if (!(await recordRestartSteps(jobId, snapshot, store))) onRefused();
         })
         .catch((err: unknown) => log.warn({ err: String(err) }, 'could not record a restart step'));
     },
@@ -132,16 +137,12 @@ async function countOriginSideFailures(jobId: string, store: JobStore): Promise<
 export async function afterPagesDone(job: JobRecord, site: Site, store: JobStore): Promise<AfterPagesDone> {
   const config = site.config.restart;
   if (job.action !== 'refresh' || config?.when !== 'on-failure') return 'end';
-  if (job.restartSteps.some((step) => step.kind === PAGES_REQUEUED_STEP)) return 'end';
+  if (failedPagesRequeued(job)) return 'end';
   // The failed share bounds the origin-side share: most jobs stop here without reading pages.
   if (!reaches(job.failedCount, job.pageCount, config.failureThresholdPercent)) return 'end';
   if (!reaches(await countOriginSideFailures(job.id, store), job.pageCount, config.failureThresholdPercent)) return 'end';
   return (await store.claimOriginRestart(job.id)) ? 'restart' : 'wait';
 }
-
-const RENDER_AGAIN: PageUpdate & { status: 'pending' } = {
-  status: 'pending', attempts: 0, error: null, failureKind: null, httpStatus: null, renderedBy: null,
-};
 
 /**
  * The claimed on-failure restart: restarts the origin, then sets the job's failed pages
@@ -155,8 +156,7 @@ export async function restartThenRetryFailedPages(job: JobRecord, site: Site, de
   for (;;) {
     const seqs = await deps.store.pageSeqs(job.id, 'failed', PAGES_BATCH);
     if (seqs.length === 0) break;
-    for (const seq of seqs) await deps.store.updatePage(job.id, seq, 'failed', RENDER_AGAIN);
-    again += seqs.length;
+    for (const seq of seqs) if (await movePageToPending(deps.store, job.id, seq)) again++;
   }
   // Written after the pages moved: an instance that sees it also sees the job unfinished.
   const steps = (await deps.store.getJob(job.id))?.restartSteps ?? [];
@@ -165,7 +165,7 @@ export async function restartThenRetryFailedPages(job: JobRecord, site: Site, de
     kind: PAGES_REQUEUED_STEP,
     detail: `${again} failed page${again === 1 ? '' : 's'} set back to pending, to render again in this job`,
   };
-  await deps.store.updateJob(job.id, { restartSteps: [...steps, requeued] }, UNFINISHED);
+  await recordRestartSteps(job.id, [...steps, requeued], deps.store);
   deps.logger.info({ jobId: job.id, siteId: site.id, pages: again }, 'failed pages queued again after the origin restart');
   return again;
 }
@@ -176,14 +176,11 @@ export async function restartThenRetryFailedPages(job: JobRecord, site: Site, de
  * the end, it is left unfinished for the caller to decide.
  */
 export async function runRestartJob(job: JobRecord, site: Site, deps: OriginRestartDeps, options: Pick<JobEndOptions, 'keepJobs'>): Promise<void> {
-  await deps.store.updateJob(job.id, { progress: 'processing' }, ['pending']);
   // Taken over after a crash it is processing already; cancelled meanwhile it is not ours.
-  if ((await deps.store.getJob(job.id))?.progress !== 'processing') return;
+  if (!(await moveToProcessing(job.id, deps.store))) return;
   const result = await restartOrigin(job, site, deps);
   if (deps.signal.aborted) return;
   const error: JobError | null = result.ok ? null : { title: result.error.title, detail: result.error.detail };
-  const progress = result.ok ? 'succeeded' : 'failed';
-  await deps.store.updateJob(job.id, { progress, endTime: new Date().toISOString(), error }, ['processing']);
-  await releaseJob(job, deps.store, options);
-  deps.logger.info({ jobId: job.id, siteId: site.id, progress }, 'restart job ended');
+  await moveRestartToFinished(job, error, deps.store, options);
+  deps.logger.info({ jobId: job.id, siteId: site.id, progress: error ? 'failed' : 'succeeded' }, 'restart job ended');
 }

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
-import { failJob, releaseJob, type JobEndOptions } from './job-lifecycle.js';
+import type { JobStore } from './job-store.js';
+import { moveToAborted, moveToFailed, releaseJob, type JobEndOptions } from './job-states.js';
 import type { RefreshRequest, RefreshRunner } from './refresh-runner.js';
-import { UNFINISHED, type JobAction, type JobRecord, type JobStore, type PageQuery, type PageRecord } from './types.js';
+import { isUnfinished, type JobAction, type JobRecord, type PageQuery, type PageRecord } from './types.js';
 
 export type { RefreshRequest } from './refresh-runner.js';
 
@@ -72,7 +73,7 @@ export class RefreshService {
     const holder = await this.store.claimSiteSlot(site.id, job.id);
     if (holder) {
       const running = await this.store.getJob(holder);
-      if (running && UNFINISHED.includes(running.progress)) return { job: running, created: false };
+      if (running && isUnfinished(running.progress)) return { job: running, created: false };
       // A slot left by a job that ended without releasing it: take it over.
       await this.store.releaseSiteSlot(site.id, holder);
       return this.createHoldingSlot(site, action, request);
@@ -92,7 +93,7 @@ export class RefreshService {
       await step();
     } catch (err) {
       const error = { title: 'Could Not Start', detail: `The job could not be started: ${err instanceof Error ? err.message : String(err)}. Start it again.` };
-      await failJob(job, error, this.store, this.options).catch(() => releaseJob(job, this.store, this.options));
+      await moveToFailed(job, error, this.store, this.options).catch(() => releaseJob(job, this.store, this.options));
       this.logger.warn({ jobId: job.id, siteId: job.siteId, err: error.detail }, 'a job could not be started; ended it and released the site');
       throw err;
     }
@@ -108,7 +109,7 @@ export class RefreshService {
 
   /** Cancels a job: it ends aborted; pages in flight finish, cached pages stay. */
   async cancel(job: JobRecord): Promise<JobRecord> {
-    await this.store.updateJob(job.id, { progress: 'aborted', endTime: new Date().toISOString() }, UNFINISHED);
+    await moveToAborted(job.id, this.store);
     await this.runner.abort(job.id);
     await releaseJob(job, this.store, this.options);
     return (await this.store.getJob(job.id)) ?? job;
@@ -118,29 +119,9 @@ export class RefreshService {
   async whenDone(jobId: string, pollMs = 100): Promise<JobRecord | undefined> {
     for (;;) {
       const job = await this.store.getJob(jobId);
-      if (!job || !UNFINISHED.includes(job.progress)) return job;
+      if (!job || !isUnfinished(job.progress)) return job;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
-  }
-
-  /**
-   * Single process only: jobs left pending or processing by a process that stopped are
-   * ended as failed, with an error that says so; their rendered pages stay cached.
-   * (In a cluster the others carry such a job on; see the README.)
-   */
-  async failInterruptedJobs(isRunningHere: (jobId: string) => boolean): Promise<number> {
-    const orphans = (await this.store.unfinishedJobs()).filter((job) => !isRunningHere(job.id));
-    for (const job of orphans) {
-      const left = job.pageCount - job.completedCount - job.failedCount;
-      await failJob(job, {
-        title: 'Service Restarted',
-        detail: job.action === 'restart'
-          ? 'The service stopped while this origin restart was running; whether the origin restarted is unknown. Start a new restart if needed.'
-          : `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
-      }, this.store, this.options);
-      this.logger.warn({ jobId: job.id, siteId: job.siteId, left }, 'ended a job interrupted by a restart');
-    }
-    return orphans.length;
   }
 
   /** Stops this process's share of running jobs without marking them. */

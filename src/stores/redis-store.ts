@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { UNFINISHED, type JobPatch, type JobProgress, type JobRecord, type JobStore, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { isUnfinished, type JobPatch, type JobProgress, type JobRecord, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
@@ -18,6 +19,20 @@ for i = 4, #ARGV do
   end
 end
 return 0`;
+
+/**
+ * KEYS: pages hash, the page's new status set, every other status set. ARGV: seq, the
+ * record as read, the new record. Writes only if the record is still the one read.
+ */
+const SET_PAGE_IF = `
+if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[3])
+for i = 3, #KEYS do redis.call('zrem', KEYS[i], ARGV[1]) end
+redis.call('zadd', KEYS[2], tonumber(ARGV[1]), ARGV[1])
+return 1`;
+
+/** Tries of a page update whose record changed between read and write, its status unchanged. */
+const PAGE_WRITE_TRIES = 3;
 
 /**
  * Jobs, pages and site state in Redis, shared by every instance. A job is a hash; its
@@ -84,22 +99,27 @@ export class RedisStore implements JobStore, SiteStateStore {
     const record = await this.redis.hget(this.key('job', jobId), 'record');
     if (!record) return false;
     const job = { ...(JSON.parse(record) as JobRecord), ...patch };
-    const ended = UNFINISHED.includes(job.progress) ? '0' : '1';
+    const ended = isUnfinished(job.progress) ? '0' : '1';
     // The state is checked and the record written in one script: instances racing to end a job cannot both win.
     const done = await this.redis.eval(SET_JOB_IF, 2, this.key('job', jobId), this.key('jobs', 'unfinished'), JSON.stringify(job), jobId, ended, ...onlyIf);
     return done === 1;
   }
 
-  async updatePage(jobId: string, seq: number, _from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
-    const raw = await this.redis.hget(this.key('job', jobId, 'pages'), String(seq));
-    if (!raw) return;
-    const page = { ...(JSON.parse(raw) as PageRecord), ...patch };
-    const tx = this.redis.multi().hset(this.key('job', jobId, 'pages'), String(seq), JSON.stringify(page));
-    // Out of every other status set, whatever the caller believed: two instances that
-    // raced on one page (a stalled render taken over) cannot count it twice.
-    for (const status of STATUSES) if (status !== patch.status) tx.zrem(this.key('job', jobId, 'st', status), String(seq));
-    tx.zadd(this.key('job', jobId, 'st', patch.status), seq, String(seq));
-    await tx.exec();
+  async updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<boolean> {
+    const pages = this.key('job', jobId, 'pages');
+    const others = STATUSES.filter((status) => status !== patch.status).map((status) => this.key('job', jobId, 'st', status));
+    for (let tries = 0; tries < PAGE_WRITE_TRIES; tries++) {
+      const raw = await this.redis.hget(pages, String(seq));
+      if (!raw) return false;
+      const page = JSON.parse(raw) as PageRecord;
+      if (page.status !== from) return false;
+      // Checked and written in one script: of two instances racing on one page, one records
+      // it. The page leaves every other status set, so it is never counted twice.
+      const next = JSON.stringify({ ...page, ...patch });
+      const written = await this.redis.eval(SET_PAGE_IF, 2 + others.length, pages, this.key('job', jobId, 'st', patch.status), ...others, String(seq), raw, next);
+      if (written === 1) return true;
+    }
+    return false;
   }
 
   async getPage(jobId: string, seq: number): Promise<PageRecord | undefined> {
@@ -147,7 +167,7 @@ export class RedisStore implements JobStore, SiteStateStore {
     let removed = 0;
     for (const id of ids) {
       const job = await this.getJob(id);
-      if (job && (job.progress === 'pending' || job.progress === 'processing')) continue;
+      if (job && isUnfinished(job.progress)) continue;
       const tx = this.redis.multi().del(this.key('job', id), this.key('job', id, 'pages')).zrem(index, id);
       for (const status of STATUSES) tx.del(this.key('job', id, 'st', status));
       await tx.exec();

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
-import type { JobPatch, JobProgress, JobRecord, JobStore, PageQuery, PageRecord, PageStatus, PageUpdate } from '../jobs/types.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { UNFINISHED, type JobPatch, type JobProgress, type JobRecord, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 type Row = Record<string, string | number | null>;
+
+const UNFINISHED_PLACEHOLDERS = UNFINISHED.map(() => '?').join(', ');
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -86,7 +89,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
     return changed > 0;
   }
 
-  async updatePage(jobId: string, seq: number, _from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<void> {
+  async updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<boolean> {
     const columns: Record<keyof PageUpdate, string> = {
       status: 'status', httpStatus: 'http_status', renderedAt: 'rendered_at', renderTimeMs: 'render_time_ms',
       bytes: 'bytes', attempts: 'attempts', renderedBy: 'rendered_by', error: 'error', failureKind: 'failure_kind',
@@ -99,7 +102,9 @@ export class SqliteStore implements JobStore, SiteStateStore {
       sets.push(`${column} = ?`);
       params.push(key === 'error' ? (value ? JSON.stringify(value) : null) : (value as string | number | null));
     }
-    await this.run(`UPDATE pages SET ${sets.join(', ')} WHERE job_id = ? AND seq = ?`, [...params, jobId, seq]);
+    // The status guard makes it a compare-and-set: one statement, so no other write comes between.
+    const changed = await this.run(`UPDATE pages SET ${sets.join(', ')} WHERE job_id = ? AND seq = ? AND status = ?`, [...params, jobId, seq, from]);
+    return changed > 0;
   }
 
   async getPage(jobId: string, seq: number): Promise<PageRecord | undefined> {
@@ -128,14 +133,14 @@ export class SqliteStore implements JobStore, SiteStateStore {
   }
 
   async unfinishedJobs(): Promise<JobRecord[]> {
-    const rows = await this.all("SELECT * FROM jobs WHERE progress IN ('pending', 'processing')", []);
+    const rows = await this.all(`SELECT * FROM jobs WHERE progress IN (${UNFINISHED_PLACEHOLDERS})`, [...UNFINISHED]);
     return Promise.all(rows.map((row) => this.toJob(row)));
   }
 
   async pruneJobs(siteId: string, keep: number): Promise<number> {
     const old = await this.all(
-      "SELECT id FROM jobs WHERE site_id = ? AND progress NOT IN ('pending', 'processing') ORDER BY start_time DESC, rowid DESC LIMIT -1 OFFSET ?",
-      [siteId, keep],
+      `SELECT id FROM jobs WHERE site_id = ? AND progress NOT IN (${UNFINISHED_PLACEHOLDERS}) ORDER BY start_time DESC, rowid DESC LIMIT -1 OFFSET ?`,
+      [siteId, ...UNFINISHED, keep],
     );
     for (const { id } of old) {
       await this.run('DELETE FROM pages WHERE job_id = ?', [id]);

@@ -2,7 +2,8 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
 import { newJobId } from '../../src/jobs/refresh-service.js';
-import type { JobRecord, JobStore } from '../../src/jobs/types.js';
+import type { JobStore } from '../../src/jobs/job-store.js';
+import type { JobRecord } from '../../src/jobs/types.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
@@ -34,6 +35,21 @@ describe.each([
     const record = await store.getJob(big.id);
     expect(record).toMatchObject({ pageCount: 100_000, completedCount: 1, failedCount: 1 });
     expect(await store.pageSeqs(big.id, 'pending', 3)).toEqual([0, 1, 2]);
+    await store.close();
+  });
+
+  it('moves a page only from the state it is in (a compare-and-set): of racing callers exactly one records it', async () => {
+    const store = await open();
+    const j = job('cas');
+    await store.createJob(j);
+    await store.addPages(j.id, ['https://s.test/a']);
+    expect(await store.updatePage(j.id, 0, 'processing', { status: 'complete' })).toBe(false);
+    expect(await store.getPage(j.id, 0)).toMatchObject({ status: 'pending' });
+    expect(await store.updatePage(j.id, 0, 'pending', { status: 'processing' })).toBe(true);
+    const racing = await Promise.all(Array.from({ length: 6 }, (_, i) => store.updatePage(j.id, 0, 'processing', { status: i % 2 ? 'complete' : 'failed', attempts: i + 1 })));
+    expect(racing.filter(Boolean)).toHaveLength(1);
+    const record = await store.getJob(j.id);
+    expect((record?.completedCount ?? 0) + (record?.failedCount ?? 0)).toBe(1);
     await store.close();
   });
 

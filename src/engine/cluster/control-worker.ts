@@ -4,9 +4,11 @@ import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
-import { addJobPages, endRefreshJob, failJob, type JobEndOptions } from '../../jobs/job-lifecycle.js';
-import { PAGES_REQUEUED_STEP, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../../jobs/origin-restart.js';
-import { UNFINISHED, type JobStore } from '../../jobs/types.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import { moveToFailed, type JobEndOptions } from '../../jobs/job-states.js';
+import { runRestartJob } from '../../jobs/origin-restart.js';
+import { beginRefresh, restartOnFailure, type RefreshStepDeps } from '../../jobs/refresh-flow.js';
+import { isUnfinished, type JobRecord } from '../../jobs/types.js';
 import { missedLastTick } from '../../schedule/catch-up.js';
 import { runScheduledRefresh, type ScheduledRefreshDeps } from '../../schedule/scheduled-refresh.js';
 import type { PageJobQueue } from './page-job-queue.js';
@@ -108,54 +110,40 @@ export class ControlWorker {
     await runScheduledRefresh(this.deps.scheduled, siteId, 'schedule');
   }
 
+  /** The refresh flow's first step (jobs/refresh-flow), then its pages onto the render queue. */
   private async discover(data: DiscoverJobData): Promise<void> {
-    const { store, sites, logger } = this.deps;
-    const log = logger.child({ jobId: data.jobId, siteId: data.siteId });
+    const { store, sites, discovery } = this.deps;
     const job = await store.getJob(data.jobId);
     const site = sites.registry.byId(data.siteId);
-    if (!job || !site || (job.progress !== 'pending' && job.progress !== 'processing')) return;
+    if (!job || !site || !isUnfinished(job.progress)) return;
+    const deps = this.stepDeps(job);
     try {
-      const restartError = await restartBeforeRefresh(job, site, { store, logger: log, signal: this.stopping.signal });
-      if (this.stopping.signal.aborted) throw new StoppingError();
-      if (restartError) {
-        await failJob(job, restartError, store, this.deps.endOptions);
-        return;
-      }
-      const pages = await addJobPages(job, site, data.pages, store, this.deps.discovery);
-      await store.updateJob(job.id, { progress: 'processing' }, ['pending']);
-      if ((await store.getJob(job.id))?.progress !== 'processing') return; // aborted meanwhile
-      log.info({ pages }, 'refresh started');
-      if (pages === 0) {
-        await endRefreshJob(job.id, store, sites, this.deps.endOptions, log);
-        return;
-      }
-      await this.deps.pageQueue.enqueuePending(job);
+      const next = await beginRefresh(job, site, data.pages, { ...deps, discovery });
+      if (next === 'render') await this.deps.pageQueue.enqueuePending(job);
+      else if (this.stopping.signal.aborted) throw new StoppingError();
     } catch (err) {
       if (err instanceof StoppingError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
-      log.error({ err: detail }, 'refresh failed');
-      await failJob(job, { title: 'Refresh Failed', detail }, store, this.deps.endOptions);
+      deps.logger.error({ err: detail }, 'refresh failed');
+      await moveToFailed(job, { title: 'Refresh Failed', detail }, store, this.deps.endOptions);
     }
   }
 
-  /** A restart job, or a refresh job's on-failure restart followed by its failed pages once more. */
+  /** A restart job, or a refresh job's on-failure restart (the flow's step) and its failed pages once more. */
   private async restartOrigin(data: RestartOriginJobData): Promise<void> {
-    const { store, sites, logger, endOptions } = this.deps;
-    const log = logger.child({ jobId: data.jobId, siteId: data.siteId });
+    const { store, sites, endOptions } = this.deps;
     const job = await store.getJob(data.jobId);
     const site = sites.registry.byId(data.siteId);
-    if (!job || !site || !UNFINISHED.includes(job.progress)) return;
-    const deps = { store, logger: log, signal: this.stopping.signal };
-    if (job.action === 'restart') {
-      await runRestartJob(job, site, deps, endOptions);
-    } else if (job.restartSteps.some((step) => step.kind === PAGES_REQUEUED_STEP)) {
-      // Taken over after the pages were set back: only the queueing is left (ids dedupe).
-      await this.deps.pageQueue.enqueuePending(job, RETRY_ROUND_SUFFIX);
-    } else if ((await restartThenRetryFailedPages(job, site, deps)) > 0) {
-      await this.deps.pageQueue.enqueuePending(job, RETRY_ROUND_SUFFIX);
-    } else if (!this.stopping.signal.aborted) {
-      await endRefreshJob(job.id, store, sites, endOptions, log);
-    }
+    if (!job || !site || !isUnfinished(job.progress)) return;
+    const deps = this.stepDeps(job);
+    if (job.action === 'restart') await runRestartJob(job, site, deps, endOptions);
+    // Page ids of this round take a suffix: BullMQ dedupes ids, the first round's are taken.
+    else if ((await restartOnFailure(job, site, deps)) === 'render') await this.deps.pageQueue.enqueuePending(job, RETRY_ROUND_SUFFIX);
     if (this.stopping.signal.aborted) throw new StoppingError();
+  }
+
+  private stepDeps(job: Pick<JobRecord, 'id' | 'siteId'>): RefreshStepDeps {
+    const { store, sites, endOptions, logger } = this.deps;
+    return { store, sites, options: endOptions, logger: logger.child({ jobId: job.id, siteId: job.siteId }), signal: this.stopping.signal };
   }
 }

@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
-import type { JobRecord, JobStore } from '../../jobs/types.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import { isPageDone } from '../../jobs/page-states.js';
+import type { JobRecord } from '../../jobs/types.js';
 import { PRIORITY } from '../render-queue.js';
 import { bullPriority, RENDER_JOB, type PageJobData } from './queues.js';
 
@@ -25,7 +27,7 @@ export class PageJobQueue {
     for (let offset = 0; ; offset += BATCH) {
       const { items } = await this.store.listPages(job.id, { offset, limit: BATCH });
       if (items.length === 0) return queued;
-      const pending = items.filter((page) => page.status === 'pending' || page.status === 'processing');
+      const pending = items.filter((page) => !isPageDone(page.status));
       await this.queue.addBulk(pending.map((page) => ({
         name: RENDER_JOB.page,
         data: {

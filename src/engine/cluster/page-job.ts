@@ -3,9 +3,11 @@ import { INSTANCE_ID } from '../../observability/instance.js';
 import type { RenderAndStore } from '../render-and-store.js';
 import type { RenderTaskResult } from '../render-queue.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
-import { allPagesDone, endRefreshJob, failedPage, pageOutcome, type JobEndOptions } from '../../jobs/job-lifecycle.js';
-import { afterPagesDone } from '../../jobs/origin-restart.js';
-import type { JobError, JobRecord, JobStore } from '../../jobs/types.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import type { JobEndOptions } from '../../jobs/job-states.js';
+import { allPagesDone, isPageDone, movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
+import { finishRendering } from '../../jobs/refresh-flow.js';
+import type { JobError, JobRecord } from '../../jobs/types.js';
 import type { PageJobData } from './queues.js';
 
 /** Where a job's on-failure origin restart is handed to (the control queue). */
@@ -39,23 +41,23 @@ export class PageJobProcessor {
     const job = await this.store.getJob(data.jobId);
     if (!job || job.progress !== 'processing') return; // aborted or ended: nothing to do
     const page = await this.store.getPage(data.jobId, data.seq);
-    if (!page || page.status === 'complete' || page.status === 'failed') return this.endIfDone(data.jobId);
-    if (page.status === 'pending') await this.store.updatePage(data.jobId, data.seq, 'pending', { status: 'processing' });
+    if (!page || isPageDone(page.status)) return this.finishIfLast(data.jobId);
+    if (page.status === 'pending') await movePageToProcessing(this.store, data.jobId, data.seq);
     const attempts = attemptsMade + 1;
     const result = await this.render(data);
     if (handedBack?.aborted) return;
     if (!result.ok && attempts < data.maxAttempts) throw new RetryPageError(result.failure.detail);
-    await this.store.updatePage(data.jobId, data.seq, 'processing', pageOutcome(result, attempts));
-    await this.endIfDone(data.jobId);
+    await movePageToFinished(this.store, data.jobId, data.seq, result, attempts);
+    await this.finishIfLast(data.jobId);
   }
 
   /** BullMQ gave the page up (an error out of our hands, or stalled too often). */
   async giveUp(data: PageJobData, attempts: number, reason: string): Promise<void> {
     const error: JobError = { title: 'Render Error', detail: reason };
     const page = await this.store.getPage(data.jobId, data.seq);
-    if (!page || page.status === 'complete' || page.status === 'failed') return;
-    await this.store.updatePage(data.jobId, data.seq, page.status, failedPage(error, attempts));
-    await this.endIfDone(data.jobId);
+    if (!page || isPageDone(page.status)) return;
+    await movePageToFailed(this.store, data.jobId, data.seq, page.status, error, attempts);
+    await this.finishIfLast(data.jobId);
   }
 
   private async render(data: PageJobData): Promise<RenderTaskResult> {
@@ -66,14 +68,13 @@ export class PageJobProcessor {
     }
   }
 
-  private async endIfDone(jobId: string): Promise<void> {
+  /** The page recorded last finishes the job (the flow's step): ends it, or has its origin restarted. */
+  private async finishIfLast(jobId: string): Promise<void> {
     const job = await this.store.getJob(jobId);
     if (!job || job.progress !== 'processing' || !allPagesDone(job)) return;
-    const site = this.sites.registry.byId(job.siteId);
-    const next = site ? await afterPagesDone(job, site, this.store) : 'end';
-    // 'wait': another caller won the restart. Queueing it again is harmless (the control
-    // job's id dedupes, its handler is idempotent) and covers a winner that could not queue it.
-    if (next !== 'end') return this.restarts.queueOriginRestart(job);
-    await endRefreshJob(jobId, this.store, this.sites, this.options, this.logger.child({ jobId, siteId: job.siteId }));
+    const deps = { store: this.store, sites: this.sites, options: this.options, logger: this.logger.child({ jobId, siteId: job.siteId }) };
+    // Queued also when another caller won the restart: the control job's id dedupes, its
+    // handler is idempotent, and it covers a winner that could not queue it.
+    if ((await finishRendering(job, deps)) === 'restart') await this.restarts.queueOriginRestart(job);
   }
 }

@@ -1,5 +1,6 @@
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LocalRefreshRunner } from './local-refresh-runner.js';
+import { moveInterruptedToFailed } from '../../jobs/job-states.js';
 import type { RefreshService } from '../../jobs/refresh-service.js';
 import { LocalRenderQueue } from './local-render-queue.js';
 import { LocalScheduler } from './local-scheduler.js';
@@ -21,8 +22,8 @@ export class LocalEngine implements Engine {
   }
 
   async start(refresh: RefreshService): Promise<void> {
-    await refresh.failInterruptedJobs((jobId) => this.runner.isRunning(jobId));
-    const { config, sites, logger } = this.parts;
+    const { config, store, sites, logger } = this.parts;
+    await moveInterruptedToFailed(store, config.refresh, (jobId) => this.runner.isRunning(jobId), logger);
     if (!config.schedule.enabled) return;
     this.scheduler = new LocalScheduler({ sites, refresh, logger }, config.schedule);
     await this.scheduler.start();

@@ -1,12 +1,14 @@
 import type { Logger } from '../../observability/logger.js';
-import type { RenderQueue } from '../render-queue.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
-import { addJobPages, endRefreshJob, failJob, releaseJob, type JobEndOptions } from '../../jobs/job-lifecycle.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import { moveToFailed, releaseJob, type JobEndOptions } from '../../jobs/job-states.js';
+import { runRestartJob } from '../../jobs/origin-restart.js';
 import type { RefreshRequest, RefreshRunner } from '../../jobs/refresh-runner.js';
-import { afterPagesDone, restartBeforeRefresh, restartThenRetryFailedPages, runRestartJob } from '../../jobs/origin-restart.js';
-import type { JobRecord, JobStore } from '../../jobs/types.js';
+import { beginRefresh, finishRendering, restartOnFailure, type NextStep, type RefreshStepDeps } from '../../jobs/refresh-flow.js';
+import type { JobRecord } from '../../jobs/types.js';
+import type { RenderQueue } from '../render-queue.js';
 import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
 
 /** Runs refresh and restart jobs inside this process: one async run per job, pages through p-queue. */
@@ -46,27 +48,18 @@ export class LocalRefreshRunner implements RefreshRunner {
     await Promise.all([...this.running.values()].map((r) => r.done.catch(() => {})));
   }
 
+  /** The refresh flow's steps one after the other (jobs/refresh-flow), the pages rendered here. */
   private run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
-    const restartDeps = { store: this.store, logger: log, signal };
+    const deps: RefreshStepDeps = { store: this.store, sites: this.sites, options: this.options, logger: log, signal };
     return this.settle(job, signal, 'Refresh Failed', log, async () => {
-      const restartError = await restartBeforeRefresh(job, site, restartDeps);
-      if (signal.aborted) return;
-      if (restartError) {
-        await failJob(job, restartError, this.store, this.options);
-        return;
-      }
-      const pages = await addJobPages(job, site, request.pages, this.store, this.discovery);
-      if (signal.aborted || !(await this.store.updateJob(job.id, { progress: 'processing' }, ['pending']))) return;
-      log.info({ pages }, 'refresh started');
-      await renderJobPages(job, this.store, this.queue, this.options, signal, log);
-      if (signal.aborted) return;
-      const next = await afterPagesDone((await this.store.getJob(job.id)) ?? job, site, this.store);
-      if (next === 'restart' && (await restartThenRetryFailedPages(job, site, restartDeps)) > 0) {
+      let next: NextStep = await beginRefresh(job, site, request.pages, { ...deps, discovery: this.discovery });
+      while (next === 'render') {
         await renderJobPages(job, this.store, this.queue, this.options, signal, log);
+        if (signal.aborted) return;
+        const rendered = (await this.store.getJob(job.id)) ?? job;
+        next = (await finishRendering(rendered, deps)) === 'restart' ? await restartOnFailure(rendered, site, deps) : 'done';
       }
-      if (signal.aborted) return;
-      await endRefreshJob(job.id, this.store, this.sites, this.options, log);
     });
   }
 
@@ -84,7 +77,7 @@ export class LocalRefreshRunner implements RefreshRunner {
       if (signal.aborted) return;
       const detail = err instanceof Error ? err.message : String(err);
       log.error({ err: detail }, `${job.action} job failed`);
-      await failJob(job, { title, detail }, this.store, this.options).catch(() => {});
+      await moveToFailed(job, { title, detail }, this.store, this.options).catch(() => {});
     } finally {
       if (signal.aborted) await releaseJob(job, this.store, this.options);
     }

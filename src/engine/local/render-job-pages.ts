@@ -1,8 +1,9 @@
 import PQueue from 'p-queue';
 import type { Logger } from '../../observability/logger.js';
 import { PRIORITY, QueueFullError, type RenderQueue } from '../render-queue.js';
-import { failedPage, pageOutcome } from '../../jobs/job-lifecycle.js';
-import type { JobError, JobRecord, JobStore, PageRecord } from '../../jobs/types.js';
+import type { JobStore } from '../../jobs/job-store.js';
+import { movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
+import type { JobError, JobRecord, PageRecord } from '../../jobs/types.js';
 
 export interface RefreshRunOptions {
   siteConcurrency: number;
@@ -34,8 +35,7 @@ export async function renderJobPages(
       if (signal.aborted) break;
       await lane.onSizeLessThan(options.siteConcurrency);
       const page = await store.getPage(job.id, seq);
-      if (!page || page.status !== 'pending') continue;
-      await store.updatePage(job.id, seq, 'pending', { status: 'processing' });
+      if (!page || page.status !== 'pending' || !(await movePageToProcessing(store, job.id, seq))) continue;
       void lane.add(() => renderOne(job, page, store, queue, options, signal, logger));
     }
     await lane.onIdle();
@@ -59,14 +59,14 @@ async function renderOne(
       const result = await submitWhenRoom(queue, job, page.pageUrl, signal);
       if (!result.ok && attempts < options.maxAttempts && !signal.aborted) await sleep(options.retryBackoffMs * 2 ** (attempts - 1), signal);
       if (result.ok || attempts >= options.maxAttempts || signal.aborted) {
-        await store.updatePage(job.id, page.seq, 'processing', pageOutcome(result, attempts));
+        await movePageToFinished(store, job.id, page.seq, result, attempts);
         return;
       }
     }
   } catch (err) {
     const error: JobError = { title: 'Render Error', detail: err instanceof Error ? err.message : String(err) };
     logger.warn({ jobId: job.id, url: page.pageUrl, err: error.detail }, 'page render error');
-    await store.updatePage(job.id, page.seq, 'processing', failedPage(error, attempts));
+    await movePageToFailed(store, job.id, page.seq, 'processing', error, attempts);
   }
 }
 
