@@ -1,39 +1,38 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RendercacheConfig } from './config/schema.js';
 import { HotTier } from './cache/hot-tier.js';
 import { PageCache } from './cache/page-cache.js';
-import { createKeyvStore } from './cache/store.js';
+import { createKeyvStore, storeKind } from './cache/store.js';
+import { apiEdge } from './api/api-edge.js';
 import { createApp } from './api/app.js';
 import { healthRoutes } from './api/health-routes.js';
-import { startDemoSite } from './demo/demo-site.js';
-import { createLogger, type Logger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
-import { RenderAndStore } from './engine/render-and-store.js';
-import { INSTANCE_ID } from './observability/instance.js';
 import { HttpDrain } from './api/http-drain.js';
+import { createHttpServer } from './api/http-server.js';
+import { sitesRoutes } from './api/routes/index.js';
+import { startDemoSite } from './demo/demo-site.js';
+import { ClusterEngine } from './engine/cluster/cluster-engine.js';
+import type { Engine, EngineParts } from './engine/engine.js';
+import { LocalEngine } from './engine/local/local-engine.js';
+import { RenderAndStore } from './engine/render-and-store.js';
+import type { RenderQueue } from './engine/render-queue.js';
+import { PageDiscovery } from './jobs/discovery/discover-pages.js';
+import type { JobStore } from './jobs/job-store.js';
+import type { RefreshService } from './jobs/refresh-service.js';
+import { INSTANCE_ID } from './observability/instance.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { BrowserPool, resolveChromePath } from './render/browser-pool.js';
 import { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
-import { apiEdge } from './api/api-edge.js';
-import { createHttpServer } from './api/http-server.js';
-import { sitesRoutes } from './api/routes/index.js';
-import { PageDiscovery } from './jobs/discovery/discover-pages.js';
-import { RefreshService } from './jobs/refresh-service.js';
-import type { JobStore } from './jobs/job-store.js';
 import { crawlerRoutes } from './serving/crawler-routes.js';
 import { createHotPath } from './serving/hot-path.js';
 import { PageLookup } from './serving/page-lookup.js';
 import { SiteDirectory } from './sites/site-directory.js';
 import { SiteRegistry } from './sites/site-registry.js';
 import type { SiteStateStore } from './sites/site-state.js';
-import { storeKind } from './cache/store.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
-import { ClusterEngine } from './engine/cluster/cluster-engine.js';
-import type { Engine, EngineParts } from './engine/engine.js';
-import { LocalEngine } from './engine/local/local-engine.js';
-import type { RenderQueue } from './engine/render-queue.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -53,16 +52,55 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The stores and the state read from them. */
+interface State {
+  registry: SiteRegistry;
+  stateStore: JobStore & SiteStateStore;
+  sites: SiteDirectory;
+  cache: PageCache;
+}
+
+/** What renders and fetches pages, behind the one egress guard. */
+interface Rendering {
+  egress: EgressProxy;
+  /** This instance's Chromium; null on role "api". */
+  pool: BrowserPool | null;
+  renderer: RenderAndStore | null;
+  discovery: PageDiscovery;
+}
+
+/**
+ * The composition root: builds every part from the config, each from the parts before it
+ * (state, rendering, engine, HTTP), and starts serving. Nothing is handed back to a part
+ * built earlier: the engine builds its RefreshService and schedulers itself.
+ */
+export async function startService(config: RendercacheConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createMetrics();
+  const state = await openState(config, logger);
+  const rendering = buildRendering(config, state, metrics, logger);
+  const engine = await openEngine({ config, store: state.stateStore, sites: state.sites, cache: state.cache, discovery: rendering.discovery, renderer: rendering.renderer, logger });
+  const { server, drain } = buildHttp(config, state, rendering, engine, metrics, logger);
+
+  const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
+  await rendering.pool?.start();
+  const url = await listen(server, config.server);
+  logger.info({ url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID }, 'rendercache listening');
+  await engine.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= stopInOrder(config, { drain, engine, rendering, state, demo }, logger));
+  return { url, server, pool: rendering.pool, cache: state.cache, queue: engine.queue, engine, refresh: engine.refresh, sites: state.sites, stop };
+}
+
 /** Jobs and site state live in the same kind of store as the cache: embedded or Redis. */
 async function openStateStore(config: RendercacheConfig): Promise<JobStore & SiteStateStore> {
   if (storeKind(config.cache.store) === 'embedded') return SqliteStore.open(config.cache.dir);
   return new RedisStore(config.cache.store, config.cache.namespace);
 }
 
-/** The composition root: builds every part from the config and starts serving. */
-export async function startService(config: RendercacheConfig, options: ServiceOptions = {}): Promise<RunningService> {
-  const logger = options.logger ?? createLogger(config.log.level);
-  const metrics = createMetrics();
+/** The sites with their run-time state, and the page cache, connected and proven before any work. */
+async function openState(config: RendercacheConfig, logger: Logger): Promise<State> {
   const registry = new SiteRegistry(config.sites);
   const stateStore = await openStateStore(config);
   const sites = new SiteDirectory(registry, stateStore);
@@ -79,10 +117,13 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     await stateStore.close();
     throw err;
   });
-  const role = config.cluster.role;
-  // The one egress guard: Chromium's connections and discovery's fetches for a site go through it.
+  return { registry, stateStore, sites, cache };
+}
+
+/** Chromium (none on role "api") and discovery; their connections to a site go through the one egress guard. */
+function buildRendering(config: RendercacheConfig, state: State, metrics: Metrics, logger: Logger): Rendering {
   const egress = new EgressProxy({ logger });
-  const pool = role === 'api' ? null : new BrowserPool({
+  const pool = config.cluster.role === 'api' ? null : new BrowserPool({
     egress,
     executablePath: resolveChromePath(config.render.chromePath),
     userAgent: config.render.userAgent,
@@ -90,25 +131,39 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
     logger,
   });
-  const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), cache, registry, config.render, metrics, logger) : null;
+  const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger) : null;
   const discovery = new PageDiscovery(egress, {
     maxPages: config.refresh.maxPagesPerJob,
     userAgent: config.render.userAgent ?? 'rendercache',
     timeoutMs: 15_000,
   });
-  const parts: EngineParts = { config, store: stateStore, sites, cache, discovery, renderer, logger };
-  const engine: Engine = storeKind(config.cache.store) === 'embedded' ? new LocalEngine(parts) : await ClusterEngine.open(parts);
-  const queue = engine.queue;
-  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, queue, metrics, logger);
-  const refresh = new RefreshService(stateStore, sites, engine.runner, config.refresh, logger);
+  return { egress, pool, renderer, discovery };
+}
 
-  const health = healthRoutes({ browser: () => pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
-  // A worker answers health and metrics only: crawlers and the API go to "api" instances.
+/** The engine the store implies: one process over the embedded store, a cluster over Redis. */
+async function openEngine(parts: EngineParts): Promise<Engine> {
+  return storeKind(parts.config.cache.store) === 'embedded' ? new LocalEngine(parts) : ClusterEngine.open(parts);
+}
+
+/** The HTTP server: the hot path, then Koa (health, crawler lookups, the management API); a worker answers health and metrics only. */
+function buildHttp(
+  config: RendercacheConfig,
+  state: State,
+  rendering: Rendering,
+  engine: Engine,
+  metrics: Metrics,
+  logger: Logger,
+): { server: http.Server; drain: HttpDrain } {
+  const { registry, sites, cache } = state;
+  const role = config.cluster.role;
+  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
+  const health = healthRoutes({ browser: () => rendering.pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
+  // Crawlers and the API go to "api" instances.
   const app = createApp(logger, role === 'worker' ? [health] : [
     health,
     crawlerRoutes(lookup),
     sitesRoutes({
-      sites, refresh, discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds,
+      sites, refresh: engine.refresh, discovery: rendering.discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds,
       edge: apiEdge({
         tokens: config.auth.tokens,
         limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
@@ -120,54 +175,49 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
   const koa = app.callback();
   const server = createHttpServer(config.server, (req, res) => {
+    // Tracked before any answer is written: once draining, it carries Connection: close.
     drain.track(res);
     if (!serveHot(req, res)) void koa(req, res);
   });
   const drain = new HttpDrain(server);
+  return { server, drain };
+}
 
-  const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
-  await pool?.start();
+/** Listens where the config says; resolves the service's base URL. */
+async function listen(server: http.Server, options: RendercacheConfig['server']): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.server.port, config.server.host, resolve);
+    server.listen(options.port, options.host, resolve);
   });
   const address = server.address() as AddressInfo;
-  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url, role, sites: registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID }, 'rendercache listening');
-  await engine.start(refresh);
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  return `http://${host}:${address.port}`;
+}
 
+/**
+ * Stops accepting and taking work at once; answers in flight finish (each closing its
+ * connection), bounded by a render's deadline, since a lookup waits at most that. Then the
+ * engine, Chromium, the egress guard and the stores close, one after the other.
+ */
+async function stopInOrder(
+  config: RendercacheConfig,
+  parts: { drain: HttpDrain; engine: Engine; rendering: Rendering; state: State; demo: http.Server | null },
+  logger: Logger,
+): Promise<void> {
+  const { drain, engine, rendering, state, demo } = parts;
+  const started = Date.now();
   // One part failing to close must not keep the others (Chromium above all) open.
   const step = (what: string, work: () => Promise<unknown>) =>
     work().catch((err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, `stop: could not ${what}`));
-  let stopping: Promise<void> | null = null;
-  return {
-    url,
-    server,
-    pool,
-    cache,
-    queue,
-    engine,
-    refresh,
-    sites,
-    stop() {
-      stopping ??= (async () => {
-        const started = Date.now();
-        // Stop accepting and taking work at once. Answers in flight finish (each closing
-        // its connection), bounded by a render's deadline: a lookup waits at most that.
-        const drained = drain.drain(config.render.deadlineMs);
-        await step('stop work', () => engine.stopWork());
-        await drained;
-        await step('close engine', () => engine.close());
-        renderer?.stop();
-        await step('close Chromium', async () => pool?.close());
-        await step('close egress', () => egress.close());
-        await step('close cache store', () => cache.close());
-        await step('close job store', () => stateStore.close());
-        if (demo) await new Promise<void>((resolve) => demo.close(() => resolve()));
-        logger.info({ ms: Date.now() - started }, 'rendercache stopped');
-      })();
-      return stopping;
-    },
-  };
+  const drained = drain.drain(config.render.deadlineMs);
+  await step('stop work', () => engine.stopWork());
+  await drained;
+  await step('close engine', () => engine.close());
+  rendering.renderer?.stop();
+  await step('close Chromium', async () => rendering.pool?.close());
+  await step('close egress', () => rendering.egress.close());
+  await step('close cache store', () => state.cache.close());
+  await step('close job store', () => state.stateStore.close());
+  if (demo) await new Promise<void>((resolve) => demo.close(() => resolve()));
+  logger.info({ ms: Date.now() - started }, 'rendercache stopped');
 }

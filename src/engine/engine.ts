@@ -2,7 +2,6 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RendercacheConfig } from '../config/schema.js';
 import type { PageCache } from '../cache/page-cache.js';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
-import type { RefreshRunner } from '../jobs/refresh-runner.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,14 +24,18 @@ export interface EngineParts {
 /**
  * Where renders and refresh jobs run: one process (p-queue, node-cron, embedded store)
  * or a cluster (BullMQ over Redis). The API and its behaviour are the same over both.
+ * An engine builds its parts in the order they depend on each other (render queue,
+ * refresh runner, the RefreshService over that runner, then the schedulers that call the
+ * service), so nothing built later is handed back to a part built before it.
  */
 export interface Engine {
   readonly kind: 'local' | 'cluster';
   /** Where crawler lookups' renders go. */
   readonly queue: RenderQueue;
-  readonly runner: RefreshRunner;
-  /** Starts workers and schedules; called once the service listens. */
-  start(refresh: RefreshService): Promise<void>;
+  /** Refresh and restart jobs, as the API and the schedulers start them, run by this engine. */
+  readonly refresh: RefreshService;
+  /** Takes work: start-up recovery, workers and schedules; called once the service listens. */
+  start(): Promise<void>;
   /** The management API's request budget: per process, or shared by the cluster. */
   createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract;
   /** The engine's own backend answers (always true in one process). */

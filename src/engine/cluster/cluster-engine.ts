@@ -14,7 +14,7 @@ import { openProducerConnection, openWorkerConnection } from './redis-connection
 import { RedisWatch } from './redis-watch.js';
 import { RenderWorker } from './render-worker.js';
 import { withTimeout } from '../../cache/with-timeout.js';
-import type { RefreshService } from '../../jobs/refresh-service.js';
+import { RefreshService } from '../../jobs/refresh-service.js';
 import { LocalRenderQueue } from '../local/local-render-queue.js';
 import { INSTANCE_ID } from '../../observability/instance.js';
 import { siteJitterMs } from '../../schedule/jitter.js';
@@ -28,7 +28,8 @@ import type { Engine, EngineParts } from '../engine.js';
 export class ClusterEngine implements Engine {
   readonly kind = 'cluster';
   readonly queue: ClusterRenderQueue;
-  readonly runner: ClusterRefreshRunner;
+  readonly refresh: RefreshService;
+  private readonly runner: ClusterRefreshRunner;
   private readonly renderQueue: Queue;
   private readonly controlQueue: Queue;
   private readonly events: QueueEvents;
@@ -59,6 +60,7 @@ export class ClusterEngine implements Engine {
       waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
     }, logger);
     this.runner = new ClusterRefreshRunner(this.controlQueue);
+    this.refresh = new RefreshService(parts.store, parts.sites, this.runner, config.refresh, logger);
     // Unique per engine, not per process: two services in one process are two instances.
     this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, `${INSTANCE_ID}:${randomUUID()}`, logger);
   }
@@ -69,11 +71,16 @@ export class ClusterEngine implements Engine {
     return new ClusterEngine(parts, producer, openWorkerConnection(url), openWorkerConnection(url), openWorkerConnection(url));
   }
 
-  async start(refresh: RefreshService): Promise<void> {
-    const { config, store, sites, cache, discovery, renderer, logger } = this.parts;
-    const prefix = bullPrefix(config.cache.namespace);
-    const workerOptions = { prefix, lockDurationMs: config.cluster.lockDurationMs, stalledIntervalMs: config.cluster.stalledIntervalMs };
+  async start(): Promise<void> {
+    await this.startBus();
+    this.startWorkers();
+    const { config, sites, logger } = this.parts;
+    await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
+  }
 
+  /** Hot tier and site state kept true across instances: what one writes, the others drop or reload. */
+  private async startBus(): Promise<void> {
+    const { sites, cache, logger } = this.parts;
     this.bus.onMessage((message) => {
       if (message.kind === 'page') cache.forgetLocal(message.key);
       else void sites.reload(message.siteId).catch((err: unknown) => logger.warn({ err: String(err) }, 'could not reload a site'));
@@ -81,7 +88,12 @@ export class ClusterEngine implements Engine {
     cache.onWrite((key) => this.bus.publish({ kind: 'page', key }));
     sites.onChange((siteId) => this.bus.publish({ kind: 'site', siteId }));
     await this.bus.start();
+  }
 
+  /** This instance's render worker (with its own Chromium only) and control worker. */
+  private startWorkers(): void {
+    const { config, store, sites, discovery, renderer, logger } = this.parts;
+    const workerOptions = { prefix: bullPrefix(config.cache.namespace), lockDurationMs: config.cluster.lockDurationMs, stalledIntervalMs: config.cluster.stalledIntervalMs };
     const pageQueue = new PageJobQueue(this.renderQueue, store, config.refresh);
     if (renderer) {
       const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner);
@@ -91,14 +103,12 @@ export class ClusterEngine implements Engine {
     }
     const control = new ControlWorker(this.workerConnection, {
       store, sites, discovery, pageQueue, logger,
-      scheduled: { sites, refresh, logger },
+      scheduled: { sites, refresh: this.refresh, logger },
       endOptions: config.refresh,
       jitterMs: (site) => siteJitterMs(site.id, site.config.schedule, site.config.timezone, config.schedule.jitterSeconds),
     }, workerOptions);
     control.start();
     this.closers.push(() => control.close());
-
-    await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
   }
 
   /** One budget per token for the whole cluster; per instance while Redis is away. */

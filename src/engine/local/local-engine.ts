@@ -1,32 +1,34 @@
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { LocalRefreshRunner } from './local-refresh-runner.js';
 import { moveInterruptedToFailed } from '../../jobs/job-states.js';
-import type { RefreshService } from '../../jobs/refresh-service.js';
+import { RefreshService } from '../../jobs/refresh-service.js';
+import type { Engine, EngineParts } from '../engine.js';
+import type { Scheduler } from '../scheduler.js';
+import { LocalRefreshRunner } from './local-refresh-runner.js';
 import { LocalRenderQueue } from './local-render-queue.js';
 import { LocalScheduler } from './local-scheduler.js';
-import type { Scheduler } from '../scheduler.js';
-import type { Engine, EngineParts } from '../engine.js';
 
 /** Everything in this process: p-queue for renders, node-cron for schedules. */
 export class LocalEngine implements Engine {
   readonly kind = 'local';
   readonly queue: LocalRenderQueue;
-  readonly runner: LocalRefreshRunner;
-  private scheduler: Scheduler | null = null;
+  readonly refresh: RefreshService;
+  private readonly runner: LocalRefreshRunner;
+  private readonly scheduler: Scheduler | null;
 
   constructor(private readonly parts: EngineParts) {
-    const { config, renderer } = parts;
+    const { config, store, sites, discovery, renderer, logger } = parts;
     if (!renderer) throw new Error('a single-process service renders its own pages (role "all")');
     this.queue = new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued });
-    this.runner = new LocalRefreshRunner(parts.store, parts.sites, parts.discovery, this.queue, config.refresh, parts.logger);
+    this.runner = new LocalRefreshRunner(store, sites, discovery, this.queue, config.refresh, logger);
+    this.refresh = new RefreshService(store, sites, this.runner, config.refresh, logger);
+    this.scheduler = config.schedule.enabled ? new LocalScheduler({ sites, refresh: this.refresh, logger }, config.schedule) : null;
   }
 
-  async start(refresh: RefreshService): Promise<void> {
-    const { config, store, sites, logger } = this.parts;
+  async start(): Promise<void> {
+    const { config, store, logger } = this.parts;
+    // Jobs of a process that stopped: nothing runs them any more (see moveInterruptedToFailed).
     await moveInterruptedToFailed(store, config.refresh, (jobId) => this.runner.isRunning(jobId), logger);
-    if (!config.schedule.enabled) return;
-    this.scheduler = new LocalScheduler({ sites, refresh, logger }, config.schedule);
-    await this.scheduler.start();
+    await this.scheduler?.start();
   }
 
   createRateLimiter(points: number, windowSeconds: number): RateLimiterAbstract {
