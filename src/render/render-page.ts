@@ -3,6 +3,7 @@ import type { PageLease, PageListener } from './browser-pool.js';
 import { NetworkIdleTracker } from './network-idle.js';
 import { readPageWork, TAKE_SNAPSHOT, type PageSnapshot, type PageWorkState } from './page-scripts.js';
 import { documentFailure, redirectOutcome, snapshotOutcome, type DocumentResponse } from './render-outcome.js';
+import { answerPausedRequest } from './paused-requests.js';
 import { originOf, refusal, withoutValidators } from './request-rules.js';
 import type { RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
 
@@ -129,22 +130,21 @@ class PageRender {
 
   private async decide(request: HTTPRequest, isMainNavigation: boolean): Promise<void> {
     const requestUrl = request.url();
+    const reason = refusal(request, requestUrl, isMainNavigation, this.policy);
+    if (reason && isMainNavigation) this.failNow({ kind: 'navigation-blocked', detail: `main frame navigation to ${requestUrl} refused: ${reason}` });
     try {
-      const reason = refusal(request, requestUrl, isMainNavigation, this.policy);
-      if (reason) {
-        await request.abort('blockedbyclient');
-        if (isMainNavigation) this.failNow({ kind: 'navigation-blocked', detail: `main frame navigation to ${requestUrl} refused: ${reason}` });
-      } else if (isMainNavigation) {
-        // prerender-node skips requests that carry X-Prerender: no recursion into ourselves.
-        await request.continue({ headers: { ...withoutValidators(request.headers()), 'x-prerender': '1' } });
-      } else if (originOf(requestUrl) === this.policy.siteOrigin) {
-        await request.continue({ headers: { ...request.headers(), 'x-prerender': '1' } });
-      } else {
-        await request.continue();
-      }
+      await answerPausedRequest(this.lease.page, request, reason ? { action: 'abort' } : { action: 'continue', ...this.headersFor(request, isMainNavigation) });
     } catch {
       // The page moved on (or closed) before we answered: nothing left to decide.
     }
+  }
+
+  /** Header changes of an allowed request: X-Prerender on the site's own, no validators on the document. */
+  private headersFor(request: HTTPRequest, isMainNavigation: boolean): { headers?: Record<string, string> } {
+    // prerender-node skips requests that carry X-Prerender: no recursion into ourselves.
+    if (isMainNavigation) return { headers: { ...withoutValidators(request.headers()), 'x-prerender': '1' } };
+    if (originOf(request.url()) === this.policy.siteOrigin) return { headers: { ...request.headers(), 'x-prerender': '1' } };
+    return {};
   }
 
   /** A step of the render, cut short by the first failure (deadline, crash, refused navigation). */

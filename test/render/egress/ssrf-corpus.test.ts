@@ -36,7 +36,7 @@ const canaryKey = (vector: string, siteOrigin: string) => `${siteOrigin} ${vecto
 const canaryOf = (vector: string, server: http.Server) => canaries.get(canaryKey(vector, origin(server))) as Canary;
 
 function policyFor(server: http.Server, allowPrivateNetwork: boolean): RenderPolicy {
-  const config = parseConfig({ sites: [{ id: 's', name: 'S', origin: origin(server), allowPrivateNetwork, render: { deadlineMs: 4000 } }] });
+  const config = parseConfig({ sites: [{ id: 's', name: 'S', origin: origin(server), allowPrivateNetwork, render: { deadlineMs: 10_000 } }] });
   return renderPolicyFor(config.sites[0]!, config.render);
 }
 
