@@ -22,7 +22,7 @@ export type RenderFailureKind =
   | 'origin-error'
   | 'empty-body'
   | 'navigation-blocked'
-  /** Rendered, but the cache store did not take the page (set by queue/render-and-store). */
+  /** Rendered, but the cache store did not take the page (set by engine/render-and-store). */
   | 'store-error';
 
 export interface RenderFailure {
