@@ -207,9 +207,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     await fx.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
   // Never outlive a forgotten shell: stop by itself after --max-seconds (0 = never).
   const maxSeconds = Number(values['max-seconds']);
-  if (maxSeconds > 0) setTimeout(() => stop(`${maxSeconds} s elapsed`), maxSeconds * 1000).unref();
+  if (maxSeconds > 0) setTimeout(() => void stop(`${maxSeconds} s elapsed`), maxSeconds * 1000).unref();
 }

@@ -108,7 +108,9 @@ function showDefault(value: unknown, required: boolean, doc: string): string {
   if (value === undefined) return required ? 'required' : 'none';
   if (Array.isArray(value)) return value.length === 0 ? '`[]`' : value.length > 4 ? `${value.length} entries` : value.map((v) => `\`${String(v)}\``).join(', ');
   if (typeof value === 'object' && value !== null) return `\`${JSON.stringify(value)}\``;
-  return `\`${String(value)}\``;
+  // What is left is a primitive (or null): zod defaults of a config are never functions.
+  const primitive = value as string | number | boolean | bigint | symbol | null;
+  return `\`${String(primitive)}\``;
 }
 
 export function configTable(): string {

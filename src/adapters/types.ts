@@ -66,9 +66,9 @@ export interface RestartContext {
   onStep(step: RestartStep): void;
   logger: Logger;
   /** Epoch milliseconds; injectable so tests control time. */
-  now(): number;
+  now: () => number;
   /** Resolves after `ms`, rejects when `signal` aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Where `passwordEnv`/`clientSecretEnv` are looked up. Default: process.env. */
   env?: Readonly<Record<string, string | undefined>>;
 }

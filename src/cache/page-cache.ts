@@ -150,7 +150,7 @@ export class PageCache {
     const probe = { nonce: randomUUID() };
     const probeKey = `ready:${probe.nonce}`;
     await withTimeout(this.store.set(probeKey, probe, 60_000), timeoutMs, 'cache store write');
-    const back = await withTimeout(this.store.get(probeKey), timeoutMs, 'cache store read');
+    const back: unknown = await withTimeout(this.store.get(probeKey), timeoutMs, 'cache store read');
     if ((back as typeof probe | undefined)?.nonce !== probe.nonce) throw new Error('cache store: a written value did not read back');
     await this.store.delete(probeKey).catch(() => {});
   }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import puppeteer, { type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page, type Target } from 'puppeteer';
+import puppeteer, { TargetType, type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page, type Target } from 'puppeteer';
 import type { Logger } from '../observability/logger.js';
 import type { EgressProxy } from './egress/egress-proxy.js';
 import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
@@ -277,7 +277,7 @@ export class BrowserPool {
     // Popups (window.open, target=_blank links and forms) are closed as they appear: a
     // snapshot never needs them. Their connections went through the site's proxy anyway.
     browser.on('targetcreated', (target: Target) => {
-      if (target.type() === 'page' && target.opener()) void target.page().then((p) => p?.close()).catch(() => {});
+      if (target.type() === TargetType.PAGE && target.opener()) void target.page().then((p) => p?.close()).catch(() => {});
     });
     // The start-up tab is never used; its renderer would cost ~20 MB.
     for (const page of await browser.pages()) await page.close();

@@ -1,11 +1,10 @@
-import type { ResourceType } from '../config/schema.js';
-
 /** Everything one render needs to know about its site. */
 export interface RenderPolicy {
   /** Origin of the site: always reachable, the only place the main frame may go. */
   siteOrigin: string;
   allowPrivateNetwork: boolean;
-  blockResourceTypes: ReadonlySet<ResourceType | string>;
+  /** The config's resource types (`ResourceType`), looked up with any type Chromium reports. */
+  blockResourceTypes: ReadonlySet<string>;
   blockUrlPatterns: readonly string[];
   stripScripts: boolean;
   keepScriptTypes: string[];

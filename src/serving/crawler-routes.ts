@@ -10,7 +10,10 @@ import { writeEntry } from './write-entry.js';
 export function crawlerRoutes(lookup: PageLookup): Koa.Middleware {
   return async (ctx, next) => {
     const target = ctx.method === 'GET' || ctx.method === 'HEAD' ? lookupTarget(ctx.url) : null;
-    if (target === null) return next();
+    if (target === null) {
+      await next();
+      return;
+    }
     const { entry, state } = await lookup.lookup(target);
     ctx.respond = false;
     writeEntry(ctx.req, ctx.res, entry, state);

@@ -19,7 +19,7 @@ export interface RouteTable {
    * Declares a route with the least role on the site it needs. The edge (token, rate
    * limit, body limits) runs in front of the handler, which gets the caller from it.
    */
-  route(method: Method, path: string, atLeast: SiteRole, handler: Handler): void;
+  route: (method: Method, path: string, atLeast: SiteRole, handler: Handler) => void;
 }
 
 /**

@@ -15,7 +15,7 @@ const ROLE_TOO_LOW = 'You do have a sharing role in this site, but your role doe
  * deleted (unless includeDeleted) or the caller has no role on it; 403 below `atLeast`.
  */
 export function siteFor(sites: SiteDirectory, ctx: Koa.Context, { caller, atLeast }: Access, includeDeleted: boolean): SiteView {
-  const id = validate(siteIdParam, ctx.params.id, 'site id');
+  const id = validate(siteIdParam, pathParams(ctx).id, 'site id');
   const view = sites.find(id);
   const role = view ? roleOn(view.site, caller) : null;
   if (!view || role === null || (view.state.deleted && !includeDeleted)) {
@@ -31,7 +31,7 @@ export async function jobFor(
   ctx: Koa.Context,
   { caller, atLeast }: Access,
 ): Promise<JobRecord> {
-  const jobId = validate(jobIdParam, ctx.params.jobId, 'job id');
+  const jobId = validate(jobIdParam, pathParams(ctx).jobId, 'job id');
   const job = await refresh.getJob(jobId);
   const view = job ? sites.find(job.siteId) : undefined;
   const role = view ? roleOn(view.site, caller) : null;
@@ -39,3 +39,6 @@ export async function jobFor(
   if (!hasRole(role, atLeast)) throw errors.siteForbidden(ROLE_TOO_LOW, { site: { id: job.siteId } });
   return job;
 }
+
+/** The path's parameters as the router set them (Koa types them `any`), checked by the caller (validate). */
+const pathParams = (ctx: Koa.Context) => ctx.params as Record<string, unknown>;

@@ -9,7 +9,7 @@ import { ClusterScheduler } from './cluster-scheduler.js';
 import { ControlWorker } from './control-worker.js';
 import { PageJobProcessor } from './page-job.js';
 import { PageJobQueue } from './page-job-queue.js';
-import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE } from './queues.js';
+import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE, type LookupJobData } from './queues.js';
 import { openProducerConnection, openWorkerConnection } from './redis-connections.js';
 import { RedisWatch } from './redis-watch.js';
 import { RenderWorker } from './render-worker.js';
@@ -19,6 +19,7 @@ import { LocalRenderQueue } from '../local/local-render-queue.js';
 import { INSTANCE_ID } from '../../observability/instance.js';
 import { siteJitterMs } from '../../schedule/jitter.js';
 import type { Engine, EngineParts } from '../engine.js';
+import type { RenderTaskResult } from '../render-queue.js';
 
 /**
  * Several instances over one Redis: renders on a BullMQ queue that every instance's
@@ -55,7 +56,9 @@ export class ClusterEngine implements Engine {
     // With its own Chromium, an instance still renders lookups while Redis is away.
     const fallback = renderer ? new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued }) : null;
     const watch = new RedisWatch(producer, { pingEveryMs: 1000, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
-    this.queue = new ClusterRenderQueue(this.renderQueue, this.events, fallback, watch, {
+    // The render queue carries lookups and refresh pages; ClusterRenderQueue adds and awaits lookups only.
+    const lookups = this.renderQueue as Queue<LookupJobData, RenderTaskResult>;
+    this.queue = new ClusterRenderQueue(lookups, this.events, fallback, watch, {
       maxWaiting: config.render.maxQueued,
       waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
     }, logger);

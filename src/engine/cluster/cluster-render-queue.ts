@@ -46,7 +46,7 @@ export class ClusterRenderQueue implements RenderQueue {
       }
       let result: RenderTaskResult | null;
       try {
-        result = await this.redis.whileAlive(job.waitUntilFinished(this.events, this.options.waitTimeoutMs) as Promise<RenderTaskResult>);
+        result = await this.redis.whileAlive(job.waitUntilFinished(this.events, this.options.waitTimeoutMs));
       } catch (err) {
         return { ok: false, failure: { kind: 'timeout', detail: `no renderer finished the page in time: ${String(err)}` }, renderTimeMs: 0, renderedBy: 'cluster' };
       }

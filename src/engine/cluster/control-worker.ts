@@ -86,7 +86,7 @@ export class ControlWorker {
   private async process(job: Job<ControlJobData>, token: string | undefined): Promise<void> {
     if (job.name === CONTROL_JOB.discover) return this.discover(job.data as DiscoverJobData);
     if (job.name === CONTROL_JOB.restartOrigin) return this.restartOrigin(job.data as RestartOriginJobData);
-    const { siteId } = job.data as TickJobData;
+    const { siteId } = job.data;
     const site = this.deps.sites.registry.byId(siteId);
     if (!site) return;
     // Other instances may have changed the site (deactivated it…): decide on fresh state.

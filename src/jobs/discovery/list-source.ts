@@ -4,7 +4,8 @@ import { siteUrl, type DiscoveryRun, type DiscoverySource } from './discovery-so
 export class ListSource implements DiscoverySource {
   constructor(private readonly urls: readonly string[]) {}
 
-  async discover({ site, found }: DiscoveryRun): Promise<void> {
+  discover({ site, found }: DiscoveryRun): Promise<void> {
     for (const url of this.urls) found.add(siteUrl(site, url));
+    return Promise.resolve();
   }
 }
