@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RestartError, UnconfirmedRequestError } from '../../src/adapters/errors.js';
 import { backoffDelay, createHttpClient, describeRequest, parseRetryAfter, type HttpClientOptions } from '../../src/adapters/http.js';
 import { freePort } from './helpers.js';
+import { stringMatching } from '../helpers/matchers.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -24,8 +25,9 @@ function client(extra: Partial<HttpClientOptions> = {}) {
   const send = createHttpClient({
     signal: new AbortController().signal,
     now: Date.now,
-    sleep: async (ms) => {
+    sleep: (ms) => {
       sleeps.push(ms);
+      return Promise.resolve();
     },
     onRetry: (detail) => retries.push(detail),
     ...extra,
@@ -135,16 +137,17 @@ describe('platform HTTP client', () => {
     let clock = 0;
     const { send, sleeps, retries } = client({
       now: () => clock,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         sleeps.push(ms);
         clock += ms;
+        return Promise.resolve();
       },
       deadline: { at: 20_000, totalMs: 20_000 },
       outagesExpected: () => true,
     });
     await expect(send({ method: 'GET', url })).rejects.toMatchObject({
       code: 'deadline',
-      detail: expect.stringMatching(/: HTTP 503 Service Unavailable on 7 attempts over 16 s; no time left for another before the 20000 ms deadline$/),
+      detail: stringMatching(/: HTTP 503 Service Unavailable on 7 attempts over 16 s; no time left for another before the 20000 ms deadline$/),
     });
     expect(sleeps).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000]);
     expect(count).toBe(7);

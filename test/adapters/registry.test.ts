@@ -15,6 +15,7 @@ import {
   type RestartAdapter,
 } from '../../src/adapters/index.js';
 import { failureOf, recordingContext } from './helpers.js';
+import { stringContaining } from '../helpers/matchers.js';
 
 const arcgis = {
   adapter: 'arcgis-deployment',
@@ -145,7 +146,7 @@ describe('adapter registry', () => {
     expect(ok.restart).toMatchObject({ adapter: 'arcgis-deployment', async: true });
     const bad = siteSchema.safeParse({ name: 'maps', restart: { ...arcgis, adapter: 'nope' } });
     expect(bad.success).toBe(false);
-    expect(bad.error?.issues[0]).toMatchObject({ path: ['restart', 'adapter'], message: expect.stringContaining('known adapters') });
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['restart', 'adapter'], message: stringContaining('known adapters') });
   });
 
   it('masks every secret for API answers, keeping env variable names, without mutating the input', () => {
@@ -162,7 +163,7 @@ describe('adapter registry', () => {
   it('never rejects: an invalid config becomes a config failure', async () => {
     const recording = recordingContext();
     const result = await runRestart({ ...parseRestartConfig(arcgis), deploymentId: '' }, recording.ctx);
-    expect(failureOf(result)).toMatchObject({ code: 'config', title: 'Invalid restart config', detail: expect.stringContaining('deploymentId') });
+    expect(failureOf(result)).toMatchObject({ code: 'config', title: 'Invalid restart config', detail: stringContaining('deploymentId') });
     expect(recording.steps.map((step) => step.kind)).toEqual(['failed']);
   });
 });
@@ -223,7 +224,7 @@ describe('plugging in a new adapter', () => {
   it('applies deadlineMs and reports the last state', async () => {
     const startedAt = Date.now();
     const result = await runRestart(echo('hang', { deadlineMs: 100 }), recordingContext().ctx);
-    expect(failureOf(result)).toMatchObject({ code: 'deadline', detail: expect.stringContaining('within 100 ms; last state: still waiting') });
+    expect(failureOf(result)).toMatchObject({ code: 'deadline', detail: stringContaining('within 100 ms; last state: still waiting') });
     expect(Date.now() - startedAt).toBeLessThan(1_000);
     expect(result.steps.filter((step) => step.kind === 'failed')).toHaveLength(1);
   });

@@ -9,6 +9,7 @@ import { parseRestartConfig, runRestart } from '../../src/adapters/index.js';
 import { FAKE_ARCGIS_DEPLOYMENT_ID, FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, startFakeArcgis } from '../fixtures/fake-arcgis.js';
 import { FAKE_CF_APP_GUID, FAKE_CF_PASSWORD, FAKE_CF_USERNAME, startFakeCloudFoundry } from '../fixtures/fake-cloudfoundry.js';
 import { expectOk, failureOf, fakePerTest, recordingContext } from './helpers.js';
+import { stringContaining } from '../helpers/matchers.js';
 
 const startArcgis = fakePerTest(startFakeArcgis);
 const startCf = fakePerTest(startFakeCloudFoundry);
@@ -57,7 +58,7 @@ describe('ArcGIS: a gateway error on the submission', () => {
     const server = await startArcgis({ overrides: [{ method: 'POST', path: '/refreshAllServices', status: 504, body: '<html>Gateway Timeout</html>' }] });
     const result = await runRestart(parseRestartConfig({ ...common, ...arcgisLogin, adapter: 'arcgis-all-services', portalUrl: server.portalUrl }), recordingContext().ctx);
 
-    expect(failureOf(result)).toMatchObject({ code: 'state-unknown', detail: expect.stringContaining('HTTP 504 from the platform or a gateway in front of it') });
+    expect(failureOf(result)).toMatchObject({ code: 'state-unknown', detail: stringContaining('HTTP 504 from the platform or a gateway in front of it') });
     expect(server.callsTo('/refreshAllServices')).toHaveLength(1);
   });
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { json, type ErrorBody } from '../helpers/json.js';
+import type { JobStatusBody, ListBody, PageItemBody, SiteBody, SiteCacheBody } from '../helpers/management-api.js';
 import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 const BASE = '/sites/management/api/v1';
@@ -52,9 +54,9 @@ describe.each([
       headers: { prefer: 'respond-async', ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(options.body !== undefined ? { body: options.body } : {}),
     });
-  async function waitForEnd(jobId: string, who: Who = 'owner') {
+  async function waitForEnd(jobId: string, who: Who = 'owner'): Promise<JobStatusBody> {
     for (let i = 0; i < 300; i++) {
-      const body = await (await call(who, 'GET', `/sites/_status/${jobId}`)).json();
+      const body = await json<JobStatusBody>(await call(who, 'GET', `/sites/_status/${jobId}`));
       if (!['pending', 'processing'].includes(body.progress)) return body;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -62,7 +64,7 @@ describe.each([
   }
   const expectError = async (res: Response, status: number, code: string) => {
     expect(res.status).toBe(status);
-    const body = await res.json();
+    const body = await json<ErrorBody>(res);
     expect(body).toMatchObject({ status: String(status), 'o:errorCode': code });
     expect(typeof body.title).toBe('string');
     expect(typeof body.detail).toBe('string');
@@ -168,25 +170,25 @@ describe.each([
       expect(res.status).toBe(202);
       const location = res.headers.get('location') ?? '';
       expect(location).toMatch(new RegExp(`^${service.url}${BASE}/sites/_status/[A-F0-9]{32}$`));
-      const accepted = await res.json();
+      const accepted = await json<JobStatusBody>(res);
       expect(accepted).toMatchObject({ context: 'main', action: 'refresh', trigger: 'api', completed: false });
       const status = await waitForEnd(accepted.id);
       expect(status).toMatchObject({
         context: 'main', action: 'refresh', progress: 'succeeded', completed: true, completedPercentage: 100,
         pageCount: 4, completedCount: 4, failedCount: 0, intervalToPoll: 1000, trigger: 'api',
       });
-      expect(Date.parse(status.endTime)).toBeGreaterThanOrEqual(Date.parse(status.startTime));
-      const pages = await (await call('viewer', 'GET', `/sites/_status/${accepted.id}/pages?limit=2&offset=1`)).json();
+      expect(Date.parse(status.endTime ?? '')).toBeGreaterThanOrEqual(Date.parse(status.startTime));
+      const pages = await json<ListBody<PageItemBody>>(await call('viewer', 'GET', `/sites/_status/${accepted.id}/pages?limit=2&offset=1`));
       expect(pages).toMatchObject({ offset: 1, limit: 2, count: 2, hasMore: true, totalResults: 4 });
       expect(pages.items[0]).toMatchObject({ pageUrl: `${site.origin}/page/2`, status: 'complete', httpStatus: 200 });
-      expect(pages.items[0].bytes).toBeGreaterThan(0);
-      expect(pages.items[0].renderTimeMs).toBeGreaterThan(0);
-      const clamped = await (await call('viewer', 'GET', `/sites/_status/${accepted.id}/pages?limit=1000&links=none`)).json();
+      expect(pages.items[0]?.bytes).toBeGreaterThan(0);
+      expect(pages.items[0]?.renderTimeMs).toBeGreaterThan(0);
+      const clamped = await json<ListBody<PageItemBody>>(await call('viewer', 'GET', `/sites/_status/${accepted.id}/pages?limit=1000&links=none`));
       expect(clamped.limit).toBe(250);
       // The refreshed pages are in the bot-facing cache.
       const hit = await fetch(lookupUrl(service, `${site.origin}/page/3`));
       expect(hit.headers.get('x-rendercache-cache')).toBe('hit');
-      const info = await (await call('viewer', 'GET', '/sites/main/cache')).json();
+      const info = await json<SiteCacheBody>(await call('viewer', 'GET', '/sites/main/cache'));
       expect(info.refreshedAt).toBe(status.endTime);
       expect(info.trigger).toBe('api');
       expect(Date.parse(info.expiresAt)).toBeGreaterThan(Date.now());
@@ -198,7 +200,7 @@ describe.each([
     it('refreshes only the pages of the body, by name:<SiteName> too', async () => {
       const res = await refresh('owner', 'name:Main Site', { body: JSON.stringify({ pages: ['/page/9', `${site.origin}/page/8`] }) });
       expect(res.status).toBe(202);
-      const status = await waitForEnd((await res.json()).id);
+      const status = await waitForEnd((await json<JobStatusBody>(res)).id);
       expect(status).toMatchObject({ progress: 'succeeded', pageCount: 2 });
     });
 
@@ -207,10 +209,10 @@ describe.each([
       const second = await refresh('manager', 'slow');
       expect(second.status).toBe(202);
       expect(second.headers.get('location')).toBe(first.headers.get('location'));
-      const job = await first.json();
+      const job = await json<JobStatusBody>(first);
       // Cancel it once a page is done: the job ends aborted; pages already rendered stay cached.
       for (let i = 0; i < 200; i++) {
-        const now = await (await call('owner', 'GET', `/sites/_status/${job.id}`)).json();
+        const now = await json<JobStatusBody>(await call('owner', 'GET', `/sites/_status/${job.id}`));
         if (now.completedCount > 0) break;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -222,7 +224,7 @@ describe.each([
       expect(ended.completed).toBe(false);
       expect(ended.completedCount).toBeGreaterThan(0);
       expect(ended.completedCount).toBeLessThan(12);
-      const donePages = await (await call('owner', 'GET', `/sites/_status/${job.id}/pages?q=${encodeURIComponent('status eq "complete"')}`)).json();
+      const donePages = await json<ListBody<PageItemBody>>(await call('owner', 'GET', `/sites/_status/${job.id}/pages?q=${encodeURIComponent('status eq "complete"')}`));
       for (const page of donePages.items) {
         expect((await fetch(lookupUrl(service, page.pageUrl))).headers.get('x-rendercache-cache')).toBe('hit');
       }
@@ -231,10 +233,10 @@ describe.each([
 
     it('retries a failing page, then reports it failed and fails the job', async () => {
       const res = await refresh('owner', 'broken');
-      const status = await waitForEnd((await res.json()).id);
+      const status = await waitForEnd((await json<JobStatusBody>(res)).id);
       expect(status).toMatchObject({ progress: 'failed', completed: false, pageCount: 2, completedCount: 1, failedCount: 1 });
       expect(status.error).toMatchObject({ title: 'Pages Failed', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
-      const failed = await (await call('owner', 'GET', `/sites/_status/${status.id}/pages?q=${encodeURIComponent('status eq "failed"')}`)).json();
+      const failed = await json<ListBody<PageItemBody>>(await call('owner', 'GET', `/sites/_status/${status.id}/pages?q=${encodeURIComponent('status eq "failed"')}`));
       expect(failed.totalResults).toBe(1);
       expect(failed.items[0]).toMatchObject({ status: 'failed', error: { title: 'Origin Error' } });
       expect(site.hits.get('/error')).toBe(3);
@@ -242,7 +244,7 @@ describe.each([
 
     it('404 for a job the caller may not see; 204 cache status for a site never refreshed', async () => {
       const res = await refresh('owner', 'main');
-      const job = await res.json();
+      const job = await json<JobStatusBody>(res);
       await expectError(await call('stranger', 'GET', `/sites/_status/${job.id}`), 404, 'RENDERCACHE-JOB-404');
       await expectError(await call('owner', 'GET', `/sites/_status/${'A'.repeat(32)}`), 404, 'RENDERCACHE-JOB-404');
       await waitForEnd(job.id);
@@ -252,10 +254,10 @@ describe.each([
 
   describe('site lifecycle', () => {
     it('lists and reads sites as the caller may see them', async () => {
-      const list = await (await call('viewer', 'GET', '/sites?limit=3')).json();
+      const list = await json<ListBody<SiteBody>>(await call('viewer', 'GET', '/sites?limit=3'));
       expect(list).toMatchObject({ offset: 0, limit: 3, count: 3, hasMore: true, totalResults: 8 });
-      expect((await (await call('stranger', 'GET', '/sites')).json()).totalResults).toBe(0);
-      const one = await (await call('viewer', 'GET', '/sites/name:Main Site?links=none')).json();
+      expect((await json<ListBody<SiteBody>>(await call('stranger', 'GET', '/sites'))).totalResults).toBe(0);
+      const one = await json<SiteBody>(await call('viewer', 'GET', '/sites/name:Main Site?links=none'));
       expect(one).toMatchObject({ id: 'main', name: 'Main Site', runtimeStatus: 'online', isDeleted: false, role: 'Viewer' });
       expect(one.links).toBeUndefined();
     });
@@ -264,7 +266,7 @@ describe.each([
       await expectError(await call('manager', 'POST', '/sites/lifecycle/deactivate'), 403, 'OCE-SITEMGMT-009026');
       await expectError(await call('owner', 'POST', '/sites/lifecycle/activate'), 409, 'OCE-SITEMGMT-009013');
       await expectError(await call('owner', 'DELETE', '/sites/lifecycle'), 409, 'OCE-SITEMGMT-009013');
-      expect((await (await call('owner', 'POST', '/sites/lifecycle/deactivate')).json()).runtimeStatus).toBe('offline');
+      expect((await json<SiteBody>(await call('owner', 'POST', '/sites/lifecycle/deactivate'))).runtimeStatus).toBe('offline');
       await expectError(await call('owner', 'POST', '/sites/lifecycle/deactivate'), 409, 'OCE-SITEMGMT-009013');
       expect((await call('owner', 'DELETE', '/sites/lifecycle')).status).toBe(204);
       await expectError(await call('owner', 'GET', '/sites/lifecycle'), 404, 'OCE-SITEMGMT-009003');
@@ -272,35 +274,35 @@ describe.each([
       const deleted = await expectError(await refresh('owner', 'lifecycle', { query: '?includeDeleted=true' }), 409, 'OCE-SITEMGMT-009059');
       expect(deleted).toMatchObject({ type: OCM_TYPE, title: 'Site Deleted', site: { id: 'lifecycle' } });
       await expectError(await call('owner', 'DELETE', '/sites/lifecycle?includeDeleted=true'), 409, 'OCE-SITEMGMT-009059');
-      expect((await (await call('admin', 'GET', '/sites?includeDeleted=true')).json()).totalResults).toBe(8);
+      expect((await json<ListBody<SiteBody>>(await call('admin', 'GET', '/sites?includeDeleted=true'))).totalResults).toBe(8);
 
       // The state survives a restart of the service on the same store.
       await service.stop();
       service = await startTestService(config());
       await expectError(await call('owner', 'GET', '/sites/lifecycle'), 404, 'OCE-SITEMGMT-009003');
-      expect((await (await call('owner', 'GET', '/sites/lifecycle?includeDeleted=true')).json()).isDeleted).toBe(true);
+      expect((await json<SiteBody>(await call('owner', 'GET', '/sites/lifecycle?includeDeleted=true'))).isDeleted).toBe(true);
 
-      expect((await (await call('owner', 'POST', '/sites/lifecycle/restore')).json()).isDeleted).toBe(false);
+      expect((await json<SiteBody>(await call('owner', 'POST', '/sites/lifecycle/restore'))).isDeleted).toBe(false);
       await expectError(await call('owner', 'POST', '/sites/lifecycle/restore'), 409, 'RENDERCACHE-SITE-409');
-      expect((await (await call('owner', 'POST', '/sites/lifecycle/activate')).json()).runtimeStatus).toBe('online');
+      expect((await json<SiteBody>(await call('owner', 'POST', '/sites/lifecycle/activate'))).runtimeStatus).toBe('online');
     });
 
     it.runIf(store === 'embedded')('ends a job interrupted by a restart as failed, with a clear error', async () => {
       const res = await refresh('owner', 'slow');
-      const job = await res.json();
+      const job = await json<JobStatusBody>(res);
       await new Promise((r) => setTimeout(r, 500));
       await service.stop();
       service = await startTestService(config());
-      const status = await (await call('owner', 'GET', `/sites/_status/${job.id}`)).json();
+      const status = await json<JobStatusBody>(await call('owner', 'GET', `/sites/_status/${job.id}`));
       expect(status.progress).toBe('failed');
-      expect(status.error.title).toBe('Service Restarted');
+      expect(status.error?.title).toBe('Service Restarted');
       // The site can be refreshed again at once.
       expect((await refresh('owner', 'slow')).status).toBe(202);
     });
 
     it.runIf(store === 'redis')('carries a job on across a restart: its pages wait in Redis', async () => {
       const res = await refresh('owner', 'slow');
-      const job = await res.json();
+      const job = await json<JobStatusBody>(res);
       await new Promise((r) => setTimeout(r, 500));
       await service.stop();
       service = await startTestService(config());

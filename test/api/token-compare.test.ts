@@ -36,9 +36,11 @@ beforeAll(async () => {
   });
   app.use(authenticate(TOKENS));
   app.use((ctx) => {
-    ctx.body = ctx.state.caller;
+    const caller: unknown = ctx.state.caller;
+    ctx.body = caller;
   });
-  server = http.createServer(app.callback());
+  const handle = app.callback();
+  server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });

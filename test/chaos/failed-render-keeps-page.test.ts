@@ -17,7 +17,7 @@ const BROKEN: ReadonlyArray<readonly [PageMode, string]> = [['500', 'origin-erro
 
 describe('a failed render never replaces a good page', () => {
   let origin: ChaosOrigin;
-  let services: RunningService[] = [];
+  const services: RunningService[] = [];
 
   beforeAll(async () => {
     origin = await startChaosOrigin({ dataDelayMs: 30 });

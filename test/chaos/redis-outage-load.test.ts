@@ -3,7 +3,7 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-pro
 import { API_BASE, managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { uniqueNamespace } from '../helpers/service.js';
 import { generationOf, pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
-import { pageNames, sleep, waitFor } from './support/chaos-helpers.js';
+import { errorText, pageNames, sleep, waitFor } from './support/chaos-helpers.js';
 import { startTestRedis, type TestRedis } from './support/redis-server.js';
 
 /**
@@ -53,7 +53,7 @@ describe('Redis killed, and Redis frozen, under load', () => {
   /** The service process's state, for failure messages: a request that fails outright may mean it died. */
   const processState = () => {
     const child = service?.child;
-    const errors = (service?.logs ?? []).filter((l) => Number(l.level) >= 50).slice(-3).map((l) => `${String(l.msg)}: ${String(l.err ?? '')}`);
+    const errors = (service?.logs ?? []).filter((l) => Number(l.level) >= 50).slice(-3).map((l) => `${String(l.msg)}: ${errorText(l.err)}`);
     return `service exit code ${child?.exitCode ?? 'none'}, signal ${child?.signalCode ?? 'none'}; stderr: ${stderr.slice(-1500) || '(empty)'}; last errors logged: ${JSON.stringify(errors)}`;
   };
 

@@ -7,13 +7,57 @@ export interface JobStatusBody {
   id: string;
   context: string;
   action: string;
+  trigger: string;
+  startTime: string;
+  endTime: string | null;
   progress: string;
   completed: boolean;
+  completedPercentage: number;
+  intervalToPoll: number;
   pageCount: number;
   completedCount: number;
   failedCount: number;
   restartSteps?: Array<{ at: string; kind: string; detail: string; state?: string; platformJobId?: string }>;
   error?: { title: string; detail: string; 'o:errorCode': string };
+}
+
+/** One page of a list: GET /sites, GET /sites/_status/{jobId}/pages. */
+export interface ListBody<T> {
+  items: T[];
+  offset: number;
+  limit: number;
+  count: number;
+  hasMore: boolean;
+  totalResults: number;
+}
+
+/** An item of GET /sites/_status/{jobId}/pages. */
+export interface PageItemBody {
+  pageUrl: string;
+  status: string;
+  httpStatus: number | null;
+  renderedAt: string | null;
+  renderTimeMs: number | null;
+  bytes: number | null;
+  renderedBy?: string;
+  error?: { title: string; detail: string };
+}
+
+/** A site resource: GET /sites/{id}, and the answer of its lifecycle operations. */
+export interface SiteBody {
+  id: string;
+  name: string;
+  runtimeStatus: string;
+  isDeleted: boolean;
+  role: string;
+  links?: unknown;
+}
+
+/** GET /sites/{id}/cache. */
+export interface SiteCacheBody {
+  refreshedAt: string | null;
+  expiresAt: string;
+  trigger: string | null;
 }
 
 /**

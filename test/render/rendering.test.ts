@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, startSecretServer, type FixtureSite } from '../fixtures/fixture-site.js';
+import { json, type ErrorBody } from '../helpers/json.js';
 import { lookupUrl, startTestService } from '../helpers/service.js';
 
 // Real Chromium rendering the fixture site through the crawler endpoint.
@@ -51,7 +52,7 @@ describe('readiness', () => {
     const started = Date.now();
     const res = await get('/never-idle');
     expect(res.status).toBe(504);
-    const body = await res.json();
+    const body = await json<ErrorBody>(res);
     expect(body['o:errorCode']).toBe('RENDERCACHE-RENDER-002');
     expect(Date.now() - started).toBeGreaterThanOrEqual(7900);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -153,7 +154,7 @@ describe('safety', () => {
   it('fails a render whose main frame navigates away from the site', async () => {
     const res = await get('/nav-away');
     expect(res.status).toBe(502);
-    expect((await res.json()).detail).toMatch(/navigat/);
+    expect((await json<ErrorBody>(res)).detail).toMatch(/navigat/);
     expect(secret.hits).toEqual([]);
   });
 
@@ -164,7 +165,7 @@ describe('safety', () => {
     if (res.status === 200) expect(html).toContain('leaving');
     const direct = await fetch(`${service.url}/render?url=${encodeURIComponent('file:///etc/passwd')}`);
     expect(direct.status).toBe(400);
-    expect((await direct.json())['o:errorCode']).toBe('RENDERCACHE-URL-001');
+    expect((await json<ErrorBody>(direct))['o:errorCode']).toBe('RENDERCACHE-URL-001');
   });
 });
 
@@ -172,12 +173,12 @@ describe('failures', () => {
   it('treats a 5xx from the origin as a failed render', async () => {
     const res = await get('/error');
     expect(res.status).toBe(502);
-    expect((await res.json()).detail).toContain('503');
+    expect((await json<ErrorBody>(res)).detail).toContain('503');
   });
 
   it('treats an empty body as a failed render', async () => {
     const res = await get('/empty');
     expect(res.status).toBe(502);
-    expect((await res.json()).detail).toContain('empty');
+    expect((await json<ErrorBody>(res)).detail).toContain('empty');
   });
 });

@@ -82,8 +82,11 @@ describe('skip reasons', () => {
     }).sites;
     const saved = new Map<string, Partial<SiteRuntimeState>>();
     const store: SiteStateStore = {
-      getSiteState: async (id) => saved.get(id),
-      saveSiteState: async (id, patch) => void saved.set(id, { ...saved.get(id), ...patch }),
+      getSiteState: (id) => Promise.resolve(saved.get(id)),
+      saveSiteState: (id, patch) => {
+        saved.set(id, { ...saved.get(id), ...patch });
+        return Promise.resolve();
+      },
     };
     const directory = new SiteDirectory(new SiteRegistry(configs), store);
     await directory.load();

@@ -3,6 +3,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { json, type ErrorBody } from '../helpers/json.js';
 import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../helpers/service.js';
 
 /** Raw GET that keeps the body compressed, as a crawler with Accept-Encoding gets it. */
@@ -84,7 +85,7 @@ describe.each([
   it('answers 404 with an error body for a URL of no configured site, and renders nothing', async () => {
     const res = await fetch(lookupUrl(service, 'https://not-configured.example.com/'));
     expect(res.status).toBe(404);
-    const body = await res.json();
+    const body = await json<ErrorBody>(res);
     expect(body).toMatchObject({ status: '404', 'o:errorCode': 'RENDERCACHE-URL-002', title: 'Not a Configured Site' });
     expect(body.type).toMatch(/^http:\/\/www\.w3\.org\/Protocols\/rfc2616/);
   });
@@ -92,7 +93,7 @@ describe.each([
   it('answers 404 for an offline site', async () => {
     const res = await fetch(lookupUrl(service, 'http://127.0.0.2:9/x'));
     expect(res.status).toBe(404);
-    expect((await res.json())['o:errorCode']).toBe('RENDERCACHE-URL-003');
+    expect((await json<ErrorBody>(res))['o:errorCode']).toBe('RENDERCACHE-URL-003');
   });
 
   it.each([
@@ -105,7 +106,7 @@ describe.each([
   ])('answers 400 for a malformed lookup (%s)', async (_label, path) => {
     const res = await fetch(`${service.url}${path}`);
     expect(res.status).toBe(400);
-    expect((await res.json()).status).toBe('400');
+    expect((await json<ErrorBody>(res)).status).toBe('400');
   });
 
   it('never replaces a good entry with a failed render', async () => {
@@ -134,7 +135,7 @@ describe.each([
   it('answers an unknown route with the error body', async () => {
     const res = await fetch(`${service.url}/nope`);
     expect(res.status).toBe(404);
-    expect((await res.json())['o:errorCode']).toBe('RENDERCACHE-404');
+    expect((await json<ErrorBody>(res))['o:errorCode']).toBe('RENDERCACHE-404');
   });
 });
 
@@ -164,7 +165,7 @@ describe('back-pressure', () => {
     const refused = await slow(3);
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await refused.json())['o:errorCode']).toBe('RENDERCACHE-RENDER-003');
+    expect((await json<ErrorBody>(refused))['o:errorCode']).toBe('RENDERCACHE-RENDER-003');
     expect((await running).status).toBe(200);
     expect((await waiting).status).toBe(200);
   });

@@ -15,7 +15,7 @@ const job = (siteId: string, startTime = new Date().toISOString()): JobRecord =>
 
 describe.each([
   ['embedded', () => SqliteStore.open(tempDir())],
-  ['redis', async () => new RedisStore(REDIS_URL, uniqueNamespace('jobs'))],
+  ['redis', () => Promise.resolve(new RedisStore(REDIS_URL, uniqueNamespace('jobs')))],
 ] as const)('job store (%s)', (_name, open: () => Promise<JobStore>) => {
   it('holds a job of 100,000 pages, pages through it and updates one page without rewriting the job', async () => {
     const store = await open();

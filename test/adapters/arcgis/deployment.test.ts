@@ -8,6 +8,7 @@ import {
   type FakeArcgis,
 } from '../../fixtures/fake-arcgis.js';
 import { expectOk, failureOf, fakePerTest, kinds, polledStates, recordingContext } from '../helpers.js';
+import { stringContaining } from '../../helpers/matchers.js';
 
 const start = fakePerTest(startFakeArcgis);
 
@@ -179,7 +180,7 @@ describe('arcgis-deployment', () => {
     const withEnv = parseRestartConfig({ ...rest, passwordEnv: 'ARCGIS_ADMIN_PASSWORD' });
     const result = await runRestart(withEnv, recordingContext({ env: {} }).ctx);
 
-    expect(failureOf(result)).toMatchObject({ code: 'credentials', detail: expect.stringContaining('ARCGIS_ADMIN_PASSWORD') });
+    expect(failureOf(result)).toMatchObject({ code: 'credentials', detail: stringContaining('ARCGIS_ADMIN_PASSWORD') });
     expect(server.calls).toHaveLength(0);
   });
 

@@ -13,6 +13,7 @@ import {
   type FakeArcgis,
 } from '../../fixtures/fake-arcgis.js';
 import { expectOk, exposedText, failureOf, fakePerTest, freePort, recordingContext } from '../helpers.js';
+import { stringContaining } from '../../helpers/matchers.js';
 
 const start = fakePerTest(startFakeArcgis);
 
@@ -79,7 +80,7 @@ describe.each(ADAPTERS)('$adapter against ArcGIS platform behaviour', ({ adapter
     ]);
     const tokenSteps = result.steps.filter((step) => step.kind === 'token');
     expect(tokenSteps).toHaveLength(3);
-    expect(tokenSteps[1]).toMatchObject({ state: String(code), detail: expect.stringContaining('retrying once') });
+    expect(tokenSteps[1]).toMatchObject({ state: String(code), detail: stringContaining('retrying once') });
   });
 
   it('fails on a second 498 in a row instead of looping', async () => {
@@ -147,7 +148,7 @@ describe.each(ADAPTERS)('$adapter against ArcGIS platform behaviour', ({ adapter
     expectOk(result);
     expect(recording.sleeps).toContain(2_000);
     const retry = result.steps.find((step) => step.kind === 'retry');
-    expect(retry).toMatchObject({ state: '429', detail: expect.stringContaining('in 2000 ms (Retry-After)') });
+    expect(retry).toMatchObject({ state: '429', detail: stringContaining('in 2000 ms (Retry-After)') });
     expect(jobPolls(server)[0]?.status).toBe(429);
     expect(jobPolls(server)[1]?.status).toBe(200);
   });

@@ -14,13 +14,23 @@ export async function waitFor<T>(what: string, condition: () => Promise<T> | T, 
   for (;;) {
     try {
       const value = await condition();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (err) {
       last = err;
     }
-    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${errorText(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * A thrown value or a logged `err` as text, for failure messages: an Error as String() shows it,
+ * a string as it is, anything else (pino's serialised error: type, message, stack) as JSON.
+ */
+export function errorText(value: unknown): string {
+  if (value === undefined) return '';
+  if (value instanceof Error) return String(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 export type LogEntry = Record<string, unknown> & { msg: string; level: number };

@@ -175,25 +175,25 @@ describe('three instances sharing Redis', () => {
       sites: [{ id: 'small', name: 'Small', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2', '/page/r3'] } }],
     });
     const [apiOnly, worker] = await Promise.all([startServiceProcess(config, 'api'), startServiceProcess(config, 'worker')]);
-    processes = [apiOnly!, worker!];
+    processes = [apiOnly, worker];
 
-    const lookup = await fetch(`${apiOnly!.url}/render?url=${encodeURIComponent(`${site.origin}/page/roles`)}`);
+    const lookup = await fetch(`${apiOnly.url}/render?url=${encodeURIComponent(`${site.origin}/page/roles`)}`);
     expect(lookup.status).toBe(200);
     expect(await lookup.text()).toContain('page-roles');
-    expect((await fetch(`${apiOnly!.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${apiOnly.url}/readyz`)).status).toBe(200);
 
-    const started = await api(apiOnly!, 'POST', '/sites/small/refresh');
+    const started = await api(apiOnly, 'POST', '/sites/small/refresh');
     const { id } = (await started.json()) as JobStatus;
-    expect(await waitForEnd(apiOnly!, id)).toMatchObject({ progress: 'succeeded', completedCount: 3 });
-    const pages = await allPages(apiOnly!, id);
-    expect(pages.map((p) => p.renderedBy)).toEqual([worker!.instance, worker!.instance, worker!.instance]);
+    expect(await waitForEnd(apiOnly, id)).toMatchObject({ progress: 'succeeded', completedCount: 3 });
+    const pages = await allPages(apiOnly, id);
+    expect(pages.map((p) => p.renderedBy)).toEqual([worker.instance, worker.instance, worker.instance]);
 
     // The worker answers health and metrics only.
-    expect((await fetch(`${worker!.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${worker!.url}/render?url=${encodeURIComponent(`${site.origin}/page/r1`)}`)).status).toBe(404);
+    expect((await fetch(`${worker.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${worker.url}/render?url=${encodeURIComponent(`${site.origin}/page/r1`)}`)).status).toBe(404);
     // Only the worker launched a Chromium.
     const launched = (p: ServiceProcess) => p.logs.some((l) => l.msg === 'Chromium launched');
-    expect(launched(worker!)).toBe(true);
-    expect(launched(apiOnly!)).toBe(false);
+    expect(launched(worker)).toBe(true);
+    expect(launched(apiOnly)).toBe(false);
   });
 });

@@ -3,6 +3,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { json } from '../../helpers/json.js';
+import type { JobStatusBody } from '../../helpers/management-api.js';
 import { lookupUrl, startTestService, uniqueNamespace } from '../../helpers/service.js';
 
 /** A Redis of this test's own, so that it can be killed and brought back. */
@@ -100,7 +102,7 @@ describe('Redis going away and coming back', () => {
       method: 'POST', headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
     });
     expect(started.status).toBe(202);
-    const job = await service.refresh.whenDone((await started.json()).id);
+    const job = await service.refresh.whenDone((await json<JobStatusBody>(started)).id);
     expect(job).toMatchObject({ progress: 'succeeded', completedCount: 2 });
   });
 });

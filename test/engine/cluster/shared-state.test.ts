@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { json } from '../../helpers/json.js';
+import type { JobStatusBody, SiteBody } from '../../helpers/management-api.js';
 import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../../helpers/service.js';
 
 /**
@@ -48,7 +50,7 @@ describe('two instances sharing one Redis', () => {
     site.setVersion('second');
     const started = await call(a, 'POST', '/sites/shared/refresh');
     expect(started.status).toBe(202);
-    expect(await a.refresh.whenDone((await started.json()).id)).toMatchObject({ progress: 'succeeded' });
+    expect(await a.refresh.whenDone((await json<JobStatusBody>(started)).id)).toMatchObject({ progress: 'succeeded' });
     await sleep(200);
     for (const service of [a, b]) {
       const res = await fetch(lookupUrl(service, `${site.origin}/version`));
@@ -62,7 +64,7 @@ describe('two instances sharing one Redis', () => {
     expect((await call(a, 'POST', '/sites/shared/deactivate')).status).toBe(200);
     await sleep(200);
     expect((await fetch(lookupUrl(b, `${site.origin}/version`))).status).toBe(404);
-    expect((await (await call(b, 'GET', '/sites/shared')).json()).runtimeStatus).toBe('offline');
+    expect((await json<SiteBody>(await call(b, 'GET', '/sites/shared'))).runtimeStatus).toBe('offline');
     expect((await call(b, 'POST', '/sites/shared/activate')).status).toBe(200);
     await sleep(200);
     expect((await fetch(lookupUrl(a, `${site.origin}/version`))).status).toBe(200);

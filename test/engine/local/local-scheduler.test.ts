@@ -7,6 +7,8 @@ import { nextRun, nextRunWithOffset } from '../../../src/cron/next-run.js';
 import type { RunningService } from '../../../src/service.js';
 import { SqliteStore } from '../../../src/stores/sqlite-store.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
+import { json } from '../../helpers/json.js';
+import type { SiteCacheBody } from '../../helpers/management-api.js';
 import { startTestService, tempDir } from '../../helpers/service.js';
 
 const BASE = '/sites/management/api/v1';
@@ -96,10 +98,10 @@ describe('scheduled refresh', () => {
     }
 
     const before = new Date();
-    const info = await (await api('GET', '/sites/tick/cache')).json();
+    const info = await json<SiteCacheBody>(await api('GET', '/sites/tick/cache'));
     const after = new Date();
     expect(info.trigger).toBe('schedule');
-    expect(Date.parse(info.refreshedAt)).toBeGreaterThanOrEqual(Date.parse(done?.[0]?.endTime ?? ''));
+    expect(Date.parse(info.refreshedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(done?.[0]?.endTime ?? ''));
     expect(Date.parse(info.expiresAt)).toBeGreaterThan(before.getTime());
     expect([nextRun(EVERY_2S, 'UTC', before).toISOString(), nextRun(EVERY_2S, 'UTC', after).toISOString()]).toContain(info.expiresAt);
   });
@@ -124,7 +126,7 @@ describe('scheduled refresh', () => {
       expect(sinceTick).toBeLessThan(offset + 600);
     }
     const before = new Date();
-    const info = await (await api('GET', `/sites/${id}/cache`)).json();
+    const info = await json<SiteCacheBody>(await api('GET', `/sites/${id}/cache`));
     const after = new Date();
     expect([before, after].map((t) => nextRunWithOffset(EVERY_2S, 'UTC', offset, t).toISOString())).toContain(info.expiresAt);
     expect(Date.parse(info.expiresAt) % 2000).toBe(offset);
@@ -169,7 +171,7 @@ describe('scheduled refresh', () => {
     const [first] = await jobsOf(dir, 'cu');
     expect(first).toMatchObject({ trigger: 'startup', requestedBy: 'scheduler' });
     await service.refresh.whenDone(first?.id ?? '');
-    const info = await (await api('GET', '/sites/cu/cache')).json();
+    const info = await json<SiteCacheBody>(await api('GET', '/sites/cu/cache'));
     expect(info).toMatchObject({ trigger: 'startup', refreshedAt: (await jobsOf(dir, 'cu'))[0]?.endTime });
     await service.stop();
 

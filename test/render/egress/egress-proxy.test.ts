@@ -92,7 +92,7 @@ describe('EgressProxy', () => {
   it('resolves once and connects to the address it checked (DNS rebinding)', async () => {
     let lookups = 0;
     // First answer public, every later one loopback: a second lookup would reach the canary.
-    const rebinding: HostResolver = async () => (lookups++ === 0 ? [{ address: '192.0.1.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
+    const rebinding: HostResolver = () => Promise.resolve(lookups++ === 0 ? [{ address: '192.0.1.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }]);
     const proxy = newProxy(rebinding);
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     const before = canary.connections();
@@ -103,7 +103,7 @@ describe('EgressProxy', () => {
   });
 
   it('refuses a name when any of its addresses is private', async () => {
-    const proxy = newProxy(async () => [{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    const proxy = newProxy(() => Promise.resolve([{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]));
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     expect((await viaProxy(url, `http://mixed.test:${canary.port}/`)).status).toBe(403);
   });

@@ -1,0 +1,18 @@
+/**
+ * JSON bodies as the tests read them. `Response.json()` is typed `any`: `json<T>(res)` names
+ * the shape a test expects instead. Unchecked, like the cast it replaces: the test's own
+ * assertions check the body.
+ */
+export async function json<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** The error body of every error answer (OCM shape), with the detail fields some carry. */
+export interface ErrorBody {
+  type: string;
+  title: string;
+  status: string;
+  detail: string;
+  'o:errorCode': string;
+  [field: string]: unknown;
+}
