@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { restartConfigSchema } from '../adapters/index.js';
-import { isReplayableHeader, REPLAYABLE_HEADERS } from '../render/replay-headers.js';
 import { scheduleProblem } from '../cron/schedule-problem.js';
+import { isReplayableHeader, REPLAYABLE_HEADERS } from './replayable-headers.js';
 
 /**
  * The one schema of rendercache's config file. Every default lives here, next to the
@@ -185,7 +185,7 @@ export const configSchema = z.strictObject({
       stripScripts: z.boolean().default(true),
       /** Script types kept when stripping (data, not code). */
       keepScriptTypes: z.array(z.string().min(1)).default(['application/ld+json']),
-      /** Origin response headers replayed to crawlers; only names of the allow-list in render/replay-headers. */
+      /** Origin response headers replayed to crawlers; only names of the allow-list in config/replayable-headers. */
       replayHeaders: z
         .array(z.string().min(1).refine(isReplayableHeader, { message: `not a replayable header; one of: ${REPLAYABLE_HEADERS.join(', ')}` }))
         .default(['content-language', 'x-robots-tag', 'link', 'vary']),

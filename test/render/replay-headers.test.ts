@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isReplayableHeader, replayableHeaders, REPLAYABLE_HEADERS } from '../../src/render/replay-headers.js';
+import { isReplayableHeader, REPLAYABLE_HEADERS } from '../../src/config/replayable-headers.js';
+import { replayableHeaders } from '../../src/render/replay-headers.js';
 
 describe('replayable headers', () => {
   it('keeps the allow-listed headers, lower-cased', () => {
