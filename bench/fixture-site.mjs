@@ -120,15 +120,23 @@ function pageData(i, pages) {
 export async function startFixture({ port = 0, host = '127.0.0.1', pages = 200, apiDelayMs = 50, assetDelayMs = 100 } = {}) {
   pages = Number(pages);
   const counts = {};
-  const resetStats = () => { for (const k of [...KINDS, 'total']) counts[k] = 0; };
+  const resetStats = () => {
+    for (const k of [...KINDS, 'total']) counts[k] = 0;
+  };
   resetStats();
   const stats = () => ({ ...counts });
   const timers = new Set();
   const later = (ms, fn) => {
-    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
     timers.add(t);
   };
-  const count = (kind) => { counts[kind]++; counts.total++; };
+  const count = (kind) => {
+    counts[kind]++;
+    counts.total++;
+  };
   const reply = (res, status, type, body) => {
     if (res.destroyed) return;
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -172,12 +180,13 @@ export async function startFixture({ port = 0, host = '127.0.0.1', pages = 200, 
   const url = `http://${host}:${actualPort}`;
 
   let closing;
-  const close = () => (closing ??= new Promise((resolve) => {
-    for (const t of timers) clearTimeout(t);
-    timers.clear();
-    server.close(() => resolve());
-    server.closeAllConnections();
-  }));
+  const close = () =>
+    (closing ??= new Promise((resolve) => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
 
   return { url, port: actualPort, stats, resetStats, close };
 }

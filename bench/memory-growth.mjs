@@ -61,10 +61,11 @@ function stat(pid) {
 /** Descendants of root, plus processes carrying the run's marker (Chromium helpers re-parented away). */
 function treeOf(root, marker) {
   const table = new Map();
-  for (const name of fs.readdirSync('/proc')) if (/^\d+$/.test(name)) {
-    const s = stat(Number(name));
-    if (s && s.state !== 'Z') table.set(Number(name), s);
-  }
+  for (const name of fs.readdirSync('/proc'))
+    if (/^\d+$/.test(name)) {
+      const s = stat(Number(name));
+      if (s && s.state !== 'Z') table.set(Number(name), s);
+    }
   const kids = new Map();
   for (const [pid, { ppid }] of table) kids.set(ppid, [...(kids.get(ppid) ?? []), pid]);
   const tree = new Set([root]);
@@ -78,7 +79,9 @@ function treeOf(root, marker) {
     if (tree.has(pid)) continue;
     try {
       if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker)) tree.add(pid);
-    } catch { /* not ours, or gone */ }
+    } catch {
+      /* not ours, or gone */
+    }
   }
   return [...tree].filter((pid) => table.has(pid)).map((pid) => ({ pid, ...table.get(pid) }));
 }
@@ -134,7 +137,10 @@ function get(url, agent, timeoutMs) {
       let bytes = 0;
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => { bytes += c.length; if (body.length < 4096) body += c; });
+      res.on('data', (c) => {
+        bytes += c.length;
+        if (body.length < 4096) body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode, body, bytes }));
       res.on('error', reject);
     });
@@ -173,14 +179,27 @@ function cleanup() {
     if (service && service.exitCode === null && service.signalCode === null) {
       const tree = treeOf(service.pid, marker);
       const exited = new Promise((resolve) => service.once('exit', resolve));
-      try { process.kill(service.pid, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(service.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       if (!(await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]))) {
-        try { process.kill(service.pid, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(service.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
       await sleep(200);
       for (const p of tree) {
         const now = stat(p.pid);
-        if (now && now.start === p.start && now.state !== 'Z') try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+        if (now && now.start === p.start && now.state !== 'Z')
+          try {
+            process.kill(p.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }
     }
     await fixture?.close().catch(() => {});
@@ -202,18 +221,23 @@ async function run() {
   const port = await freePort();
   const configFile = path.join(tmp, 'config.json');
   // Default settings: only what a bench must set (port, quiet logs, the store's folder, the site).
-  await fsp.writeFile(configFile, JSON.stringify({
-    server: { port, host: '127.0.0.1' },
-    log: { level: 'warn' },
-    cache: { store: 'embedded', dir: path.join(tmp, 'cache') },
-    sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
-  }));
+  await fsp.writeFile(
+    configFile,
+    JSON.stringify({
+      server: { port, host: '127.0.0.1' },
+      log: { level: 'warn' },
+      cache: { store: 'embedded', dir: path.join(tmp, 'cache') },
+      sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
+    }),
+  );
   const env = { ...process.env, PORT: String(port), RENDERCACHE_BENCH_RUN: runId };
   delete env.LOG_LEVEL;
   delete env.REDIS_URL;
   service = spawn(process.execPath, [flags.main, 'serve', '--config', configFile], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  service.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  service.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   const base = `http://127.0.0.1:${port}`;
   for (let until = Date.now() + 90_000; ; await sleep(200)) {
     if (service.exitCode !== null) throw new Error(`rendercache exited with ${service.exitCode}: ${stderr}`);
@@ -223,7 +247,9 @@ async function run() {
   }
 
   console.log(`rendercache memory growth  run=${runId}  ${os.availableParallelism()} cores  Node ${process.version}`);
-  console.log(`${renders} renders of distinct pages, ${clients} keep-alive client connections, default settings (${path.relative(REPO, flags.main)}, pid ${service.pid})`);
+  console.log(
+    `${renders} renders of distinct pages, ${clients} keep-alive client connections, default settings (${path.relative(REPO, flags.main)}, pid ${service.pid})`,
+  );
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   let done = 0;
@@ -234,15 +260,17 @@ async function run() {
   const sampler = setInterval(take, SAMPLE_EVERY_MS);
   const t0 = Date.now();
   let next = 0;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < renders) {
-      const i = next++;
-      const r = await get(`${base}/render?url=${encodeURIComponent(`${fixture.url}/page/${i}?run=${runId}`)}`, agent, 60_000).catch(() => null);
-      if (!r || r.status !== 200 || !r.body.includes(`data-page="${i}"`)) failed++;
-      done++;
-      if (done % 500 === 0) process.stdout.write(`  ${done} renders, ${Math.round((Date.now() - t0) / 1000)} s, tree RSS ${mb(samples.at(-1).rssKb)} MB\n`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < renders) {
+        const i = next++;
+        const r = await get(`${base}/render?url=${encodeURIComponent(`${fixture.url}/page/${i}?run=${runId}`)}`, agent, 60_000).catch(() => null);
+        if (!r || r.status !== 200 || !r.body.includes(`data-page="${i}"`)) failed++;
+        done++;
+        if (done % 500 === 0) process.stdout.write(`  ${done} renders, ${Math.round((Date.now() - t0) / 1000)} s, tree RSS ${mb(samples.at(-1).rssKb)} MB\n`);
+      }
+    }),
+  );
   clearInterval(sampler);
   take();
   const wallS = (Date.now() - t0) / 1000;
@@ -280,21 +308,40 @@ async function run() {
   };
   // Where the growth is: PSS per process kind (and how many processes of each).
   const kinds = [...new Set([...first, ...last].flatMap((x) => Object.keys(x.byKind)))];
-  result.pssByKind = Object.fromEntries(kinds.map((kind) => {
-    const of = (list, key) => mean(list.map((x) => x.byKind[kind]?.[key] ?? 0));
-    return [kind, { firstTenthMb: mb(of(first, 'pssKb')), lastTenthMb: mb(of(last, 'pssKb')), processesFirst: Math.round(of(first, 'processes') * 10) / 10, processesLast: Math.round(of(last, 'processes') * 10) / 10 }];
-  }));
+  result.pssByKind = Object.fromEntries(
+    kinds.map((kind) => {
+      const of = (list, key) => mean(list.map((x) => x.byKind[kind]?.[key] ?? 0));
+      return [
+        kind,
+        {
+          firstTenthMb: mb(of(first, 'pssKb')),
+          lastTenthMb: mb(of(last, 'pssKb')),
+          processesFirst: Math.round(of(first, 'processes') * 10) / 10,
+          processesLast: Math.round(of(last, 'processes') * 10) / 10,
+        },
+      ];
+    }),
+  );
   result.target = { growthPct: TARGET_GROWTH_PCT, met: result.treeRss.growthPct < TARGET_GROWTH_PCT };
 
-  const line = (label, f) => console.log(`  ${label.padEnd(14)} first tenth ${String(f.firstTenthMb).padStart(6)} MB   last tenth ${String(f.lastTenthMb).padStart(6)} MB   growth ${f.growthPct} %`);
+  const line = (label, f) =>
+    console.log(
+      `  ${label.padEnd(14)} first tenth ${String(f.firstTenthMb).padStart(6)} MB   last tenth ${String(f.lastTenthMb).padStart(6)} MB   growth ${f.growthPct} %`,
+    );
   console.log(`\n== Memory over ${renders} renders (${result.pagesPerSec} pages/s, ${failed} failed, ${samples.length} samples) ==`);
   line('tree RSS', result.treeRss);
   line('tree PSS', result.treePss);
   line('node RSS', result.nodeRss);
   line('Chromium RSS', result.chromiumRss);
   line('Chromium PSS', result.chromiumPss);
-  console.log(`  PSS by kind    ${Object.entries(result.pssByKind).map(([kind, k]) => `${kind} ${k.firstTenthMb} → ${k.lastTenthMb} MB (${k.processesFirst} → ${k.processesLast})`).join(', ')}`);
-  console.log(`  tree RSS growth ${result.treeRss.growthPct} %   [target < ${TARGET_GROWTH_PCT} %: ${result.target.met ? 'MET' : 'MISSED'}]   (peak ${result.peakTreeRssMb} MB)`);
+  console.log(
+    `  PSS by kind    ${Object.entries(result.pssByKind)
+      .map(([kind, k]) => `${kind} ${k.firstTenthMb} → ${k.lastTenthMb} MB (${k.processesFirst} → ${k.processesLast})`)
+      .join(', ')}`,
+  );
+  console.log(
+    `  tree RSS growth ${result.treeRss.growthPct} %   [target < ${TARGET_GROWTH_PCT} %: ${result.target.met ? 'MET' : 'MISSED'}]   (peak ${result.peakTreeRssMb} MB)`,
+  );
   return result;
 }
 

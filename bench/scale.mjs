@@ -73,10 +73,15 @@ async function runOnce(fixture, pages, workers) {
     auth: { tokens: [{ token: TOKEN, user: 'bench' }] },
     api: { rateLimit: { points: 100000, windowSeconds: 60 } },
     schedule: { enabled: false },
-    sites: [{
-      id: 'bench', name: 'Bench', origin: fixture.url, members: { bench: 'Owner' },
-      pages: { urls: Array.from({ length: pages }, (_, i) => `/page/${i}`) },
-    }],
+    sites: [
+      {
+        id: 'bench',
+        name: 'Bench',
+        origin: fixture.url,
+        members: { bench: 'Owner' },
+        pages: { urls: Array.from({ length: pages }, (_, i) => `/page/${i}`) },
+      },
+    ],
   };
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify(config));
@@ -91,7 +96,14 @@ async function runOnce(fixture, pages, workers) {
   }
   const seconds = (Date.parse(status.endTime) - Date.parse(status.startTime)) / 1000;
   stopAll();
-  return { workers, progress: status.progress, pages: status.completedCount, failed: status.failedCount, seconds, pagesPerSec: status.completedCount / seconds };
+  return {
+    workers,
+    progress: status.progress,
+    pages: status.completedCount,
+    failed: status.failedCount,
+    seconds,
+    pagesPerSec: status.completedCount / seconds,
+  };
 }
 
 async function main() {
@@ -105,16 +117,25 @@ async function main() {
     for (const workers of sizes) {
       const result = await runOnce(fixture, pages, workers);
       results.push(result);
-      console.log(`  ${workers} worker(s): ${result.pagesPerSec.toFixed(2)} pages/s (${result.pages}/${pages} pages, ${result.failed} failed, ${result.seconds.toFixed(1)} s, job ${result.progress})`);
+      console.log(
+        `  ${workers} worker(s): ${result.pagesPerSec.toFixed(2)} pages/s (${result.pages}/${pages} pages, ${result.failed} failed, ${result.seconds.toFixed(1)} s, job ${result.progress})`,
+      );
     }
   } finally {
     stopAll();
     await fixture.close();
   }
-  console.log(JSON.stringify({ scale: results.map(({ workers, pagesPerSec, pages: done, failed }) => ({ workers, pagesPerSec: Number(pagesPerSec.toFixed(2)), pages: done, failed })) }));
+  console.log(
+    JSON.stringify({
+      scale: results.map(({ workers, pagesPerSec, pages: done, failed }) => ({ workers, pagesPerSec: Number(pagesPerSec.toFixed(2)), pages: done, failed })),
+    }),
+  );
 }
 
-process.once('SIGINT', () => { stopAll(); process.exit(130); });
+process.once('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
 main().catch((err) => {
   stopAll();
   console.error(err);

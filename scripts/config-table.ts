@@ -62,7 +62,10 @@ function docComments(): Docs {
       for (const property of node.properties) {
         if (!ts.isPropertyAssignment(property)) continue;
         const key = prefix ? `${prefix}.${property.name.getText(source)}` : property.name.getText(source);
-        const comment = ts.getJSDocCommentsAndTags(property).map((doc) => (ts.isJSDoc(doc) ? ts.getTextOfJSDocComment(doc.comment) ?? '' : '')).join(' ');
+        const comment = ts
+          .getJSDocCommentsAndTags(property)
+          .map((doc) => (ts.isJSDoc(doc) ? (ts.getTextOfJSDocComment(doc.comment) ?? '') : ''))
+          .join(' ');
         if (comment) docs.set(key, comment.replace(/\s+/g, ' ').trim());
         if (ts.getJSDocTags(property).some((tag) => tag.tagName.text === 'oneRow')) oneRow.add(key);
         visit(property.initializer, key, seen);
@@ -81,7 +84,7 @@ function docComments(): Docs {
  * api.rateLimit, or per-site overrides that repeat options listed elsewhere).
  */
 function options(schema: JsonSchema, prefix: string, docs: Docs, out: Row[], required = false): void {
-  if ((prefix !== '' && docs.oneRow.has(prefix)) || !(schema.properties && !schema.anyOf) && !schema.items?.properties) {
+  if ((prefix !== '' && docs.oneRow.has(prefix)) || (!(schema.properties && !schema.anyOf) && !schema.items?.properties)) {
     out.push({ key: prefix, fallback: schema.default === undefined || !isEmptyObject(schema.default) ? schema.default : childDefaults(schema), required });
     return;
   }

@@ -79,13 +79,24 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   const metrics = createMetrics();
   const state = await openState(config, logger);
   const rendering = buildRendering(config, state, metrics, logger);
-  const engine = await openEngine({ config, store: state.stateStore, sites: state.sites, cache: state.cache, discovery: rendering.discovery, renderer: rendering.renderer, logger });
+  const engine = await openEngine({
+    config,
+    store: state.stateStore,
+    sites: state.sites,
+    cache: state.cache,
+    discovery: rendering.discovery,
+    renderer: rendering.renderer,
+    logger,
+  });
   const { server, drain } = buildHttp(config, state, rendering, engine, metrics, logger);
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
   await rendering.pool?.start();
   const url = await listen(server, config.server);
-  logger.info({ url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID }, 'rendercache listening');
+  logger.info(
+    { url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID },
+    'rendercache listening',
+  );
   await engine.start();
 
   let stopping: Promise<void> | null = null;
@@ -123,14 +134,17 @@ async function openState(config: RendercacheConfig, logger: Logger): Promise<Sta
 /** Chromium (none on role "api") and discovery; their connections to a site go through the one egress guard. */
 function buildRendering(config: RendercacheConfig, state: State, metrics: Metrics, logger: Logger): Rendering {
   const egress = new EgressProxy({ logger });
-  const pool = config.cluster.role === 'api' ? null : new BrowserPool({
-    egress,
-    executablePath: resolveChromePath(config.render.chromePath),
-    userAgent: config.render.userAgent,
-    recycleAfterRenders: config.render.recycleAfterRenders,
-    recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
-    logger,
-  });
+  const pool =
+    config.cluster.role === 'api'
+      ? null
+      : new BrowserPool({
+          egress,
+          executablePath: resolveChromePath(config.render.chromePath),
+          userAgent: config.render.userAgent,
+          recycleAfterRenders: config.render.recycleAfterRenders,
+          recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
+          logger,
+        });
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger) : null;
   const discovery = new PageDiscovery(egress, {
     maxPages: config.refresh.maxPagesPerJob,
@@ -159,19 +173,30 @@ function buildHttp(
   const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
   const health = healthRoutes({ browser: () => rendering.pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
   // Crawlers and the API go to "api" instances.
-  const app = createApp(logger, role === 'worker' ? [health] : [
-    health,
-    crawlerRoutes(lookup),
-    sitesRoutes({
-      sites, refresh: engine.refresh, discovery: rendering.discovery, pollIntervalMs: config.refresh.pollIntervalMs, publicUrl: config.server.publicUrl, jitterSeconds: config.schedule.jitterSeconds,
-      edge: apiEdge({
-        tokens: config.auth.tokens,
-        limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
-        maxBodyBytes: config.api.maxBodyBytes,
-        bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
-      }),
-    }),
-  ], { trustProxy: config.server.trustProxy });
+  const app = createApp(
+    logger,
+    role === 'worker'
+      ? [health]
+      : [
+          health,
+          crawlerRoutes(lookup),
+          sitesRoutes({
+            sites,
+            refresh: engine.refresh,
+            discovery: rendering.discovery,
+            pollIntervalMs: config.refresh.pollIntervalMs,
+            publicUrl: config.server.publicUrl,
+            jitterSeconds: config.schedule.jitterSeconds,
+            edge: apiEdge({
+              tokens: config.auth.tokens,
+              limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
+              maxBodyBytes: config.api.maxBodyBytes,
+              bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
+            }),
+          }),
+        ],
+    { trustProxy: config.server.trustProxy },
+  );
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
   const koa = app.callback();
   const server = createHttpServer(config.server, (req, res) => {

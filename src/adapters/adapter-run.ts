@@ -8,15 +8,7 @@ import type { z } from 'zod';
 import { toRestartFailure } from './errors.js';
 import { createHttpClient, type HttpClient } from './http.js';
 import { SecretScrubber } from './secrets.js';
-import type {
-  RestartAdapter,
-  RestartConfig,
-  RestartContext,
-  RestartFailure,
-  RestartResult,
-  RestartStep,
-  RestartStepKind,
-} from './types.js';
+import type { RestartAdapter, RestartConfig, RestartContext, RestartFailure, RestartResult, RestartStep, RestartStepKind } from './types.js';
 
 export interface StepExtra {
   platformJobId?: string;

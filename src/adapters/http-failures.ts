@@ -4,14 +4,7 @@
  */
 
 /** Failures before the request left this machine (no connection, no name, no TLS session): the platform never saw it. */
-const NOT_SENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Answers of a gateway or of a platform restarting itself: worth another try for a read. */
 export const GATEWAY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);

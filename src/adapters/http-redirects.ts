@@ -35,7 +35,11 @@ export function redirectTarget(
     );
   }
   if (method !== 'GET') {
-    throw new RestartError('unexpected-response', 'Unexpected platform response', `${what} answered HTTP ${answer.status} to ${where}; a POST is not sent again elsewhere`);
+    throw new RestartError(
+      'unexpected-response',
+      'Unexpected platform response',
+      `${what} answered HTTP ${answer.status} to ${where}; a POST is not sent again elsewhere`,
+    );
   }
   if (hop >= maxRedirects) {
     throw new RestartError('unexpected-response', 'Unexpected platform response', `${what}: more than ${maxRedirects} redirects`);

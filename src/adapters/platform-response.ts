@@ -13,7 +13,7 @@ export function parsePlatformBody<T>(schema: z.ZodType<T>, body: unknown, what: 
 
 /** A short, single-line rendering of an unknown value for error details. */
 export function summarize(value: unknown, maxLength = 300): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > maxLength ? `${line.slice(0, maxLength)}…` : line;
 }

@@ -2,20 +2,14 @@
 import type { AdapterRun } from './adapter-run.js';
 
 /** One look at the resource. Terminal failures are thrown as `RestartError` by `check`. */
-export type PollOutcome<T> =
-  | { done: true; value: T; state: string; detail: string }
-  | { done: false; state: string; detail: string };
+export type PollOutcome<T> = { done: true; value: T; state: string; detail: string } | { done: false; state: string; detail: string };
 
 /**
  * Calls `check` every `run.pollIntervalMs` until it is done. Reports a `polled` step whenever
  * the state changes (a job sitting in EXECUTING for ten minutes is one step, not three hundred);
  * every poll is logged at debug. The deadline comes from the run's signal, which aborts the sleep.
  */
-export async function pollUntil<T>(
-  run: AdapterRun,
-  check: () => Promise<PollOutcome<T>>,
-  platformJobId?: string,
-): Promise<T> {
+export async function pollUntil<T>(run: AdapterRun, check: () => Promise<PollOutcome<T>>, platformJobId?: string): Promise<T> {
   let lastState: string | undefined;
   for (let poll = 1; ; poll++) {
     const outcome = await check();

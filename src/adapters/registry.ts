@@ -4,15 +4,7 @@
  * under the overall deadline and always settles with a result.
  */
 import { z } from 'zod';
-import type {
-  CommonRestartConfig,
-  RestartAdapter,
-  RestartConfig,
-  RestartContext,
-  RestartFailure,
-  RestartResult,
-  RestartStep,
-} from './types.js';
+import type { CommonRestartConfig, RestartAdapter, RestartConfig, RestartContext, RestartFailure, RestartResult, RestartStep } from './types.js';
 
 export const commonRestartConfigSchema = z.object({
   adapter: z.string().min(1),
@@ -30,9 +22,7 @@ export interface RestartConfigIssue {
   message: string;
 }
 
-export type RestartConfigParseResult =
-  | { success: true; data: RestartConfig }
-  | { success: false; issues: RestartConfigIssue[] };
+export type RestartConfigParseResult = { success: true; data: RestartConfig } | { success: false; issues: RestartConfigIssue[] };
 
 /** Thrown by `parseRestartConfig`; the message lists every issue (never a secret value). */
 export class RestartConfigError extends Error {
@@ -196,13 +186,11 @@ export async function runRestart(config: RestartConfig | Readonly<Record<string,
     );
   });
 
-  const running = entry.start(common, adapterKeys(parsed.data), adapterCtx).catch(
-    (error: unknown): RestartResult => ({
-      ok: false,
-      steps: [],
-      error: { code: 'internal', title: 'Restart failed', detail: error instanceof Error ? error.message : String(error) },
-    }),
-  );
+  const running = entry.start(common, adapterKeys(parsed.data), adapterCtx).catch((error: unknown): RestartResult => ({
+    ok: false,
+    steps: [],
+    error: { code: 'internal', title: 'Restart failed', detail: error instanceof Error ? error.message : String(error) },
+  }));
   // Racing the signal means a restart settles at the deadline even if an adapter ignores its signal.
   const outcome = await Promise.race([running, aborted]);
   acceptAdapterSteps = false;

@@ -40,9 +40,7 @@ export interface RestartFailure {
 }
 
 /** A restart always settles with one of these; it never rejects. */
-export type RestartResult =
-  | { ok: true; steps: RestartStep[] }
-  | { ok: false; steps: RestartStep[]; error: RestartFailure };
+export type RestartResult = { ok: true; steps: RestartStep[] } | { ok: false; steps: RestartStep[]; error: RestartFailure };
 
 export type RestartWhen = 'before-refresh' | 'on-failure' | 'manual';
 

@@ -40,7 +40,10 @@ export function apiEdge(options: ApiEdgeOptions): Koa.Middleware {
       const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ctx.get('content-type'))?.[1];
       if (charset && !/^utf-?8$/i.test(charset)) throw errors.unsupportedMediaType('Request bodies must be UTF-8.', {}, { connection: 'close' });
     }
-    (ctx.request as Koa.Request & { body?: unknown }).body = await readJsonBody(ctx.req, { maxBytes: options.maxBodyBytes, timeoutMs: options.bodyReadTimeoutMs });
+    (ctx.request as Koa.Request & { body?: unknown }).body = await readJsonBody(ctx.req, {
+      maxBytes: options.maxBodyBytes,
+      timeoutMs: options.bodyReadTimeoutMs,
+    });
     await next();
   };
   return compose([authenticate(options.tokens), rateLimit, jsonBody]);

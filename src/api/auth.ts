@@ -36,7 +36,11 @@ export function authenticate(tokens: readonly TokenEntry[]): Koa.Middleware {
       if (timingSafeEqual(candidate.digest, presented) && match) entry ??= candidate;
     }
     if (!entry) {
-      throw errors.unauthorized(header ? 'The bearer token is not valid.' : 'This API needs an Authorization: Bearer <token> header.', {}, { 'www-authenticate': 'Bearer realm="rendercache"' });
+      throw errors.unauthorized(
+        header ? 'The bearer token is not valid.' : 'This API needs an Authorization: Bearer <token> header.',
+        {},
+        { 'www-authenticate': 'Bearer realm="rendercache"' },
+      );
     }
     ctx.state.caller = { user: entry.user, admin: entry.admin } satisfies Caller;
     await next();

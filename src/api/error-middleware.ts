@@ -11,7 +11,8 @@ export function errorMiddleware(logger: Logger): Koa.Middleware {
       if (ctx.body == null && ctx.respond !== false) throwIfBodiless(ctx);
     } catch (err) {
       const apiError = toApiError(err);
-      if (apiError.status >= 500 && !(err instanceof ApiError)) logger[apiError.status === 503 ? 'warn' : 'error']({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
+      if (apiError.status >= 500 && !(err instanceof ApiError))
+        logger[apiError.status === 503 ? 'warn' : 'error']({ err, method: ctx.method, url: ctx.url }, 'unexpected error');
       const { status, headers, body } = errorResponse(apiError);
       ctx.status = status;
       ctx.set(headers);

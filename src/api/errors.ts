@@ -63,7 +63,7 @@ function define(def: Definition) {
     new ApiError(
       def.status,
       {
-        type: def.ocm ? OCM_TYPE : TYPE_BY_STATUS[def.status] ?? `${RFC2616}#sec10`,
+        type: def.ocm ? OCM_TYPE : (TYPE_BY_STATUS[def.status] ?? `${RFC2616}#sec10`),
         title: def.title,
         status: String(def.status),
         detail,

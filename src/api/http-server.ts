@@ -79,7 +79,9 @@ function hostCount(rawHeaders: readonly string[]): number {
 function clientError(err: Error & { code?: string }, options: HttpServerOptions): ApiError {
   switch (err.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return errors.requestTimeout(`The request was not received within ${options.headersTimeoutMs} ms (headers) or ${options.requestTimeoutMs} ms (whole request).`);
+      return errors.requestTimeout(
+        `The request was not received within ${options.headersTimeoutMs} ms (headers) or ${options.requestTimeoutMs} ms (whole request).`,
+      );
     case 'HPE_HEADER_OVERFLOW':
       return errors.headersTooLarge('The request headers are larger than this server accepts.');
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':

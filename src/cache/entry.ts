@@ -62,7 +62,8 @@ export function isStoredEntry(value: unknown): value is StoredEntry {
     typeof e.gzipBase64 === 'string' &&
     typeof e.etag === 'string' &&
     typeof e.renderedAt === 'string' &&
-    typeof e.headers === 'object' && e.headers !== null
+    typeof e.headers === 'object' &&
+    e.headers !== null
   );
 }
 
@@ -99,7 +100,7 @@ export function toServable(entry: StoredEntry): ServableEntry {
     if (name === 'vary') vary = value;
     else headers.push([name, value]);
   }
-  if (stored.status >= 200 && stored.status < 300 || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
+  if ((stored.status >= 200 && stored.status < 300) || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
   headers.push(['etag', stored.etag], ['last-modified', lastModified], ['vary', varyWithEncoding(vary)]);
   return { stored, gzip, identity, renderedAtMs: Date.parse(stored.renderedAt), headers, lastModified, failedAtMs: null };
 }
@@ -114,7 +115,10 @@ export function ownBuffer(buf: Buffer): Buffer {
 
 /** Keep the origin's Vary (User-Agent for sites that serve bots differently) and add ours. */
 function varyWithEncoding(originVary: string): string {
-  const names = originVary.split(',').map((s) => s.trim()).filter((s) => s && s !== '*');
+  const names = originVary
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== '*');
   if (!names.some((n) => n.toLowerCase() === 'accept-encoding')) names.push('Accept-Encoding');
   return names.join(', ');
 }

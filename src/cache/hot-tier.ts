@@ -8,8 +8,7 @@ import type { ServableEntry } from './entry.js';
 const ENTRY_OVERHEAD_BYTES = 1536;
 
 /** Memory an entry keeps alive: the buffers behind its bodies, not only their lengths. */
-export const retainedBytes = (key: string, e: ServableEntry) =>
-  e.gzip.buffer.byteLength + e.identity.buffer.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES;
+export const retainedBytes = (key: string, e: ServableEntry) => e.gzip.buffer.byteLength + e.identity.buffer.byteLength + key.length * 2 + ENTRY_OVERHEAD_BYTES;
 
 /**
  * The in-memory tier in front of the store, bounded by bytes. Serving a hit from here
@@ -19,9 +18,7 @@ export class HotTier {
   private readonly entries: LRUCache<string, ServableEntry> | null;
 
   constructor(maxBytes: number) {
-    this.entries = maxBytes > 0
-      ? new LRUCache<string, ServableEntry>({ maxSize: maxBytes, sizeCalculation: (e, key) => retainedBytes(key, e) })
-      : null;
+    this.entries = maxBytes > 0 ? new LRUCache<string, ServableEntry>({ maxSize: maxBytes, sizeCalculation: (e, key) => retainedBytes(key, e) }) : null;
   }
 
   get(key: string): ServableEntry | undefined {

@@ -83,8 +83,9 @@ export class PageCache {
     }
     if (writeError === null) {
       // An older failure record is ignored anyway (get compares times): no need to fail on it.
-      await withTimeout(this.store.delete(failureKey(key)), this.options.commandTimeoutMs, 'cache write')
-        .catch((err: unknown) => this.logger.warn({ url: key, err: errorMessage(err) }, 'could not clear a failure record'));
+      await withTimeout(this.store.delete(failureKey(key)), this.options.commandTimeoutMs, 'cache write').catch((err: unknown) =>
+        this.logger.warn({ url: key, err: errorMessage(err) }, 'could not clear a failure record'),
+      );
     }
     this.hot.set(key, entry);
     // Other instances drop their hot copy only when the store holds the new one.

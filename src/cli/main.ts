@@ -13,7 +13,11 @@ const USAGE = `usage: rendercache serve [--config FILE] [--role api|worker|all]
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -42,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
   const service = await startService(config);
   const stop = (signal: string) => {
     process.stderr.write(`rendercache: ${signal}, stopping\n`);
-    service.stop().then(() => process.exit(0), () => process.exit(1));
+    service.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
     // stop() cuts answers still in flight after a render's deadline; this is the backstop.
     setTimeout(() => process.exit(1), config.render.deadlineMs + 10_000).unref();
   };
@@ -52,7 +59,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { if (code >= 0) process.exit(code); },
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
   (err: unknown) => {
     process.stderr.write(`rendercache: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

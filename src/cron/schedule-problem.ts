@@ -27,7 +27,10 @@ export function scheduleProblem(schedule: string, timezone: string): SchedulePro
     const [dayOfMonth, , dayOfWeek] = fields.slice(-3);
     // cron-parser runs such a schedule on either day, node-cron only when both match.
     if (![dayOfMonth, dayOfWeek].some((field) => field === '*' || field === '?')) {
-      return { field: 'schedule', message: `"${schedule}" restricts both the day of month and the day of week, which cron engines combine differently; restrict only one of them` };
+      return {
+        field: 'schedule',
+        message: `"${schedule}" restricts both the day of month and the day of week, which cron engines combine differently; restrict only one of them`,
+      };
     }
   }
   try {

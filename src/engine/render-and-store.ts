@@ -56,7 +56,12 @@ export class RenderAndStore {
     });
     // A refresh page is done only once the store holds it; a lookup may serve it from memory.
     if (writeError !== null && isRefreshTask(task)) {
-      return { ok: false, failure: { kind: 'store-error', detail: `rendered, but not stored: ${writeError}` }, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
+      return {
+        ok: false,
+        failure: { kind: 'store-error', detail: `rendered, but not stored: ${writeError}` },
+        renderTimeMs: outcome.renderTimeMs,
+        renderedBy: INSTANCE_ID,
+      };
     }
     this.logger.debug({ url: task.url, status: outcome.status, ms: outcome.renderTimeMs }, 'rendered');
     return {

@@ -33,15 +33,22 @@ export async function moveToProcessing(jobId: string, store: JobStore): Promise<
  * pages failed → failed, else succeeded (and the site's refreshedAt moves); the site's slot
  * is released. Resolves the ended job, or undefined when it was not this caller's to end.
  */
-export async function moveToFinished(jobId: string, store: JobStore, sites: SiteDirectory, options: JobEndOptions, log: Logger): Promise<JobRecord | undefined> {
+export async function moveToFinished(
+  jobId: string,
+  store: JobStore,
+  sites: SiteDirectory,
+  options: JobEndOptions,
+  log: Logger,
+): Promise<JobRecord | undefined> {
   const job = await store.getJob(jobId);
   if (!job || job.progress !== 'processing') return undefined;
   const failedPercent = job.pageCount === 0 ? 0 : (100 * job.failedCount) / job.pageCount;
   const failed = job.failedCount > 0 && failedPercent > options.maxFailedPercent;
   const endTime = new Date().toISOString();
-  const error: JobError | null = job.failedCount > 0
-    ? { title: 'Pages Failed', detail: `${job.failedCount} of ${job.pageCount} pages failed to render; their previously cached versions are still served.` }
-    : null;
+  const error: JobError | null =
+    job.failedCount > 0
+      ? { title: 'Pages Failed', detail: `${job.failedCount} of ${job.pageCount} pages failed to render; their previously cached versions are still served.` }
+      : null;
   const progress = failed ? 'failed' : 'succeeded';
   if (!(await store.updateJob(jobId, { progress, endTime, error }, ['processing']))) return undefined;
   if (!failed) await sites.update(job.siteId, { refreshedAt: endTime, lastTrigger: job.trigger });
@@ -54,7 +61,12 @@ export async function moveToFinished(jobId: string, store: JobStore, sites: Site
  * processing → succeeded | failed: a restart job's end, by its origin restart's result
  * (the adapter's error when it failed); the site's slot is released.
  */
-export async function moveRestartToFinished(job: JobRecord, error: JobError | null, store: JobStore, options: Pick<JobEndOptions, 'keepJobs'>): Promise<boolean> {
+export async function moveRestartToFinished(
+  job: JobRecord,
+  error: JobError | null,
+  store: JobStore,
+  options: Pick<JobEndOptions, 'keepJobs'>,
+): Promise<boolean> {
   const ended = await store.updateJob(job.id, { progress: error ? 'failed' : 'succeeded', endTime: new Date().toISOString(), error }, ['processing']);
   await releaseJob(job, store, options);
   return ended;
@@ -77,16 +89,27 @@ export function moveToAborted(jobId: string, store: JobStore): Promise<boolean> 
  * failed ("Service Restarted"), with an error that says so; their rendered pages stay
  * cached. (In a cluster the others carry such a job on; see the README.)
  */
-export async function moveInterruptedToFailed(store: JobStore, options: Pick<JobEndOptions, 'keepJobs'>, isRunningHere: (jobId: string) => boolean, log: Logger): Promise<number> {
+export async function moveInterruptedToFailed(
+  store: JobStore,
+  options: Pick<JobEndOptions, 'keepJobs'>,
+  isRunningHere: (jobId: string) => boolean,
+  log: Logger,
+): Promise<number> {
   const orphans = (await store.unfinishedJobs()).filter((job) => !isRunningHere(job.id));
   for (const job of orphans) {
     const left = job.pageCount - job.completedCount - job.failedCount;
-    await moveToFailed(job, {
-      title: 'Service Restarted',
-      detail: job.action === 'restart'
-        ? 'The service stopped while this origin restart was running; whether the origin restarted is unknown. Start a new restart if needed.'
-        : `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
-    }, store, options);
+    await moveToFailed(
+      job,
+      {
+        title: 'Service Restarted',
+        detail:
+          job.action === 'restart'
+            ? 'The service stopped while this origin restart was running; whether the origin restarted is unknown. Start a new restart if needed.'
+            : `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
+      },
+      store,
+      options,
+    );
     log.warn({ jobId: job.id, siteId: job.siteId, left }, 'ended a job interrupted by a restart');
   }
   return orphans.length;

@@ -83,11 +83,14 @@ export async function restartOrigin(job: JobRecord, site: Site, deps: OriginRest
   const refused = new AbortController();
   const recorder = stepRecorder(job.id, deps.store, current?.restartSteps ?? job.restartSteps, () => refused.abort(), log);
   log.info({ when: config.when }, 'origin restart started');
-  const result = await runRestart(config, createRestartContext({
-    signal: AbortSignal.any([deps.signal, refused.signal]),
-    logger: log,
-    onStep: (step) => recorder.append(toRecord(step)),
-  }));
+  const result = await runRestart(
+    config,
+    createRestartContext({
+      signal: AbortSignal.any([deps.signal, refused.signal]),
+      logger: log,
+      onStep: (step) => recorder.append(toRecord(step)),
+    }),
+  );
   await recorder.flushed();
   if (result.ok) log.info('origin restart done: the origin is healthy');
   else log.warn({ code: result.error.code, title: result.error.title }, `origin restart failed: ${result.error.detail}`);

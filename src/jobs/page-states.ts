@@ -41,7 +41,12 @@ export function movePageToFailed(store: JobStore, jobId: string, seq: number, fr
 }
 
 const RENDER_AGAIN: PageUpdate & { status: 'pending' } = {
-  status: 'pending', attempts: 0, error: null, failureKind: null, httpStatus: null, renderedBy: null,
+  status: 'pending',
+  attempts: 0,
+  error: null,
+  failureKind: null,
+  httpStatus: null,
+  renderedBy: null,
 };
 
 /** failed → pending: rendered again in the same job, after its origin restart. */

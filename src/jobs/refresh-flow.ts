@@ -43,7 +43,12 @@ export interface RefreshStepDeps extends JobEndDeps {
  * take the requested ones); then processing. 'render' when pages wait to be rendered; a job
  * without pages is ended here. 'done' too when the job ended meanwhile or `signal` stopped it.
  */
-export async function beginRefresh(job: JobRecord, site: Site, requested: string[] | undefined, deps: RefreshStepDeps & { discovery: PageDiscovery }): Promise<NextStep> {
+export async function beginRefresh(
+  job: JobRecord,
+  site: Site,
+  requested: string[] | undefined,
+  deps: RefreshStepDeps & { discovery: PageDiscovery },
+): Promise<NextStep> {
   const restartError = await restartBeforeRefresh(job, site, deps);
   if (deps.signal.aborted) return 'done';
   if (restartError) {

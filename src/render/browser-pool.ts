@@ -1,5 +1,14 @@
 import fs from 'node:fs';
-import puppeteer, { TargetType, type Browser, type BrowserContext, type CDPSession, type HTTPRequest, type HTTPResponse, type Page, type Target } from 'puppeteer';
+import puppeteer, {
+  TargetType,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type HTTPRequest,
+  type HTTPResponse,
+  type Page,
+  type Target,
+} from 'puppeteer';
 import type { Logger } from '../observability/logger.js';
 import type { EgressProxy } from './egress/egress-proxy.js';
 import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
@@ -101,7 +110,10 @@ class SiteContext {
   /** Renders since the context opened (garbage collection cadence). */
   renders = 0;
   lastUsed = Date.now();
-  constructor(readonly key: string, readonly ready: Promise<BrowserContext>) {}
+  constructor(
+    readonly key: string,
+    readonly ready: Promise<BrowserContext>,
+  ) {}
 }
 
 /** A reusable tab whose request handler is wired once. */
@@ -111,7 +123,11 @@ class PageSlot {
   broken = false;
   /** Garbage collection started after the last render; the next render waits for it. */
   collecting: Promise<unknown> | null = null;
-  constructor(readonly page: Page, readonly cdp: CDPSession, readonly context: SiteContext) {}
+  constructor(
+    readonly page: Page,
+    readonly cdp: CDPSession,
+    readonly context: SiteContext,
+  ) {}
 }
 
 /** One launched browser. A recycled or crashed generation is replaced by a new one. */
@@ -178,8 +194,12 @@ export class BrowserPool {
       await clearState(slot);
       const lease: PageLease = {
         page: slot.page,
-        listen: (listener) => { if (slot) slot.listener = listener; },
-        get browserGone() { return gen.dead; },
+        listen: (listener) => {
+          if (slot) slot.listener = listener;
+        },
+        get browserGone() {
+          return gen.dead;
+        },
       };
       return await fn(lease);
     } catch (err) {
@@ -207,11 +227,14 @@ export class BrowserPool {
     const key = egressKey(egress);
     let context = gen.contexts.get(key);
     if (!context) {
-      const ready = this.options.egress.urlFor(egress).then((proxyServer) =>
-        gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>'] }));
+      const ready = this.options.egress
+        .urlFor(egress)
+        .then((proxyServer) => gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>'] }));
       context = new SiteContext(key, ready);
       gen.contexts.set(key, context);
-      ready.catch(() => { if (gen.contexts.get(key) === context) gen.contexts.delete(key); });
+      ready.catch(() => {
+        if (gen.contexts.get(key) === context) gen.contexts.delete(key);
+      });
       this.closeIdleContexts(gen);
     }
     context.active++;
@@ -253,7 +276,9 @@ export class BrowserPool {
       if (gen.active === 0) void this.closeGeneration(gen);
     }
     this.current = null;
-    this.launching ??= this.launch().finally(() => { this.launching = null; });
+    this.launching ??= this.launch().finally(() => {
+      this.launching = null;
+    });
     return this.launching;
   }
 
@@ -277,7 +302,11 @@ export class BrowserPool {
     // Popups (window.open, target=_blank links and forms) are closed as they appear: a
     // snapshot never needs them. Their connections went through the site's proxy anyway.
     browser.on('targetcreated', (target: Target) => {
-      if (target.type() === TargetType.PAGE && target.opener()) void target.page().then((p) => p?.close()).catch(() => {});
+      if (target.type() === TargetType.PAGE && target.opener())
+        void target
+          .page()
+          .then((p) => p?.close())
+          .catch(() => {});
     });
     // The start-up tab is never used; its renderer would cost ~20 MB.
     for (const page of await browser.pages()) await page.close();
@@ -344,7 +373,12 @@ async function clearState(slot: PageSlot): Promise<void> {
   const previous = slot.page.url();
   const work: Promise<unknown>[] = [slot.cdp.send('Network.clearBrowserCookies')];
   if (/^https?:/.test(previous)) {
-    work.push(slot.cdp.send('Storage.clearDataForOrigin', { origin: new URL(previous).origin, storageTypes: 'local_storage,indexeddb,cache_storage,websql,service_workers' }));
+    work.push(
+      slot.cdp.send('Storage.clearDataForOrigin', {
+        origin: new URL(previous).origin,
+        storageTypes: 'local_storage,indexeddb,cache_storage,websql,service_workers',
+      }),
+    );
   }
   await Promise.all(work);
 }

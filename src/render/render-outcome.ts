@@ -60,5 +60,5 @@ function replayedHeaders(snapshot: PageSnapshot, document: DocumentResponse, pol
 
 function hasContent(html: string): boolean {
   const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html);
-  return (body ? body[1] ?? '' : html).trim().length > 0;
+  return (body ? (body[1] ?? '') : html).trim().length > 0;
 }

@@ -41,7 +41,11 @@ class PageRender {
   private readonly failed: Promise<never>;
   private failNow: (failure: RenderFailure) => void = () => {};
 
-  constructor(private readonly lease: PageLease, private readonly url: string, private readonly policy: RenderPolicy) {
+  constructor(
+    private readonly lease: PageLease,
+    private readonly url: string,
+    private readonly policy: RenderPolicy,
+  ) {
     this.tracker = new NetworkIdleTracker<HTTPRequest>(policy);
     this.failed = new Promise<never>((_, reject) => {
       this.failNow = (failure) => {

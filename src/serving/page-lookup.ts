@@ -36,7 +36,8 @@ export class PageLookup {
 
   /** Validates a lookup target: its cache key and site, or an ApiError (400/404). */
   resolve(target: string): { key: string; site: Site } {
-    if (target === '') throw errors.malformedPageUrl('The lookup carries no page URL: use /render?url=<absolute URL>, /render/<absolute URL> or /<absolute URL>.');
+    if (target === '')
+      throw errors.malformedPageUrl('The lookup carries no page URL: use /render?url=<absolute URL>, /render/<absolute URL> or /<absolute URL>.');
     let key: string;
     try {
       key = normalizePageUrl(target);

@@ -17,7 +17,10 @@ export class SiteDirectory {
   private readonly states = new Map<string, SiteRuntimeState>();
   private readonly changeListeners: Array<(siteId: string) => void> = [];
 
-  constructor(readonly registry: SiteRegistry, private readonly store: SiteStateStore) {}
+  constructor(
+    readonly registry: SiteRegistry,
+    private readonly store: SiteStateStore,
+  ) {}
 
   /** Loads the persisted state of every configured site. */
   async load(): Promise<void> {
@@ -51,7 +54,10 @@ export class SiteDirectory {
   }
 
   view(site: Site): SiteView {
-    return { site, state: this.states.get(site.id) ?? { runtimeStatus: site.config.status, deleted: false, refreshedAt: null, lastTrigger: null, lastJobId: null } };
+    return {
+      site,
+      state: this.states.get(site.id) ?? { runtimeStatus: site.config.status, deleted: false, refreshedAt: null, lastTrigger: null, lastJobId: null },
+    };
   }
 
   async update(siteId: string, patch: Partial<SiteRuntimeState>): Promise<SiteRuntimeState> {

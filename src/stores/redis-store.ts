@@ -1,6 +1,15 @@
 import { Redis } from 'ioredis';
 import type { JobStore } from '../jobs/job-store.js';
-import { isUnfinished, type JobPatch, type JobProgress, type JobRecord, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
+import {
+  isUnfinished,
+  type JobPatch,
+  type JobProgress,
+  type JobRecord,
+  type PageQuery,
+  type PageRecord,
+  type PageStatus,
+  type PageUpdate,
+} from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
@@ -42,7 +51,11 @@ const PAGE_WRITE_TRIES = 3;
 export class RedisStore implements JobStore, SiteStateStore {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly ns: string, commandTimeoutMs = 2000) {
+  constructor(
+    url: string,
+    private readonly ns: string,
+    commandTimeoutMs = 2000,
+  ) {
     this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, commandTimeout: commandTimeoutMs, enableOfflineQueue: true });
     this.redis.on('error', () => {
       /* reported by the failing commands themselves */
@@ -74,12 +87,28 @@ export class RedisStore implements JobStore, SiteStateStore {
       const fields: Record<string, string> = {};
       const scored: Array<number | string> = [];
       for (const url of batch) {
-        const page: PageRecord = { seq, pageUrl: url, status: 'pending', httpStatus: null, renderedAt: null, renderTimeMs: null, bytes: null, attempts: 0, renderedBy: null, error: null, failureKind: null };
+        const page: PageRecord = {
+          seq,
+          pageUrl: url,
+          status: 'pending',
+          httpStatus: null,
+          renderedAt: null,
+          renderTimeMs: null,
+          bytes: null,
+          attempts: 0,
+          renderedBy: null,
+          error: null,
+          failureKind: null,
+        };
         fields[String(seq)] = JSON.stringify(page);
         scored.push(seq, String(seq));
         seq++;
       }
-      await this.redis.multi().hset(this.key('job', jobId, 'pages'), fields).zadd(this.key('job', jobId, 'st', 'pending'), ...scored).exec();
+      await this.redis
+        .multi()
+        .hset(this.key('job', jobId, 'pages'), fields)
+        .zadd(this.key('job', jobId, 'st', 'pending'), ...scored)
+        .exec();
     }
     return urls.length;
   }
@@ -116,7 +145,16 @@ export class RedisStore implements JobStore, SiteStateStore {
       // Checked and written in one script: of two instances racing on one page, one records
       // it. The page leaves every other status set, so it is never counted twice.
       const next = JSON.stringify({ ...page, ...patch });
-      const written = await this.redis.eval(SET_PAGE_IF, 2 + others.length, pages, this.key('job', jobId, 'st', patch.status), ...others, String(seq), raw, next);
+      const written = await this.redis.eval(
+        SET_PAGE_IF,
+        2 + others.length,
+        pages,
+        this.key('job', jobId, 'st', patch.status),
+        ...others,
+        String(seq),
+        raw,
+        next,
+      );
       if (written === 1) return true;
     }
     return false;
@@ -168,7 +206,10 @@ export class RedisStore implements JobStore, SiteStateStore {
     for (const id of ids) {
       const job = await this.getJob(id);
       if (job && isUnfinished(job.progress)) continue;
-      const tx = this.redis.multi().del(this.key('job', id), this.key('job', id, 'pages')).zrem(index, id);
+      const tx = this.redis
+        .multi()
+        .del(this.key('job', id), this.key('job', id, 'pages'))
+        .zrem(index, id);
       for (const status of STATUSES) tx.del(this.key('job', id, 'st', status));
       await tx.exec();
       removed++;

@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { JobStore } from '../jobs/job-store.js';
-import { UNFINISHED, type JobPatch, type JobProgress, type JobRecord, type PageQuery, type PageRecord, type PageStatus, type PageUpdate } from '../jobs/types.js';
+import {
+  UNFINISHED,
+  type JobPatch,
+  type JobProgress,
+  type JobRecord,
+  type PageQuery,
+  type PageRecord,
+  type PageStatus,
+  type PageUpdate,
+} from '../jobs/types.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 type Row = Record<string, string | number | null>;
@@ -51,8 +60,18 @@ export class SqliteStore implements JobStore, SiteStateStore {
     await this.run(
       `INSERT INTO jobs (id, site_id, action, trigger, progress, requested_by, start_time, end_time, page_count, error, restart_steps)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-      [job.id, job.siteId, job.action, job.trigger, job.progress, job.requestedBy, job.startTime, job.endTime,
-        job.error ? JSON.stringify(job.error) : null, JSON.stringify(job.restartSteps)],
+      [
+        job.id,
+        job.siteId,
+        job.action,
+        job.trigger,
+        job.progress,
+        job.requestedBy,
+        job.startTime,
+        job.endTime,
+        job.error ? JSON.stringify(job.error) : null,
+        JSON.stringify(job.restartSteps),
+      ],
     );
   }
 
@@ -79,10 +98,22 @@ export class SqliteStore implements JobStore, SiteStateStore {
   async updateJob(jobId: string, patch: JobPatch, onlyIf?: readonly JobProgress[]): Promise<boolean> {
     const sets: string[] = [];
     const params: Array<string | null> = [];
-    if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(patch.progress); }
-    if (patch.endTime !== undefined) { sets.push('end_time = ?'); params.push(patch.endTime); }
-    if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error ? JSON.stringify(patch.error) : null); }
-    if (patch.restartSteps !== undefined) { sets.push('restart_steps = ?'); params.push(JSON.stringify(patch.restartSteps)); }
+    if (patch.progress !== undefined) {
+      sets.push('progress = ?');
+      params.push(patch.progress);
+    }
+    if (patch.endTime !== undefined) {
+      sets.push('end_time = ?');
+      params.push(patch.endTime);
+    }
+    if (patch.error !== undefined) {
+      sets.push('error = ?');
+      params.push(patch.error ? JSON.stringify(patch.error) : null);
+    }
+    if (patch.restartSteps !== undefined) {
+      sets.push('restart_steps = ?');
+      params.push(JSON.stringify(patch.restartSteps));
+    }
     if (sets.length === 0) return true;
     const guard = onlyIf ? ` AND progress IN (${onlyIf.map(() => '?').join(', ')})` : '';
     const changed = await this.run(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?${guard}`, [...params, jobId, ...(onlyIf ?? [])]);
@@ -91,8 +122,15 @@ export class SqliteStore implements JobStore, SiteStateStore {
 
   async updatePage(jobId: string, seq: number, from: PageStatus, patch: PageUpdate & { status: PageStatus }): Promise<boolean> {
     const columns: Record<keyof PageUpdate, string> = {
-      status: 'status', httpStatus: 'http_status', renderedAt: 'rendered_at', renderTimeMs: 'render_time_ms',
-      bytes: 'bytes', attempts: 'attempts', renderedBy: 'rendered_by', error: 'error', failureKind: 'failure_kind',
+      status: 'status',
+      httpStatus: 'http_status',
+      renderedAt: 'rendered_at',
+      renderTimeMs: 'render_time_ms',
+      bytes: 'bytes',
+      attempts: 'attempts',
+      renderedBy: 'rendered_by',
+      error: 'error',
+      failureKind: 'failure_kind',
     };
     const sets: string[] = [];
     const params: Array<string | number | null> = [];

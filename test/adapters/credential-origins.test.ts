@@ -61,7 +61,9 @@ describe.each(ARCGIS)('$adapter: the ArcGIS token stays with the portal', ({ ada
 
     const error = failureOf(result);
     expect(error).toMatchObject({ code: 'unexpected-response', title: 'Redirect to another origin refused' });
-    expect(error.detail).toMatch(/answered HTTP 301 to http:\/\/127\.0\.0\.1:\d+\/arcgis\/\S*jobs\/j[\w-]+; credentials go only to http:\/\/127\.0\.0\.1:\d+, so rendercache did not follow it/);
+    expect(error.detail).toMatch(
+      /answered HTTP 301 to http:\/\/127\.0\.0\.1:\d+\/arcgis\/\S*jobs\/j[\w-]+; credentials go only to http:\/\/127\.0\.0\.1:\d+, so rendercache did not follow it/,
+    );
     expect(error.detail).not.toContain('token=');
   });
 
@@ -78,7 +80,7 @@ describe.each(ARCGIS)('$adapter: the ArcGIS token stays with the portal', ({ ada
     expect(server.callsTo(submitPath)).toHaveLength(1);
   });
 
-  it('a job poll redirected within the portal\'s origin is followed', async () => {
+  it("a job poll redirected within the portal's origin is followed", async () => {
     // A relative Location to the same resource, as a canonical-path redirect gives.
     const server = await startArcgis({ overrides: [{ method: 'GET', path: /\/jobs\//, skip: 1, status: 302, redirectTo: '' }] });
     const result = await runRestart(config(server.portalUrl), recordingContext().ctx);

@@ -37,9 +37,7 @@ function client(extra: Partial<HttpClientOptions> = {}) {
 
 describe('platform HTTP client', () => {
   it('describes requests without the query string, where tokens travel', () => {
-    expect(describeRequest('GET', 'https://gis.example.com/arcgis/admin/jobs/j1?f=json&token=abc')).toBe(
-      'GET https://gis.example.com/arcgis/admin/jobs/j1',
-    );
+    expect(describeRequest('GET', 'https://gis.example.com/arcgis/admin/jobs/j1?f=json&token=abc')).toBe('GET https://gis.example.com/arcgis/admin/jobs/j1');
   });
 
   it('reads Retry-After as seconds or an HTTP date', () => {

@@ -56,7 +56,9 @@ describe('reads while the platform restarts its own API', () => {
     expectOk(result);
     expect(retryStates(result.steps)).toEqual(['503', '503', '502']);
     const retries = result.steps.filter((step) => step.kind === 'retry').map((step) => step.detail);
-    expect(retries[0]).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/arcgis\/admin\/jobs\/j[\w-]+: HTTP 503 Service Unavailable; retry 1 \(until the deadline\) in 3000 ms \(Retry-After\)$/);
+    expect(retries[0]).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/arcgis\/admin\/jobs\/j[\w-]+: HTTP 503 Service Unavailable; retry 1 \(until the deadline\) in 3000 ms \(Retry-After\)$/,
+    );
     expect(retries[2]).toMatch(/\/status: HTTP 502 Bad Gateway; retry 1 \(until the deadline\) in 250 ms \(backoff\)$/);
     expect(server.state.refreshes).toBe(1);
     expect(server.state.restartCompleted).toBe(true);
@@ -79,7 +81,9 @@ describe('reads while the platform restarts its own API', () => {
 
     const error = failureOf(result);
     expect(error).toMatchObject({ code: 'deadline', title: 'Restart deadline exceeded' });
-    expect(error.detail).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/arcgis\/jobs\/j[\w-]+: HTTP 503 Service Unavailable on \d+ attempts over \d+ s; no time left for another before the 60000 ms deadline$/);
+    expect(error.detail).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/arcgis\/jobs\/j[\w-]+: HTTP 503 Service Unavailable on \d+ attempts over \d+ s; no time left for another before the 60000 ms deadline$/,
+    );
     // Backoff grew to its cap and the retries used the run's clock: a minute of waiting, no real minute.
     expect(recording.sleeps.slice(0, 7)).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 8_000]);
     expect(recording.sleeps.reduce((sum, ms) => sum + ms, 0)).toBeLessThan(60_000);

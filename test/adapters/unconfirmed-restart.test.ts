@@ -29,8 +29,18 @@ function cfConfig(apiUrl: string, extra: Record<string, unknown> = {}) {
 }
 
 const ARCGIS_CASES = [
-  { name: 'arcgis-deployment (async)', submitPath: '/refresh', extra: { adapter: 'arcgis-deployment', deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID }, check: '/admin/jobs' },
-  { name: 'arcgis-deployment (sync)', submitPath: '/refresh', extra: { adapter: 'arcgis-deployment', deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID, async: false }, check: `/deployments/${FAKE_ARCGIS_DEPLOYMENT_ID}/status` },
+  {
+    name: 'arcgis-deployment (async)',
+    submitPath: '/refresh',
+    extra: { adapter: 'arcgis-deployment', deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID },
+    check: '/admin/jobs',
+  },
+  {
+    name: 'arcgis-deployment (sync)',
+    submitPath: '/refresh',
+    extra: { adapter: 'arcgis-deployment', deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID, async: false },
+    check: `/deployments/${FAKE_ARCGIS_DEPLOYMENT_ID}/status`,
+  },
   { name: 'arcgis-all-services', submitPath: '/refreshAllServices', extra: { adapter: 'arcgis-all-services' }, check: 'services/refreshAllServices job' },
 ] as const;
 
@@ -42,7 +52,9 @@ describe.each(ARCGIS_CASES)('$name: a refresh whose answer is lost', ({ submitPa
 
     const error = failureOf(result);
     expect(error).toMatchObject({ code: 'state-unknown', title: 'Restart state unknown' });
-    expect(error.detail).toMatch(new RegExp(`^POST http://127\\.0\\.0\\.1:\\d+/arcgis/admin/\\S*${submitPath}: UND_ERR_SOCKET \\(other side closed\\) after the request was sent`));
+    expect(error.detail).toMatch(
+      new RegExp(`^POST http://127\\.0\\.0\\.1:\\d+/arcgis/admin/\\S*${submitPath}: UND_ERR_SOCKET \\(other side closed\\) after the request was sent`),
+    );
     expect(error.detail).toContain('rendercache did not send it again');
     expect(error.detail).toContain(check);
     // The platform did restart, once; nothing was sent after it (no retry, no poll).
@@ -56,7 +68,10 @@ describe.each(ARCGIS_CASES)('$name: a refresh whose answer is lost', ({ submitPa
 describe('ArcGIS: a gateway error on the submission', () => {
   it('is not retried (the platform behind the gateway may have received it) and reads as state unknown', async () => {
     const server = await startArcgis({ overrides: [{ method: 'POST', path: '/refreshAllServices', status: 504, body: '<html>Gateway Timeout</html>' }] });
-    const result = await runRestart(parseRestartConfig({ ...common, ...arcgisLogin, adapter: 'arcgis-all-services', portalUrl: server.portalUrl }), recordingContext().ctx);
+    const result = await runRestart(
+      parseRestartConfig({ ...common, ...arcgisLogin, adapter: 'arcgis-all-services', portalUrl: server.portalUrl }),
+      recordingContext().ctx,
+    );
 
     expect(failureOf(result)).toMatchObject({ code: 'state-unknown', detail: stringContaining('HTTP 504 from the platform or a gateway in front of it') });
     expect(server.callsTo('/refreshAllServices')).toHaveLength(1);

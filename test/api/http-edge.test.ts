@@ -83,7 +83,13 @@ describe('timeouts', () => {
   it('cuts off a management request body that never ends with a 408 after api.bodyReadTimeoutMs', async () => {
     const framings: Array<Record<string, string>> = [{ 'content-length': '1000' }, { 'transfer-encoding': 'chunked' }];
     for (const framing of framings) {
-      const head = requestBytes('POST', `${PREFIX}/sites/main/refresh`, { ...AUTH, prefer: 'respond-async', 'content-type': 'application/json', connection: 'keep-alive', ...framing });
+      const head = requestBytes('POST', `${PREFIX}/sites/main/refresh`, {
+        ...AUTH,
+        prefer: 'respond-async',
+        'content-type': 'application/json',
+        connection: 'keep-alive',
+        ...framing,
+      });
       const start = framing['transfer-encoding'] ? '5\r\n{"pag\r\n' : '{"pag';
       const answer = await raw(head + start, { timeoutMs: TIMEOUTS.bodyReadTimeoutMs + SLACK_MS, untilClose: true });
       expect(expectJsonError(answer, 408)['o:errorCode']).toBe('RENDERCACHE-408');

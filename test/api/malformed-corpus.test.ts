@@ -71,9 +71,26 @@ function corpus(): Case[] {
 
   // Management API: authentication, methods, query values, spellings of the path.
   const badQueries = [
-    'limit=-1', 'limit=abc', 'limit=0', 'limit=1e999', 'offset=-5', 'offset=99999999999999999999999', 'offset=NaN',
-    'includeDeleted=yes', 'includeDeleted=', 'links=all', 'unknown=1', '%ZZ=1', 'limit=1&limit=2', 'q=status%20eq%20%22bogus%22',
-    'q=%00', 'links=none&links=none', `limit=${'9'.repeat(400)}`, 'includeDeleted[]=true', '__proto__=1', 'constructor=x',
+    'limit=-1',
+    'limit=abc',
+    'limit=0',
+    'limit=1e999',
+    'offset=-5',
+    'offset=99999999999999999999999',
+    'offset=NaN',
+    'includeDeleted=yes',
+    'includeDeleted=',
+    'links=all',
+    'unknown=1',
+    '%ZZ=1',
+    'limit=1&limit=2',
+    'q=status%20eq%20%22bogus%22',
+    'q=%00',
+    'links=none&links=none',
+    `limit=${'9'.repeat(400)}`,
+    'includeDeleted[]=true',
+    '__proto__=1',
+    'constructor=x',
   ];
   for (const [method, path] of API_ROUTES) {
     add(`${method} ${path} without a token`, api(method, path, {}));
@@ -133,8 +150,26 @@ function corpus(): Case[] {
 
   // Site and job ids.
   const siteIds = [
-    '..', '%2e%2e', '.', '%00', 'a%2Fb', 'name:', 'name:%ZZ', `${'a'.repeat(300)}`, 'name:' + 'x'.repeat(300), '%3Cscript%3E',
-    "'%20OR%201=1", '%E2%80%AE', 'main%20', '-', '_status', 'MAIN', 'name:Main%00', '%F0%9F%92%A9', 'a.b', '%',
+    '..',
+    '%2e%2e',
+    '.',
+    '%00',
+    'a%2Fb',
+    'name:',
+    'name:%ZZ',
+    `${'a'.repeat(300)}`,
+    'name:' + 'x'.repeat(300),
+    '%3Cscript%3E',
+    "'%20OR%201=1",
+    '%E2%80%AE',
+    'main%20',
+    '-',
+    '_status',
+    'MAIN',
+    'name:Main%00',
+    '%F0%9F%92%A9',
+    'a.b',
+    '%',
   ];
   for (const id of siteIds) {
     add(`GET site ${id}`, api('GET', `/sites/${id}`));
@@ -150,10 +185,27 @@ function corpus(): Case[] {
 
   // Crawler lookups in their three shapes.
   const targets = [
-    '', 'notaurl', 'javascript:alert(1)', 'file:///etc/passwd', 'data:text/html,x', 'http://[::1', 'http://', 'https://',
-    'http://unknown.example/', 'http://127.0.0.1:9/off/page', 'ftp://127.0.0.1/', 'http://127.0.0.1:99999/', 'http://user:pw@unknown.example/',
-    `http://unknown.example/${'a'.repeat(6000)}`, 'http://unknown.example/%0d%0aSet-Cookie:x', 'http://%E0%A4%A/', 'http://a b/',
-    'http://unknown.example/\u0000', '//unknown.example/', 'http:unknown.example', 'HTTP://UNKNOWN.EXAMPLE/',
+    '',
+    'notaurl',
+    'javascript:alert(1)',
+    'file:///etc/passwd',
+    'data:text/html,x',
+    'http://[::1',
+    'http://',
+    'https://',
+    'http://unknown.example/',
+    'http://127.0.0.1:9/off/page',
+    'ftp://127.0.0.1/',
+    'http://127.0.0.1:99999/',
+    'http://user:pw@unknown.example/',
+    `http://unknown.example/${'a'.repeat(6000)}`,
+    'http://unknown.example/%0d%0aSet-Cookie:x',
+    'http://%E0%A4%A/',
+    'http://a b/',
+    'http://unknown.example/\u0000',
+    '//unknown.example/',
+    'http:unknown.example',
+    'HTTP://UNKNOWN.EXAMPLE/',
   ];
   for (const target of targets) {
     const encoded = encodeURIComponent(target);
@@ -161,16 +213,38 @@ function corpus(): Case[] {
     add(`/render/${target.slice(0, 40)}`, req('GET', `/render/${encoded}`));
     add(`/${target.slice(0, 40)}`, req('GET', `/${encoded}`));
   }
-  for (const raw of ['/render', '/render?', '/render?url', '/render?url=%ZZ', '/render?url=http%3A%2F%2Funknown.example%2F&url=x', '/render/', '/render//',
-    '/http:', '/https:', '/http%3A', '/http:/', '/https:%2F%2F', '/http://unknown.example/%ZZ', '/render/http:%2F%2Funknown.example']) {
+  for (const raw of [
+    '/render',
+    '/render?',
+    '/render?url',
+    '/render?url=%ZZ',
+    '/render?url=http%3A%2F%2Funknown.example%2F&url=x',
+    '/render/',
+    '/render//',
+    '/http:',
+    '/https:',
+    '/http%3A',
+    '/http:/',
+    '/https:%2F%2F',
+    '/http://unknown.example/%ZZ',
+    '/render/http:%2F%2Funknown.example',
+  ]) {
     add(`GET ${raw}`, req('GET', raw));
     add(`HEAD ${raw}`, req('HEAD', raw));
   }
-  for (const method of ['POST', 'PUT', 'DELETE', 'PROPFIND']) add(`${method} /render?url=`, req(method, `/render?url=${encodeURIComponent('http://unknown.example/')}`, {}, '{}'));
+  for (const method of ['POST', 'PUT', 'DELETE', 'PROPFIND'])
+    add(`${method} /render?url=`, req(method, `/render?url=${encodeURIComponent('http://unknown.example/')}`, {}, '{}'));
   // A page of a configured site, with request headers that make no sense.
   const page = `/render?url=${encodeURIComponent(`${site.origin}/page/1`)}`;
-  for (const [name, value] of [['if-none-match', 'garbage'], ['if-modified-since', 'not a date'], ['accept-encoding', 'gzip;q=abc'],
-    ['accept-encoding', 'x,'.repeat(2000)], ['range', 'bytes=abc'], ['if-none-match', '*'], ['user-agent', '\u00ff'.repeat(100)]] as const) {
+  for (const [name, value] of [
+    ['if-none-match', 'garbage'],
+    ['if-modified-since', 'not a date'],
+    ['accept-encoding', 'gzip;q=abc'],
+    ['accept-encoding', 'x,'.repeat(2000)],
+    ['range', 'bytes=abc'],
+    ['if-none-match', '*'],
+    ['user-agent', '\u00ff'.repeat(100)],
+  ] as const) {
     add(`lookup with ${name}: ${value.slice(0, 20)}`, req('GET', page, { [name]: value }));
   }
   add('lookup of a page that sets framing headers', req('GET', `/render?url=${encodeURIComponent(`${site.origin}/hostile-headers`)}`));
@@ -230,20 +304,24 @@ describe('malformed input against every route', () => {
     const results: Array<{ label: string; answer: RawAnswer; head: boolean }> = [];
     // A few at a time: quick, and one slow answer cannot hide another.
     const queue = [...cases];
-    await Promise.all(Array.from({ length: 6 }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const answer = await rawRequest(service.url, next.bytes, { timeoutMs: 30_000 });
-        results.push({ label: next.label, answer, head: next.bytes.startsWith('HEAD ') });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const answer = await rawRequest(service.url, next.bytes, { timeoutMs: 30_000 });
+          results.push({ label: next.label, answer, head: next.bytes.startsWith('HEAD ') });
+        }
+      }),
+    );
 
     const serverErrors = results.filter((r) => r.answer.status >= 500 && r.answer.status !== 501);
     const unanswered = results.filter((r) => r.answer.status === 0);
     const bodiless = results.filter((r) => !r.head && r.answer.status >= 400 && errorBodyOf(r.answer) === null);
     const byStatus = new Map<number, number>();
     for (const r of results) byStatus.set(r.answer.status, (byStatus.get(r.answer.status) ?? 0) + 1);
-    console.log(`malformed corpus: ${results.length} requests; by status ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}; ` +
-      `5xx other than 501: ${serverErrors.length}; unanswered: ${unanswered.length}; errors without a JSON body: ${bodiless.length}`);
+    console.log(
+      `malformed corpus: ${results.length} requests; by status ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}; ` +
+        `5xx other than 501: ${serverErrors.length}; unanswered: ${unanswered.length}; errors without a JSON body: ${bodiless.length}`,
+    );
 
     const show = (list: typeof results) => list.map((r) => `${r.label} -> ${r.answer.status} ${r.answer.body.slice(0, 100)}`);
     expect(results.length).toBeGreaterThanOrEqual(300);

@@ -2,13 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RunningService } from '../../src/service.js';
-import {
-  FAKE_ARCGIS_DEPLOYMENT_ID,
-  FAKE_ARCGIS_PASSWORD,
-  FAKE_ARCGIS_USERNAME,
-  startFakeArcgis,
-  type FakeArcgis,
-} from '../fixtures/fake-arcgis.js';
+import { FAKE_ARCGIS_DEPLOYMENT_ID, FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, startFakeArcgis, type FakeArcgis } from '../fixtures/fake-arcgis.js';
 import {
   FAKE_CF_APP_GUID,
   FAKE_CF_CLIENT_ID,
@@ -26,8 +20,11 @@ import { REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helper
 
 const PASSWORD_ENV = 'RC_TEST_API_ARCGIS_PASSWORD';
 const TOKENS = {
-  owner: 'restart-owner-token', manager: 'restart-manager-token', contributor: 'restart-contrib-token',
-  viewer: 'restart-viewer-token', stranger: 'restart-stranger-token',
+  owner: 'restart-owner-token',
+  manager: 'restart-manager-token',
+  contributor: 'restart-contrib-token',
+  viewer: 'restart-viewer-token',
+  stranger: 'restart-stranger-token',
 } as const;
 const MEMBERS = { owner: 'Owner', manager: 'Manager', contributor: 'Contributor', viewer: 'Viewer' };
 /** Token values the fakes issue; none may ever be shown or logged. */
@@ -35,8 +32,14 @@ const TOKEN_VALUE = /fake-(cf-)?token-\d+-[0-9a-f-]{36}/;
 
 function arcgis(fake: FakeArcgis, extra: Record<string, unknown> = {}) {
   return {
-    adapter: 'arcgis-deployment', when: 'manual', pollIntervalMs: 10, deadlineMs: 15_000,
-    portalUrl: fake.portalUrl, username: FAKE_ARCGIS_USERNAME, passwordEnv: PASSWORD_ENV, deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID,
+    adapter: 'arcgis-deployment',
+    when: 'manual',
+    pollIntervalMs: 10,
+    deadlineMs: 15_000,
+    portalUrl: fake.portalUrl,
+    username: FAKE_ARCGIS_USERNAME,
+    passwordEnv: PASSWORD_ENV,
+    deploymentId: FAKE_ARCGIS_DEPLOYMENT_ID,
     ...extra,
   };
 }
@@ -77,27 +80,45 @@ describe.each([
     origin = await startSickOrigin({ sick: false });
     gis = await startFakeArcgis();
     // A platform that echoes the password in its job messages: it must come out masked.
-    gisFailing = await startFakeArcgis({ jobStatuses: ['SUBMITTED', 'FAILED'], jobMessages: [`refresh by ${FAKE_ARCGIS_USERNAME}:${FAKE_ARCGIS_PASSWORD} failed`] });
+    gisFailing = await startFakeArcgis({
+      jobStatuses: ['SUBMITTED', 'FAILED'],
+      jobMessages: [`refresh by ${FAKE_ARCGIS_USERNAME}:${FAKE_ARCGIS_PASSWORD} failed`],
+    });
     gisSlow = await startFakeArcgis({ jobStatuses: ['SUBMITTED', 'EXECUTING', 'EXECUTING', 'EXECUTING', 'EXECUTING', 'EXECUTING', 'COMPLETED'] });
     cf = await startFakeCloudFoundry();
     cfFailing = await startFakeCloudFoundry({ stagingResult: 'FAILED' });
-    const sink = new Writable({ write(chunk: Buffer, _encoding, callback) { logLines.push(chunk.toString('utf8')); callback(); } });
-    const site = (id: string, extra: Record<string, unknown>) => ({ id, name: id, origin: `${origin.origin}/${id}/`, pages: { urls: ['ok/1'] }, members: MEMBERS, ...extra });
-    service = await startTestService({
-      auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
-      api: { rateLimit: { points: 10_000, windowSeconds: 60 } },
-      refresh: { retryBackoffMs: 10 },
-      cache: cache(),
-      sites: [
-        site('gis', { restart: arcgis(gis) }),
-        site('gis-fails', { restart: arcgis(gisFailing) }),
-        site('slow', { restart: arcgis(gisSlow, { when: 'before-refresh', pollIntervalMs: 200 }) }),
-        site('cf', { restart: cloudFoundry(cf, { grant: 'client_credentials', clientId: FAKE_CF_CLIENT_ID, clientSecret: FAKE_CF_CLIENT_SECRET }) }),
-        site('cf-fails', { restart: cloudFoundry(cfFailing, { grant: 'password', username: FAKE_CF_USERNAME, password: FAKE_CF_PASSWORD }) }),
-        site('plain', {}),
-        site('offline', { status: 'offline', restart: arcgis(gis) }),
-      ],
-    }, { logger: createLogger('debug', sink) });
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logLines.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    const site = (id: string, extra: Record<string, unknown>) => ({
+      id,
+      name: id,
+      origin: `${origin.origin}/${id}/`,
+      pages: { urls: ['ok/1'] },
+      members: MEMBERS,
+      ...extra,
+    });
+    service = await startTestService(
+      {
+        auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
+        api: { rateLimit: { points: 10_000, windowSeconds: 60 } },
+        refresh: { retryBackoffMs: 10 },
+        cache: cache(),
+        sites: [
+          site('gis', { restart: arcgis(gis) }),
+          site('gis-fails', { restart: arcgis(gisFailing) }),
+          site('slow', { restart: arcgis(gisSlow, { when: 'before-refresh', pollIntervalMs: 200 }) }),
+          site('cf', { restart: cloudFoundry(cf, { grant: 'client_credentials', clientId: FAKE_CF_CLIENT_ID, clientSecret: FAKE_CF_CLIENT_SECRET }) }),
+          site('cf-fails', { restart: cloudFoundry(cfFailing, { grant: 'password', username: FAKE_CF_USERNAME, password: FAKE_CF_PASSWORD }) }),
+          site('plain', {}),
+          site('offline', { status: 'offline', restart: arcgis(gis) }),
+        ],
+      },
+      { logger: createLogger('debug', sink) },
+    );
   });
 
   afterAll(async () => {
@@ -119,8 +140,14 @@ describe.each([
     expect(status).toMatchObject({ action: 'restart', progress: 'succeeded', completed: true, completedPercentage: 100, pageCount: 0, trigger: 'api' });
     expect(status.error).toBeUndefined();
     expect(stepKinds(status)).toEqual(['token', 'submitted', 'polled', 'polled', 'polled', 'polled', 'polled', 'polled', 'healthy']);
-    expect(status.restartSteps?.filter((step) => step.kind === 'polled').map((step) => step.state))
-      .toEqual(['SUBMITTED', 'EXECUTING', 'COMPLETED', 'STARTING 0/2', 'STARTED 1/2', 'STARTED 2/2']);
+    expect(status.restartSteps?.filter((step) => step.kind === 'polled').map((step) => step.state)).toEqual([
+      'SUBMITTED',
+      'EXECUTING',
+      'COMPLETED',
+      'STARTING 0/2',
+      'STARTED 1/2',
+      'STARTED 2/2',
+    ]);
     expect(status.restartSteps?.[1]?.platformJobId).toBe([...gis.state.jobs.keys()][0]);
     expect(gis.state.refreshes).toBe(1);
     // A restart job renders nothing.
@@ -140,7 +167,7 @@ describe.each([
     expect(cf.state.grants).toEqual(['client_credentials']);
   });
 
-  it('ends failed with the adapter\'s error when the platform job fails, the echoed password masked', async () => {
+  it("ends failed with the adapter's error when the platform job fails, the echoed password masked", async () => {
     const status = await ended(await api.restart('owner', 'gis-fails'));
     expect(status).toMatchObject({ action: 'restart', progress: 'failed', completed: false });
     expect(status.error).toMatchObject({ title: 'ArcGIS job FAILED', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
@@ -168,9 +195,14 @@ describe.each([
     await expectError(await api.restart('owner', 'nosuchsite'), 404, 'OCE-SITEMGMT-009003');
     const async = await expectError(await api.call('owner', 'POST', '/sites/gis/origin/restart'), 400, 'OCE-SITEMGMT-009001');
     expect(async.title).toBe('Asynchronous Processing Required');
-    await expectError(await api.call('owner', 'POST', '/sites/gis/origin/restart', {
-      headers: { prefer: 'respond-async', 'content-type': 'application/json' }, body: JSON.stringify({ pages: ['/x'] }),
-    }), 400, 'RENDERCACHE-400');
+    await expectError(
+      await api.call('owner', 'POST', '/sites/gis/origin/restart', {
+        headers: { prefer: 'respond-async', 'content-type': 'application/json' },
+        body: JSON.stringify({ pages: ['/x'] }),
+      }),
+      400,
+      'RENDERCACHE-400',
+    );
     await expectError(await api.restart('owner', 'offline'), 409, 'OCE-SITEMGMT-009013');
     const plain = await expectError(await api.restart('owner', 'name:plain'), 409, 'RENDERCACHE-RESTART-409');
     expect(plain).toMatchObject({ title: 'Origin Restart Not Configured', site: { id: 'plain' } });

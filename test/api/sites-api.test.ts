@@ -7,8 +7,13 @@ import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from
 
 const BASE = '/sites/management/api/v1';
 const TOKENS = {
-  owner: 'owner-token-123', manager: 'manager-token-123', contributor: 'contrib-token-123', viewer: 'viewer-token-123',
-  stranger: 'stranger-token-123', admin: 'admin-token-123', burst: 'burst-token-1234',
+  owner: 'owner-token-123',
+  manager: 'manager-token-123',
+  contributor: 'contrib-token-123',
+  viewer: 'viewer-token-123',
+  stranger: 'stranger-token-123',
+  admin: 'admin-token-123',
+  burst: 'burst-token-1234',
 } as const;
 type Who = keyof typeof TOKENS;
 const OCM_TYPE = 'http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.1';
@@ -31,7 +36,14 @@ describe.each([
       cache: cacheConfig,
       sites: [
         { id: 'main', name: 'Main Site', origin: site.origin, pages: { urls }, members },
-        { id: 'broken', name: 'Broken', origin: site.origin.replace('127.0.0.1', 'localhost'), pages: { urls: ['/page/ok', '/error'] }, members, allowPrivateNetwork: true },
+        {
+          id: 'broken',
+          name: 'Broken',
+          origin: site.origin.replace('127.0.0.1', 'localhost'),
+          pages: { urls: ['/page/ok', '/error'] },
+          members,
+          allowPrivateNetwork: true,
+        },
         { id: 'slow', name: 'Slow', origin: `${site.origin}/`, pages: { urls: Array.from({ length: 12 }, (_, i) => `/slow?delay=400&n=${i}`) }, members },
         { id: 'offline', name: 'Offline', origin: 'http://127.0.0.1:9/off/', status: 'offline', members },
         { id: 'secure', name: 'Secure', origin: 'http://127.0.0.1:9/sec/', security: 'secure', members },
@@ -100,9 +112,12 @@ describe.each([
       for (const who of ['viewer', 'contributor'] as const) {
         const body = await expectError(await refresh(who, 'main'), 403, 'OCE-SITEMGMT-009026');
         expect(body).toEqual({
-          type: OCM_TYPE, title: 'Site Operation Forbidden', status: '403',
+          type: OCM_TYPE,
+          title: 'Site Operation Forbidden',
+          status: '403',
           detail: 'You do have a sharing role in this site, but your role does not allow you to use this operation.',
-          'o:errorCode': 'OCE-SITEMGMT-009026', site: { id: 'main' },
+          'o:errorCode': 'OCE-SITEMGMT-009026',
+          site: { id: 'main' },
         });
       }
     });
@@ -152,7 +167,10 @@ describe.each([
         await call('owner', 'GET', `/sites/${encodeURIComponent('bad id!')}`),
       ];
       for (const res of bad) await expectError(res, 400, 'RENDERCACHE-400');
-      const textBody = await call('owner', 'POST', '/sites/main/refresh', { headers: { prefer: 'respond-async', 'content-type': 'text/plain' }, body: 'pages' });
+      const textBody = await call('owner', 'POST', '/sites/main/refresh', {
+        headers: { prefer: 'respond-async', 'content-type': 'text/plain' },
+        body: 'pages',
+      });
       await expectError(textBody, 415, 'RENDERCACHE-415');
     });
 
@@ -174,8 +192,16 @@ describe.each([
       expect(accepted).toMatchObject({ context: 'main', action: 'refresh', trigger: 'api', completed: false });
       const status = await waitForEnd(accepted.id);
       expect(status).toMatchObject({
-        context: 'main', action: 'refresh', progress: 'succeeded', completed: true, completedPercentage: 100,
-        pageCount: 4, completedCount: 4, failedCount: 0, intervalToPoll: 1000, trigger: 'api',
+        context: 'main',
+        action: 'refresh',
+        progress: 'succeeded',
+        completed: true,
+        completedPercentage: 100,
+        pageCount: 4,
+        completedCount: 4,
+        failedCount: 0,
+        intervalToPoll: 1000,
+        trigger: 'api',
       });
       expect(Date.parse(status.endTime ?? '')).toBeGreaterThanOrEqual(Date.parse(status.startTime));
       const pages = await json<ListBody<PageItemBody>>(await call('viewer', 'GET', `/sites/_status/${accepted.id}/pages?limit=2&offset=1`));
@@ -224,7 +250,9 @@ describe.each([
       expect(ended.completed).toBe(false);
       expect(ended.completedCount).toBeGreaterThan(0);
       expect(ended.completedCount).toBeLessThan(12);
-      const donePages = await json<ListBody<PageItemBody>>(await call('owner', 'GET', `/sites/_status/${job.id}/pages?q=${encodeURIComponent('status eq "complete"')}`));
+      const donePages = await json<ListBody<PageItemBody>>(
+        await call('owner', 'GET', `/sites/_status/${job.id}/pages?q=${encodeURIComponent('status eq "complete"')}`),
+      );
       for (const page of donePages.items) {
         expect((await fetch(lookupUrl(service, page.pageUrl))).headers.get('x-rendercache-cache')).toBe('hit');
       }
@@ -236,7 +264,9 @@ describe.each([
       const status = await waitForEnd((await json<JobStatusBody>(res)).id);
       expect(status).toMatchObject({ progress: 'failed', completed: false, pageCount: 2, completedCount: 1, failedCount: 1 });
       expect(status.error).toMatchObject({ title: 'Pages Failed', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
-      const failed = await json<ListBody<PageItemBody>>(await call('owner', 'GET', `/sites/_status/${status.id}/pages?q=${encodeURIComponent('status eq "failed"')}`));
+      const failed = await json<ListBody<PageItemBody>>(
+        await call('owner', 'GET', `/sites/_status/${status.id}/pages?q=${encodeURIComponent('status eq "failed"')}`),
+      );
       expect(failed.totalResults).toBe(1);
       expect(failed.items[0]).toMatchObject({ status: 'failed', error: { title: 'Origin Error' } });
       expect(site.hits.get('/error')).toBe(3);

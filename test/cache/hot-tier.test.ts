@@ -8,7 +8,14 @@ import { tempDir, uniqueNamespace } from '../helpers/service.js';
 
 /** A small page, as in the report: 4000 of them were counted 3.2 MB and held 72 MB. */
 const html = (i: number) => `<html><head><title>p${i}</title></head><body><div id="rendered" data-page="${i}"><h1>Page ${i}</h1></div></body></html>`;
-const rendered = (i: number) => ({ url: `http://a.test/p/${i}`, status: 200, headers: {}, html: html(i), renderTimeMs: 5, source: { trigger: 'lookup' as const } });
+const rendered = (i: number) => ({
+  url: `http://a.test/p/${i}`,
+  status: 200,
+  headers: {},
+  html: html(i),
+  renderTimeMs: 5,
+  source: { trigger: 'lookup' as const },
+});
 
 /** The memory a body keeps alive is its whole ArrayBuffer, not its length. */
 function expectOwnBuffers(entry: ServableEntry) {

@@ -8,14 +8,31 @@ import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 function capturingLogger() {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { logger: createLogger('info', sink), lines };
 }
 
-const page = (html: string) => ({ url: 'http://a.test/p', status: 200, headers: { 'x-robots-tag': 'noindex' }, html, renderTimeMs: 12, source: { trigger: 'api' as const, jobId: 'j1' } });
+const page = (html: string) => ({
+  url: 'http://a.test/p',
+  status: 200,
+  headers: { 'x-robots-tag': 'noindex' },
+  html,
+  renderTimeMs: 12,
+  source: { trigger: 'api' as const, jobId: 'j1' },
+});
 
 function openCache(store: string, dir: string, namespace: string, logger = createLogger('silent')) {
-  return new PageCache(createKeyvStore({ store, dir, namespace, commandTimeoutMs: 300 }), new HotTier(1 << 20), { commandTimeoutMs: 300, staleAfterMs: 60_000 }, logger);
+  return new PageCache(
+    createKeyvStore({ store, dir, namespace, commandTimeoutMs: 300 }),
+    new HotTier(1 << 20),
+    { commandTimeoutMs: 300, staleAfterMs: 60_000 },
+    logger,
+  );
 }
 
 describe.each(['embedded', REDIS_URL])('PageCache on %s', (store) => {

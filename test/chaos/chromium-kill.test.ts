@@ -25,20 +25,24 @@ describe('Chromium SIGKILLed in mid-job', () => {
     origin = await startChaosOrigin({ dataDelayMs: 300 });
     const captured = captureLogs();
     logs = captured.entries;
-    service = await startTestService({
-      auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
-      // The test polls job progress often: the per-token budget must not be what it measures.
-      api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
-      refresh: { retryBackoffMs: 100 },
-      sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
-    }, { logger: captured.logger });
+    service = await startTestService(
+      {
+        auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
+        // The test polls job progress often: the per-token budget must not be what it measures.
+        api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
+        refresh: { retryBackoffMs: 100 },
+        sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
+      },
+      { logger: captured.logger },
+    );
   });
   afterAll(async () => {
     await service?.stop();
     await origin?.close();
   });
 
-  const completed = async (jobId: string) => (await (await api.call('owner', 'GET', `/sites/_status/${jobId}`)).json()) as { completedCount: number; progress: string };
+  const completed = async (jobId: string) =>
+    (await (await api.call('owner', 'GET', `/sites/_status/${jobId}`)).json()) as { completedCount: number; progress: string };
 
   it('ends the job with every page complete and served as a hit; crawlers only ever get good pages', async () => {
     // Generation 1, cached by a plain refresh.
@@ -59,7 +63,9 @@ describe('Chromium SIGKILLed in mid-job', () => {
     const crawler = (async () => {
       for (let i = 0; crawling; i++) {
         const name = names[i % PAGES]!;
-        served.push(await lookupPage(service.url, origin.origin, name).catch((err: unknown) => ({ name, status: 0, cache: String(err), generation: null, ms: 0 })));
+        served.push(
+          await lookupPage(service.url, origin.origin, name).catch((err: unknown) => ({ name, status: 0, cache: String(err), generation: null, ms: 0 })),
+        );
         await sleep(20); // a crawler's pace, not a wait for anything
       }
     })();
@@ -68,15 +74,24 @@ describe('Chromium SIGKILLed in mid-job', () => {
     let job;
     try {
       for (const threshold of [8, 22]) {
-        const progress = await waitFor(`${threshold} pages complete`, async () => {
-          const status = await completed(jobId);
-          return status.completedCount >= threshold ? status : null;
-        }, 60_000);
+        const progress = await waitFor(
+          `${threshold} pages complete`,
+          async () => {
+            const status = await completed(jobId);
+            return status.completedCount >= threshold ? status : null;
+          },
+          60_000,
+        );
         // After a kill, the next render relaunches Chromium: kill the new one, never the same twice.
-        const pid = await waitFor('a running Chromium', () => {
-          const current = service.pool?.browserPid();
-          return current !== undefined && !killed.includes(current) ? current : null;
-        }, 30_000, 10);
+        const pid = await waitFor(
+          'a running Chromium',
+          () => {
+            const current = service.pool?.browserPid();
+            return current !== undefined && !killed.includes(current) ? current : null;
+          },
+          30_000,
+          10,
+        );
         process.kill(pid, 'SIGKILL');
         killed.push(pid);
         atKill.push(progress.completedCount);

@@ -76,10 +76,14 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
       const started = await managementApi(() => victim, { owner: TOKEN }).refresh('owner', 'chaos');
       expect(started.status).toBe(202);
       const jobId = ((await started.json()) as JobStatusBody).id;
-      const atKill = await waitFor('15 pages complete', async () => {
-        const job = await status(jobId);
-        return job.completedCount >= 15 ? job : null;
-      }, 90_000);
+      const atKill = await waitFor(
+        '15 pages complete',
+        async () => {
+          const job = await status(jobId);
+          return job.completedCount >= 15 ? job : null;
+        },
+        90_000,
+      );
       victim.kill();
       expect(atKill.progress).toBe('processing');
       expect(atKill.completedCount).toBeLessThan(PAGES);
@@ -96,18 +100,28 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
       const fresh = await startServiceProcess(config, 'api');
       processes.push(fresh);
       await waitFor('the fresh instance to be ready', async () => (await fetch(`${fresh.url}/readyz`)).status === 200, 30_000);
-      const served = await Promise.all(names.map((n) => lookupPage(fresh.url, origin.origin, n, 60_000).catch((err: unknown): LookupResult => (
-        { name: n, status: 0, cache: String(err), generation: null, ms: 0 }
-      ))));
+      const served = await Promise.all(
+        names.map((n) =>
+          lookupPage(fresh.url, origin.origin, n, 60_000).catch((err: unknown): LookupResult => ({
+            name: n,
+            status: 0,
+            cache: String(err),
+            generation: null,
+            ms: 0,
+          })),
+        ),
+      );
       const lost = served.filter((r) => r.status !== 200 || r.cache !== 'hit' || r.generation !== generation);
 
       // Evidence for the report: where the lost pages were rendered, whether Redis holds them, what the instances logged.
       const evidence = describeLost(lost, renderedBy, inRedis, instances, origin.origin);
       const byInstance = new Map<string, number>();
       for (const who of renderedBy.values()) byInstance.set(String(who), (byInstance.get(String(who)) ?? 0) + 1);
-      console.log(`chaos cluster run ${run}/${RUNS}: job ${job.progress} ${job.completedCount}/${job.pageCount} complete, ${job.failedCount} failed; `
-        + `victim ${victim.instance} killed at ${atKill.completedCount} complete; rendered by ${JSON.stringify(Object.fromEntries(byInstance))}; `
-        + `pages lost (not a hit on a fresh instance): ${lost.length}${lost.length ? `\n${JSON.stringify(evidence, null, 1)}` : ''}`);
+      console.log(
+        `chaos cluster run ${run}/${RUNS}: job ${job.progress} ${job.completedCount}/${job.pageCount} complete, ${job.failedCount} failed; ` +
+          `victim ${victim.instance} killed at ${atKill.completedCount} complete; rendered by ${JSON.stringify(Object.fromEntries(byInstance))}; ` +
+          `pages lost (not a hit on a fresh instance): ${lost.length}${lost.length ? `\n${JSON.stringify(evidence, null, 1)}` : ''}`,
+      );
 
       expect(job).toMatchObject({ progress: 'succeeded', pageCount: PAGES, completedCount: PAGES, failedCount: 0 });
       // The survivors took over what the victim left.
@@ -120,17 +134,31 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
     // Pages written one by one with the service's own cache code (no concurrent first calls).
     const namespace = uniqueNamespace('chaos-fresh-reads');
     const seeded = pageNames('fr', 20);
-    const writer = new PageCache(createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }), new HotTier(0), { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 }, createLogger('silent'));
+    const writer = new PageCache(
+      createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }),
+      new HotTier(0),
+      { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
+      createLogger('silent'),
+    );
     try {
       expect(await writer.ping()).toBe(true);
       for (const n of seeded) {
         await writer.put(`${origin.origin}${pagePath(n)}`, {
-          url: `${origin.origin}${pagePath(n)}`, status: 200, headers: {}, renderTimeMs: 1, source: { trigger: 'api' },
+          url: `${origin.origin}${pagePath(n)}`,
+          status: 200,
+          headers: {},
+          renderTimeMs: 1,
+          source: { trigger: 'api' },
           html: `<!doctype html><html><head><title>${n}</title></head><body><h1 id="content">chaos:${n}:seeded</h1></body></html>`,
         });
       }
       // put() only logs a failed write: read every page back from Redis (a fresh reader, so no hot tier).
-      const reader = new PageCache(createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }), new HotTier(0), { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 }, createLogger('silent'));
+      const reader = new PageCache(
+        createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }),
+        new HotTier(0),
+        { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
+        createLogger('silent'),
+      );
       try {
         expect(await reader.ping()).toBe(true);
         for (const n of seeded) expect(await reader.get(`${origin.origin}${pagePath(n)}`), n).toBeDefined();
@@ -147,13 +175,21 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
     const served = await Promise.all(seeded.map((n) => lookupPage(fresh.url, origin.origin, n, 60_000)));
     const misses = served.filter((r) => r.status !== 200 || r.cache !== 'hit' || r.generation !== 'seeded');
     const readErrors = fresh.logs.filter((l) => l.msg === 'cache read failed; answering as a miss').map((l) => ({ key: l.key, err: l.err }));
-    expect(misses, `cached pages answered as misses by a fresh instance; its log: ${JSON.stringify(readErrors.slice(0, 5))} (${readErrors.length} read errors)`).toEqual([]);
+    expect(
+      misses,
+      `cached pages answered as misses by a fresh instance; its log: ${JSON.stringify(readErrors.slice(0, 5))} (${readErrors.length} read errors)`,
+    ).toEqual([]);
   }, 120_000);
 });
 
 /** Which pages of the job have an entry in Redis, read with the service's own cache code. */
 async function keysInRedis(url: string, namespace: string, origin: string): Promise<Map<string, boolean>> {
-  const cache = new PageCache(createKeyvStore({ store: url, dir: '', namespace, commandTimeoutMs: 3000 }), new HotTier(0), { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 }, createLogger('silent'));
+  const cache = new PageCache(
+    createKeyvStore({ store: url, dir: '', namespace, commandTimeoutMs: 3000 }),
+    new HotTier(0),
+    { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
+    createLogger('silent'),
+  );
   try {
     // One call first: concurrent first calls on a fresh client fail ("The client is offline").
     if (!(await cache.ping())) throw new Error('the test cannot read Redis');
@@ -164,8 +200,16 @@ async function keysInRedis(url: string, namespace: string, origin: string): Prom
 }
 
 /** For each lost page: who rendered it, whether Redis held it before the check, and what the instances logged about it. */
-function describeLost(lost: LookupResult[], renderedBy: Map<string, string | null>, inRedis: Map<string, boolean>, instances: ServiceProcess[], origin: string) {
-  const logLines = instances.flatMap((p) => p.logs.filter((l) => Number(l.level) >= 40 && typeof l.url === 'string').map((l) => ({ instance: p.instance, msg: l.msg, url: l.url, err: l.err })));
+function describeLost(
+  lost: LookupResult[],
+  renderedBy: Map<string, string | null>,
+  inRedis: Map<string, boolean>,
+  instances: ServiceProcess[],
+  origin: string,
+) {
+  const logLines = instances.flatMap((p) =>
+    p.logs.filter((l) => Number(l.level) >= 40 && typeof l.url === 'string').map((l) => ({ instance: p.instance, msg: l.msg, url: l.url, err: l.err })),
+  );
   return lost.map((r) => ({
     page: r.name,
     lookup: { status: r.status, cache: r.cache, generation: r.generation },

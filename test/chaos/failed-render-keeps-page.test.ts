@@ -13,7 +13,11 @@ import { jobPages, lookupPage, waitFor } from './support/chaos-helpers.js';
  * is fine is replaced, so re-rendering really happened.
  */
 const TOKEN = 'chaos-failure-token';
-const BROKEN: ReadonlyArray<readonly [PageMode, string]> = [['500', 'origin-error'], ['hang', 'timeout'], ['empty', 'empty-body']];
+const BROKEN: ReadonlyArray<readonly [PageMode, string]> = [
+  ['500', 'origin-error'],
+  ['hang', 'timeout'],
+  ['empty', 'empty-body'],
+];
 
 describe('a failed render never replaces a good page', () => {
   let origin: ChaosOrigin;
@@ -34,7 +38,9 @@ describe('a failed render never replaces a good page', () => {
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       refresh: { maxAttempts: 2, retryBackoffMs: 50 },
-      sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, render: { deadlineMs: 2000 }, pages: { urls: names.map(pagePath) } }],
+      sites: [
+        { id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, render: { deadlineMs: 2000 }, pages: { urls: names.map(pagePath) } },
+      ],
     });
     services.push(service);
     return service;
@@ -51,7 +57,10 @@ describe('a failed render never replaces a good page', () => {
 
     origin.setGeneration('good');
     const first = await api.refresh('owner', 'chaos');
-    expect(await api.waitForEnd(((await first.json()) as JobStatusBody).id, 'owner', 30_000)).toMatchObject({ progress: 'succeeded', completedCount: names.length });
+    expect(await api.waitForEnd(((await first.json()) as JobStatusBody).id, 'owner', 30_000)).toMatchObject({
+      progress: 'succeeded',
+      completedCount: names.length,
+    });
 
     origin.setGeneration('new');
     for (const [mode] of BROKEN) origin.setMode(`job-${mode}`, mode);
@@ -61,7 +70,12 @@ describe('a failed render never replaces a good page', () => {
     const job = await api.waitForEnd(jobId, 'owner', 60_000);
     expect(job).toMatchObject({ progress: 'failed', pageCount: names.length, completedCount: 1, failedCount: broken.length });
     const pages = await jobPages(service.url, TOKEN, jobId);
-    expect(pages.filter((p) => p.status === 'failed').map((p) => new URL(p.pageUrl).pathname).sort()).toEqual(broken.map(pagePath).sort());
+    expect(
+      pages
+        .filter((p) => p.status === 'failed')
+        .map((p) => new URL(p.pageUrl).pathname)
+        .sort(),
+    ).toEqual(broken.map(pagePath).sort());
     // Every broken page was really rendered again (the origin saw its document requested).
     for (const n of broken) expect(docs(n), n).toBeGreaterThan(before.get(n)!);
 
@@ -101,26 +115,41 @@ describe('a failed render never replaces a good page', () => {
 
     // Crawlers keep asking; once stale, each page is served at once and rendered again behind the answer.
     for (const n of broken) {
-      const served = await waitFor(`${n} served stale`, async () => {
-        const r = await lookupPage(service.url, origin.origin, n);
-        return r.cache === 'stale' ? r : null;
-      }, 10_000, 100);
+      const served = await waitFor(
+        `${n} served stale`,
+        async () => {
+          const r = await lookupPage(service.url, origin.origin, n);
+          return r.cache === 'stale' ? r : null;
+        },
+        10_000,
+        100,
+      );
       expect(served, n).toMatchObject({ status: 200, generation: 'good' });
       expect(served.ms, `${n}: a stale page is answered at once, not after its re-render`).toBeLessThan(1000);
     }
     // Each background re-render ends, failed and recorded (the hang at the 2 s deadline).
     for (const [mode, kind] of BROKEN) {
-      const failure = await waitFor(`the re-render of stale-${mode} to fail`, async () => {
-        const f = await service.cache.lastFailure(key(`stale-${mode}`));
-        return f && Date.parse(f.at) >= brokeAt ? f : null;
-      }, 15_000, 100);
+      const failure = await waitFor(
+        `the re-render of stale-${mode} to fail`,
+        async () => {
+          const f = await service.cache.lastFailure(key(`stale-${mode}`));
+          return f && Date.parse(f.at) >= brokeAt ? f : null;
+        },
+        15_000,
+        100,
+      );
       expect(failure.kind, mode).toBe(kind);
       expect(docs(`stale-${mode}`), mode).toBeGreaterThan(before.get(`stale-${mode}`)!);
     }
     // After the failed re-renders, lookups still serve the good page.
     for (const n of broken) expect(await lookupPage(service.url, origin.origin, n), n).toMatchObject({ status: 200, cache: 'stale', generation: 'good' });
     // The same mechanism replaces a page whose origin is fine: re-rendering was live.
-    await waitFor('stale-ok to be replaced by its re-render', async () => (await lookupPage(service.url, origin.origin, 'stale-ok')).generation === 'new', 15_000, 100);
+    await waitFor(
+      'stale-ok to be replaced by its re-render',
+      async () => (await lookupPage(service.url, origin.origin, 'stale-ok')).generation === 'new',
+      15_000,
+      100,
+    );
 
     // From the store itself, in a fresh process.
     await service.stop();

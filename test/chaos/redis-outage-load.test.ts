@@ -53,7 +53,10 @@ describe('Redis killed, and Redis frozen, under load', () => {
   /** The service process's state, for failure messages: a request that fails outright may mean it died. */
   const processState = () => {
     const child = service?.child;
-    const errors = (service?.logs ?? []).filter((l) => Number(l.level) >= 50).slice(-3).map((l) => `${String(l.msg)}: ${errorText(l.err)}`);
+    const errors = (service?.logs ?? [])
+      .filter((l) => Number(l.level) >= 50)
+      .slice(-3)
+      .map((l) => `${String(l.msg)}: ${errorText(l.err)}`);
     return `service exit code ${child?.exitCode ?? 'none'}, signal ${child?.signalCode ?? 'none'}; stderr: ${stderr.slice(-1500) || '(empty)'}; last errors logged: ${JSON.stringify(errors)}`;
   };
 
@@ -88,7 +91,9 @@ describe('Redis killed, and Redis frozen, under load', () => {
       sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
     });
     stderr = '';
-    service.child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    service.child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     await waitFor('the service to be ready', async () => (await fetch(`${service!.url}/readyz`)).status === 200, 30_000);
     const started = await api.refresh('owner', 'chaos');
     jobId = ((await started.json()) as JobStatusBody).id;
@@ -118,12 +123,26 @@ describe('Redis killed, and Redis frozen, under load', () => {
         url = `${service!.url}/render?url=${encodeURIComponent(`${origin.origin}${pagePath(page)}?delay=2000`)}`;
         init = {};
         break;
-      case 'readyz': url = `${service!.url}/readyz`; init = {}; break;
-      case 'api-cache': url = `${service!.url}${API_BASE}/sites/chaos/cache`; break;
-      case 'api-site': url = `${service!.url}${API_BASE}/sites/chaos`; break;
-      case 'api-job': url = `${service!.url}${API_BASE}/sites/_status/${jobId}`; break;
-      case 'api-pages': url = `${service!.url}${API_BASE}/sites/_status/${jobId}/pages?limit=5`; break;
-      case 'api-refresh': url = `${service!.url}${API_BASE}/sites/chaos/refresh`; init = { method: 'POST', headers: { ...auth, prefer: 'respond-async' } }; break;
+      case 'readyz':
+        url = `${service!.url}/readyz`;
+        init = {};
+        break;
+      case 'api-cache':
+        url = `${service!.url}${API_BASE}/sites/chaos/cache`;
+        break;
+      case 'api-site':
+        url = `${service!.url}${API_BASE}/sites/chaos`;
+        break;
+      case 'api-job':
+        url = `${service!.url}${API_BASE}/sites/_status/${jobId}`;
+        break;
+      case 'api-pages':
+        url = `${service!.url}${API_BASE}/sites/_status/${jobId}/pages?limit=5`;
+        break;
+      case 'api-refresh':
+        url = `${service!.url}${API_BASE}/sites/chaos/refresh`;
+        init = { method: 'POST', headers: { ...auth, prefer: 'respond-async' } };
+        break;
     }
     let res: Response;
     let body: string;
@@ -138,7 +157,13 @@ describe('Redis killed, and Redis frozen, under load', () => {
   }
 
   function judge(kind: Kind, res: Response, body: string, page: string | null): string | null {
-    const json = () => { try { return JSON.parse(body) as Record<string, unknown>; } catch { return null; } };
+    const json = () => {
+      try {
+        return JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return null;
+      }
+    };
     if (kind === 'readyz') {
       if (res.status === 200) return null;
       return res.status === 503 && json()?.ready === false ? null : `readyz ${res.status} ${body.slice(0, 200)}`;
@@ -198,7 +223,11 @@ describe('Redis killed, and Redis frozen, under load', () => {
       await begin();
       await waitFor('/readyz to report the outage', async () => (await readyStatus()) === 503, 15_000);
       // The outage outlasts the bound, so that a request held until Redis returns is seen as held.
-      await waitFor('an answer of every kind during the outage, and the bound passed', () => traffic.coveredSince(outageAt, 1) && Date.now() - outageAt > ANSWER_BOUND_MS + 1000, 60_000);
+      await waitFor(
+        'an answer of every kind during the outage, and the bound passed',
+        () => traffic.coveredSince(outageAt, 1) && Date.now() - outageAt > ANSWER_BOUND_MS + 1000,
+        60_000,
+      );
       const endAt = Date.now();
       await end();
       await waitFor('/readyz to recover', async () => (await readyStatus()) === 200, 30_000).catch((err: Error) => {
@@ -214,11 +243,13 @@ describe('Redis killed, and Redis frozen, under load', () => {
     const during = traffic.answers.filter((a) => a.startedAt >= outageAt && a.startedAt < recoveredAt);
     const shown = [...during, ...traffic.answers.filter((a) => a.kind === 'lookup-in-flight')];
     // Per kind: how many answers of each status, and the slowest.
-    const summary = Object.fromEntries([...KINDS, 'lookup-in-flight'].map((k) => {
-      const answers = shown.filter((a) => a.kind === k);
-      const statuses = [...new Set(answers.map((a) => a.status))].map((status) => `${answers.filter((a) => a.status === status).length}x${status}`).join(' ');
-      return [k, `${statuses}, slowest ${Math.max(0, ...answers.map((a) => a.ms))} ms`];
-    }));
+    const summary = Object.fromEntries(
+      [...KINDS, 'lookup-in-flight'].map((k) => {
+        const answers = shown.filter((a) => a.kind === k);
+        const statuses = [...new Set(answers.map((a) => a.status))].map((status) => `${answers.filter((a) => a.status === status).length}x${status}`).join(' ');
+        return [k, `${statuses}, slowest ${Math.max(0, ...answers.map((a) => a.ms))} ms`];
+      }),
+    );
     console.log(`chaos redis ${label}: ${traffic.answers.length} requests, ${during.length} during the outage: ${JSON.stringify(summary, null, 1)}`);
     const broken = traffic.answers.filter((a) => a.violation !== null).map((a) => ({ ...a, startedAt: `${a.startedAt - outageAt} ms after the outage began` }));
     // Soft: the recovery checks below still run and report.
@@ -242,25 +273,39 @@ describe('Redis killed, and Redis frozen, under load', () => {
     const job = (await started.json()) as JobStatusBody;
     jobId = job.id;
     let last: unknown = job;
-    const ended = await waitFor('the refresh job to end', async () => {
-      const body = (await (await api.call('owner', 'GET', `/sites/_status/${job.id}`)).json()) as JobStatusBody;
-      last = body;
-      return ['pending', 'processing'].includes(body.progress) ? null : body;
-    }, 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: last status ${JSON.stringify(last)}; service log since the outage: ${JSON.stringify(service!.logs.filter((l) => Number(l.level) >= 40).slice(-8))}`);
+    const ended = await waitFor(
+      'the refresh job to end',
+      async () => {
+        const body = (await (await api.call('owner', 'GET', `/sites/_status/${job.id}`)).json()) as JobStatusBody;
+        last = body;
+        return ['pending', 'processing'].includes(body.progress) ? null : body;
+      },
+      30_000,
+    ).catch((err: Error) => {
+      throw new Error(
+        `${err.message}: last status ${JSON.stringify(last)}; service log since the outage: ${JSON.stringify(service!.logs.filter((l) => Number(l.level) >= 40).slice(-8))}`,
+      );
     });
     expect(ended).toMatchObject({ progress: 'succeeded', completedCount: PAGES, failedCount: 0 });
   }
 
   it('Redis SIGKILLed, then started again empty: no hang, only documented 503s, then it works again', async () => {
     await startScenario('kill');
-    await outage('kill', () => redis.kill(), () => redis.restart());
+    await outage(
+      'kill',
+      () => redis.kill(),
+      () => redis.restart(),
+    );
     await worksAgain();
   }, 240_000);
 
   it('Redis frozen with SIGSTOP, then SIGCONT: no hang, only documented 503s, then it works again', async () => {
     await startScenario('freeze');
-    await outage('freeze', () => redis.freeze(), () => redis.thaw());
+    await outage(
+      'freeze',
+      () => redis.freeze(),
+      () => redis.thaw(),
+    );
     await worksAgain();
   }, 240_000);
 });

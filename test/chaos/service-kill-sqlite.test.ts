@@ -55,10 +55,14 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
     const started = await api.refresh('owner', 'chaos');
     expect(started.status).toBe(202);
     const jobId = ((await started.json()) as JobStatusBody).id;
-    const atKill = await waitFor('15 pages complete', async () => {
-      const job = await status(jobId);
-      return job.completedCount >= 15 ? job : null;
-    }, 60_000);
+    const atKill = await waitFor(
+      '15 pages complete',
+      async () => {
+        const job = await status(jobId);
+        return job.completedCount >= 15 ? job : null;
+      },
+      60_000,
+    );
     first.kill();
     await waitFor('the killed process to exit', () => first.child.signalCode === 'SIGKILL', 10_000);
     expect(atKill.progress).toBe('processing');
@@ -66,10 +70,14 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
 
     const second = await start(config);
     // The interrupted job is ended right after start-up (the process listens a moment before).
-    const job = await waitFor('the interrupted job to end', async () => {
-      const body = await status(jobId);
-      return body.progress === 'pending' || body.progress === 'processing' ? null : body;
-    }, 10_000);
+    const job = await waitFor(
+      'the interrupted job to end',
+      async () => {
+        const body = await status(jobId);
+        return body.progress === 'pending' || body.progress === 'processing' ? null : body;
+      },
+      10_000,
+    );
     expect(job.progress).toBe('failed');
     expect(job.error).toMatchObject({ title: 'Service Restarted', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
     const left = job.pageCount - job.completedCount - job.failedCount;

@@ -34,7 +34,9 @@ export async function startServiceProcess(config: Record<string, unknown>, role:
   });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
     const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {

@@ -125,7 +125,12 @@ function dechunk(data: Buffer): Buffer | null {
 export function requestBytes(method: string, path: string, headers: Record<string, string> = {}, body = ''): string {
   const all: Record<string, string> = { host: '127.0.0.1', connection: 'close', ...headers };
   if (body !== '' && all['content-length'] === undefined && all['transfer-encoding'] === undefined) all['content-length'] = String(Buffer.byteLength(body));
-  const lines = [`${method} ${path} HTTP/1.1`, ...Object.entries(all).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    ...Object.entries(all)
+      .filter(([, v]) => v !== '')
+      .map(([k, v]) => `${k}: ${v}`),
+  ];
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
@@ -134,8 +139,12 @@ export function errorBodyOf(answer: Pick<RawAnswer, 'headers' | 'body' | 'status
   if (!/^application\/json/.test(answer.headers['content-type'] ?? '')) return null;
   try {
     const body = JSON.parse(answer.body) as Record<string, unknown>;
-    const ok = typeof body.type === 'string' && typeof body.title === 'string' && body.status === String(answer.status)
-      && typeof body.detail === 'string' && typeof body['o:errorCode'] === 'string';
+    const ok =
+      typeof body.type === 'string' &&
+      typeof body.title === 'string' &&
+      body.status === String(answer.status) &&
+      typeof body.detail === 'string' &&
+      typeof body['o:errorCode'] === 'string';
     return ok ? body : null;
   } catch {
     return null;

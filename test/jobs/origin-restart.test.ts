@@ -1,20 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { RunningService } from '../../src/service.js';
-import {
-  FAKE_ARCGIS_DEPLOYMENT_ID,
-  FAKE_ARCGIS_PASSWORD,
-  FAKE_ARCGIS_USERNAME,
-  startFakeArcgis,
-  type FakeArcgis,
-} from '../fixtures/fake-arcgis.js';
-import {
-  FAKE_CF_APP_GUID,
-  FAKE_CF_CLIENT_ID,
-  FAKE_CF_CLIENT_SECRET,
-  startFakeCloudFoundry,
-  type FakeCloudFoundry,
-} from '../fixtures/fake-cloudfoundry.js';
+import { FAKE_ARCGIS_DEPLOYMENT_ID, FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, startFakeArcgis, type FakeArcgis } from '../fixtures/fake-arcgis.js';
+import { FAKE_CF_APP_GUID, FAKE_CF_CLIENT_ID, FAKE_CF_CLIENT_SECRET, startFakeCloudFoundry, type FakeCloudFoundry } from '../fixtures/fake-cloudfoundry.js';
 import { startSickOrigin, type SickOrigin } from '../fixtures/sick-origin.js';
 import { managementApi, stepKinds, type JobStatusBody } from '../helpers/management-api.js';
 import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
@@ -51,24 +39,37 @@ function cloudFoundryBlock(fake: FakeCloudFoundry, extra: Record<string, unknown
 }
 
 const site = (id: string, origin: string, urls: string[], restart?: Record<string, unknown>) => ({
-  id, name: id, origin, pages: { urls }, members: { owner: 'Owner' }, ...(restart ? { restart } : {}),
+  id,
+  name: id,
+  origin,
+  pages: { urls },
+  members: { owner: 'Owner' },
+  ...(restart ? { restart } : {}),
 });
 
 describe('site restart blocks at config load', () => {
   const load = (restart: Record<string, unknown>) => parseConfig({ sites: [site('maps', 'https://maps.example.com', ['/'], restart)] });
   const arcgis = {
-    adapter: 'arcgis-deployment', when: 'on-failure', portalUrl: 'https://gis.example.com/portal',
-    username: 'admin', passwordEnv: 'ARCGIS_PASSWORD', deploymentId: 'kvyxph9w5h3o9vgk8dixn',
+    adapter: 'arcgis-deployment',
+    when: 'on-failure',
+    portalUrl: 'https://gis.example.com/portal',
+    username: 'admin',
+    passwordEnv: 'ARCGIS_PASSWORD',
+    deploymentId: 'kvyxph9w5h3o9vgk8dixn',
   };
 
   it('accepts a good block of each adapter, with the defaults applied', () => {
     expect(load(arcgis).sites[0]?.restart).toMatchObject({ adapter: 'arcgis-deployment', failureThresholdPercent: 50, async: true, waitForStatus: true });
     const { deploymentId: _deploymentId, ...allServices } = arcgis;
-    expect(load({ ...allServices, adapter: 'arcgis-all-services', when: 'manual' }).sites[0]?.restart).toMatchObject({ adapter: 'arcgis-all-services', when: 'manual' });
+    expect(load({ ...allServices, adapter: 'arcgis-all-services', when: 'manual' }).sites[0]?.restart).toMatchObject({
+      adapter: 'arcgis-all-services',
+      when: 'manual',
+    });
     const cf = { adapter: 'cloudfoundry-restage', when: 'before-refresh', apiUrl: 'https://api.sys.example.com', appGuid: FAKE_CF_APP_GUID };
     expect(load({ ...cf, auth: { grant: 'password', username: 'u', passwordEnv: 'CF_PASSWORD' } }).sites[0]?.restart).toMatchObject({ mode: 'v2-restage' });
-    expect(load({ ...cf, mode: 'v3-rolling', auth: { grant: 'client_credentials', clientId: 'c', clientSecret: 'inline-secret' } }).sites[0]?.restart)
-      .toMatchObject({ mode: 'v3-rolling', auth: { clientSecret: 'inline-secret' } });
+    expect(
+      load({ ...cf, mode: 'v3-rolling', auth: { grant: 'client_credentials', clientId: 'c', clientSecret: 'inline-secret' } }).sites[0]?.restart,
+    ).toMatchObject({ mode: 'v3-rolling', auth: { clientSecret: 'inline-secret' } });
     // No block at all: no restart.
     expect(parseConfig({ sites: [site('plain', 'https://p.example.com', ['/'])] }).sites[0]?.restart).toBeUndefined();
   });
@@ -141,7 +142,11 @@ describe.each([
     healer = await startFakeArcgis({ onRestarted: () => sick.heal() });
     untouched = await startFakeArcgis();
     atThreshold = await startFakeArcgis();
-    restager = await startFakeCloudFoundry({ onRestarted: () => { hitsWhenRestaged = totalHits(healthy); } });
+    restager = await startFakeCloudFoundry({
+      onRestarted: () => {
+        hitsWhenRestaged = totalHits(healthy);
+      },
+    });
     failingPlatform = await startFakeArcgis({ jobStatuses: ['SUBMITTED', 'EXECUTING', 'FAILED'], jobMessages: ['Pod web-0 failed readiness probe'] });
     platforms.push(healer, untouched, atThreshold, restager, failingPlatform);
     service = await startTestService({
@@ -193,7 +198,9 @@ describe.each([
       expect(lookup.headers.get('x-rendercache-cache')).toBe('hit');
       expect(await lookup.text()).toContain(`page ${n}`);
     }
-    const pages = await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json() as { items: Array<{ status: string; httpStatus: number }> };
+    const pages = (await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json()) as {
+      items: Array<{ status: string; httpStatus: number }>;
+    };
     expect(pages.items.map((page) => `${page.status} ${page.httpStatus}`)).toEqual(Array(6).fill('complete 200'));
   });
 
@@ -215,12 +222,14 @@ describe.each([
     expect(sickAtThreshold.hits.get('/p/x')).toBe(4);
   });
 
-  it('on-failure: no restart for failures that are not the origin\'s (navigation refused, empty page; a 404 is no failure)', async () => {
+  it("on-failure: no restart for failures that are not the origin's (navigation refused, empty page; a 404 is no failure)", async () => {
     const status = await refreshToEnd('not-origin-side');
     expect(status).toMatchObject({ progress: 'failed', pageCount: 3, completedCount: 1, failedCount: 2 });
     expect(status.restartSteps).toBeUndefined();
     expect(untouched.calls).toHaveLength(0);
-    const failed = await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json() as { items: Array<{ pageUrl: string; status: string; httpStatus: number | null; error?: { title: string } }> };
+    const failed = (await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json()) as {
+      items: Array<{ pageUrl: string; status: string; httpStatus: number | null; error?: { title: string } }>;
+    };
     expect(failed.items.map((page) => [page.pageUrl.replace(notOriginSide.origin, ''), page.status, page.httpStatus ?? page.error?.title])).toEqual([
       ['/away/1', 'failed', 'Navigation Refused'],
       ['/empty/1', 'failed', 'Empty Page'],
@@ -240,12 +249,12 @@ describe.each([
     // Not a page was fetched before the platform reported the app running again.
     expect(hitsWhenRestaged).toBe(0);
     expect(totalHits(healthy)).toBeGreaterThanOrEqual(3);
-    const pages = await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json() as { items: Array<{ renderedAt: string }> };
+    const pages = (await (await api.call('owner', 'GET', `/sites/_status/${status.id}/pages`)).json()) as { items: Array<{ renderedAt: string }> };
     const restartedAt = Date.parse(status.restartSteps?.at(-1)?.at ?? '');
     for (const page of pages.items) expect(Date.parse(page.renderedAt)).toBeGreaterThanOrEqual(restartedAt);
   });
 
-  it('before-refresh: when the restart fails, the job fails with the adapter\'s reason and renders nothing', async () => {
+  it("before-refresh: when the restart fails, the job fails with the adapter's reason and renders nothing", async () => {
     const status = await refreshToEnd('before-fails');
     expect(status).toMatchObject({ action: 'refresh', progress: 'failed', completed: false, pageCount: 0 });
     expect(status.error).toMatchObject({ title: 'Origin Restart Failed', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
@@ -274,7 +283,14 @@ describe('on-failure restart with two instances sharing one Redis', () => {
       auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
       render: { concurrency: 3 },
       refresh: { retryBackoffMs: 10, maxAttempts: 2 },
-      sites: [site('sick', sick.origin, Array.from({ length: PAGES }, (_, n) => `/p/${n}`), arcgisBlock(healer))],
+      sites: [
+        site(
+          'sick',
+          sick.origin,
+          Array.from({ length: PAGES }, (_, n) => `/p/${n}`),
+          arcgisBlock(healer),
+        ),
+      ],
     };
     [a, b] = await Promise.all([startTestService(config), startTestService(config)]);
   });

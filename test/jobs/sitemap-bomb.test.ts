@@ -18,8 +18,7 @@ let origin: string;
 let bomb: Buffer;
 const egress = new EgressProxy({ logger: createLogger('silent') });
 const discovery = new PageDiscovery(egress, { maxPages: 1000, userAgent: 'rendercache', timeoutMs: 10_000 });
-const siteWith = (sitemap: string) =>
-  toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin, pages: { sitemap }}] }).sites[0]!);
+const siteWith = (sitemap: string) => toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin, pages: { sitemap } }] }).sites[0]!);
 
 beforeAll(async () => {
   // A well-formed sitemap with one page, padded with whitespace: ~64 KB on the wire.
@@ -30,7 +29,9 @@ beforeAll(async () => {
       res.end(bomb);
     } else if (req.url === '/index.xml') {
       res.writeHead(200, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>${origin}/bomb.xml.gz</loc></sitemap></sitemapindex>`);
+      res.end(
+        `<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>${origin}/bomb.xml.gz</loc></sitemap></sitemapindex>`,
+      );
     } else {
       res.writeHead(404).end();
     }

@@ -69,6 +69,9 @@ describe('browser recycling', () => {
 
 /** Chromium's arguments, without the per-launch profile folder. */
 function commandLine(pid: number | undefined): { pid: number | undefined; args: string[] } {
-  const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a && !a.startsWith('--user-data-dir='));
+  const args = fs
+    .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((a) => a && !a.startsWith('--user-data-dir='));
   return { pid, args };
 }

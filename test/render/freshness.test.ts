@@ -46,7 +46,11 @@ async function startValidatingOrigin(): Promise<Origin> {
     if (path.startsWith('/data-') && path.endsWith('.json')) {
       answer('application/json', JSON.stringify({ version: state.version }), variant(path.slice(0, -'.json'.length)));
     } else if (path.startsWith('/data-')) {
-      answer('text/html', `<!doctype html><main id="app">loading</main><script>fetch('${path}.json').then((r) => r.json()).then((d) => { document.getElementById('app').textContent = 'data version ' + d.version; });</script>`, variant(path));
+      answer(
+        'text/html',
+        `<!doctype html><main id="app">loading</main><script>fetch('${path}.json').then((r) => r.json()).then((d) => { document.getElementById('app').textContent = 'data version ' + d.version; });</script>`,
+        variant(path),
+      );
     } else {
       answer('text/html', `<!doctype html><main>page version ${state.version}</main>`, variant(path));
     }
@@ -54,10 +58,20 @@ async function startValidatingOrigin(): Promise<Origin> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get version() { return state.version; },
-    set version(v: number) { state.version = v; },
-    get conditional() { return state.conditional; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    get version() {
+      return state.version;
+    },
+    set version(v: number) {
+      state.version = v;
+    },
+    get conditional() {
+      return state.conditional;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

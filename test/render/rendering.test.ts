@@ -9,8 +9,7 @@ let site: FixtureSite;
 let secret: Awaited<ReturnType<typeof startSecretServer>>;
 let service: RunningService;
 
-const get = (path: string, headers: Record<string, string> = {}) =>
-  fetch(lookupUrl(service, `${site.origin}${path}`), { headers, redirect: 'manual' });
+const get = (path: string, headers: Record<string, string> = {}) => fetch(lookupUrl(service, `${site.origin}${path}`), { headers, redirect: 'manual' });
 
 beforeAll(async () => {
   secret = await startSecretServer();
@@ -102,7 +101,7 @@ describe('status codes and headers', () => {
     expect(res.headers.get('set-cookie')).toBeNull();
   });
 
-  it('sends X-Prerender: 1 on the page\'s own requests', async () => {
+  it("sends X-Prerender: 1 on the page's own requests", async () => {
     await get('/csr?delay=10&label=xp');
     expect(site.lastHeaders.get('/csr')?.['x-prerender']).toBe('1');
     expect(site.lastHeaders.get('/api/data.json')?.['x-prerender']).toBe('1');

@@ -64,23 +64,32 @@ async function until<T>(what: string, check: () => T | null | false | Promise<T 
   }
 }
 
-interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 function get(url: string, agent: http.Agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get(url, { agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
-const exitOf = (p: ServiceProcess) => new Promise<{ code: number | null; at: number }>((resolve) => {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) resolve({ code: p.child.exitCode, at: Date.now() });
-  else p.child.once('exit', (code) => resolve({ code, at: Date.now() }));
-});
+const exitOf = (p: ServiceProcess) =>
+  new Promise<{ code: number | null; at: number }>((resolve) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) resolve({ code: p.child.exitCode, at: Date.now() });
+    else p.child.once('exit', (code) => resolve({ code, at: Date.now() }));
+  });
 
 function siteConfig(urls: string[]) {
   return { id: 'sd', name: 'Shutdown', origin: site.origin, members: { owner: 'Owner' }, pages: { urls } };
@@ -94,10 +103,14 @@ describe('SIGTERM with keep-alive clients', () => {
       sites: [siteConfig(['/page/s1'])],
     });
     processes = [service];
-    const chromium: number[] = await until('Chromium started', () => {
-      const pids = chromiumPids(service.pid);
-      return pids.length > 0 ? pids : null;
-    }, 30_000);
+    const chromium: number[] = await until(
+      'Chromium started',
+      () => {
+        const pids = chromiumPids(service.pid);
+        return pids.length > 0 ? pids : null;
+      },
+      30_000,
+    );
 
     // Several keep-alive connections, idle in their agent after one answer each.
     const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -155,7 +168,12 @@ describe('SIGTERM on one of two cluster instances in mid-job', () => {
     const started = await api.refresh('owner', 'sd');
     expect(started.status).toBe(202);
     const { id } = (await started.json()) as JobStatusBody;
-    const pagesOf = async () => ((await (await api.call('owner', 'GET', `/sites/_status/${id}/pages?limit=100`)).json()) as { items: Array<{ status: string; renderedBy: string | null }> }).items;
+    const pagesOf = async () =>
+      (
+        (await (await api.call('owner', 'GET', `/sites/_status/${id}/pages?limit=100`)).json()) as {
+          items: Array<{ status: string; renderedBy: string | null }>;
+        }
+      ).items;
     // The victim has finished a page and, at concurrency 2 with pages waiting, holds others.
     await until('the victim rendered a page', async () => (await pagesOf()).some((p) => p.renderedBy === victim.instance), 60_000);
 

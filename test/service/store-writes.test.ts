@@ -44,7 +44,11 @@ function config(store: string, namespace: string, dir = tempDir()) {
   };
 }
 
-interface PageItem { pageUrl: string; status: string; error?: { title: string; detail: string } }
+interface PageItem {
+  pageUrl: string;
+  status: string;
+  error?: { title: string; detail: string };
+}
 
 async function refreshToEnd() {
   const started = await api.refresh('owner', 'w');
@@ -84,9 +88,12 @@ describe('a cache store that refuses page writes', () => {
     const dir = tempDir();
     service = await startTestService(config('embedded', uniqueNamespace('refuse'), dir));
     // The store itself refuses: a trigger on the cache table aborts every page write.
-    await sqliteExec(path.join(dir, 'rendercache.sqlite'), `
+    await sqliteExec(
+      path.join(dir, 'rendercache.sqlite'),
+      `
       CREATE TRIGGER refuse_insert BEFORE INSERT ON pages WHEN NEW.key LIKE '%:page:%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
-      CREATE TRIGGER refuse_update BEFORE UPDATE ON pages WHEN NEW.key LIKE '%:page:%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`);
+      CREATE TRIGGER refuse_update BEFORE UPDATE ON pages WHEN NEW.key LIKE '%:page:%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`,
+    );
     await expectPagesFailedForStore();
   });
 
@@ -95,7 +102,18 @@ describe('a cache store that refuses page writes', () => {
     const namespace = uniqueNamespace('refuse');
     // A user that may write every key of the namespace except the cache's pages.
     const admin = new Redis(redis.url);
-    await admin.call('ACL', 'SETUSER', 'rc', 'on', '>rc-pass', '+@all', 'allchannels', `~${namespace}:[^p]*`, `%R~${namespace}:pages::*`, `~${namespace}:pages::ready:*`);
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'rc',
+      'on',
+      '>rc-pass',
+      '+@all',
+      'allchannels',
+      `~${namespace}:[^p]*`,
+      `%R~${namespace}:pages::*`,
+      `~${namespace}:pages::ready:*`,
+    );
     await admin.quit();
     service = await startTestService(config(`redis://rc:rc-pass@127.0.0.1:${redis.port}`, namespace));
     expect(service.engine.kind).toBe('cluster');
@@ -111,7 +129,12 @@ describe('a fresh instance', () => {
     const { job, pages } = await refreshToEnd();
     expect(job).toMatchObject({ progress: 'succeeded', completedCount: 3, failedCount: 0 });
     expect(pages.map((p) => p.status)).toEqual(['complete', 'complete', 'complete']);
-    const reader = new PageCache(createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }), new HotTier(0), { commandTimeoutMs: 1000, staleAfterMs: 60_000 }, createLogger('silent'));
+    const reader = new PageCache(
+      createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }),
+      new HotTier(0),
+      { commandTimeoutMs: 1000, staleAfterMs: 60_000 },
+      createLogger('silent'),
+    );
     await reader.connect();
     for (const page of PAGES) expect((await reader.get(`${site.origin}${page}`))?.identity.toString()).toContain(`page-${page.slice('/page/'.length)}`);
     await reader.close();
@@ -120,9 +143,22 @@ describe('a fresh instance', () => {
   it('reads its first lookups, arriving at once, from the shared store (no false miss while connecting)', async () => {
     const namespace = uniqueNamespace('fresh-read');
     const urls = Array.from({ length: 6 }, (_, i) => `${site.origin}/page/fr${i}`);
-    const writer = new PageCache(createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }), new HotTier(0), { commandTimeoutMs: 1000, staleAfterMs: 3_600_000 }, createLogger('silent'));
+    const writer = new PageCache(
+      createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }),
+      new HotTier(0),
+      { commandTimeoutMs: 1000, staleAfterMs: 3_600_000 },
+      createLogger('silent'),
+    );
     await writer.connect();
-    for (const url of urls) await writer.put(url, { url, status: 200, headers: {}, html: `<html><body>stored ${url}</body></html>`, renderTimeMs: 1, source: { trigger: 'api', jobId: 'seed' } });
+    for (const url of urls)
+      await writer.put(url, {
+        url,
+        status: 200,
+        headers: {},
+        html: `<html><body>stored ${url}</body></html>`,
+        renderTimeMs: 1,
+        source: { trigger: 'api', jobId: 'seed' },
+      });
     await writer.close();
     service = await startTestService(config(REDIS_URL, namespace));
     const answers = await Promise.all(urls.map((url) => fetch(lookupUrl(service!, url))));

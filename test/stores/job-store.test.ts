@@ -9,8 +9,19 @@ import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 const job = (siteId: string, startTime = new Date().toISOString()): JobRecord => ({
-  id: newJobId(), siteId, action: 'refresh', trigger: 'api', progress: 'pending', requestedBy: 'u', startTime, endTime: null,
-  pageCount: 0, completedCount: 0, failedCount: 0, error: null, restartSteps: [],
+  id: newJobId(),
+  siteId,
+  action: 'refresh',
+  trigger: 'api',
+  progress: 'pending',
+  requestedBy: 'u',
+  startTime,
+  endTime: null,
+  pageCount: 0,
+  completedCount: 0,
+  failedCount: 0,
+  error: null,
+  restartSteps: [],
 });
 
 describe.each([
@@ -28,7 +39,14 @@ describe.each([
     expect(page.items.map((p) => p.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 99_990 + i));
     await store.updatePage(big.id, 5, 'pending', { status: 'processing' });
     await store.updatePage(big.id, 5, 'processing', { status: 'failed', attempts: 3, error: { title: 'Origin Error', detail: 'origin answered 503' } });
-    await store.updatePage(big.id, 6, 'pending', { status: 'complete', httpStatus: 200, bytes: 10, renderTimeMs: 5, renderedAt: new Date().toISOString(), renderedBy: 'x' });
+    await store.updatePage(big.id, 6, 'pending', {
+      status: 'complete',
+      httpStatus: 200,
+      bytes: 10,
+      renderTimeMs: 5,
+      renderedAt: new Date().toISOString(),
+      renderedBy: 'x',
+    });
     const failed = await store.listPages(big.id, { offset: 0, limit: 50, status: 'failed' });
     expect(failed.total).toBe(1);
     expect(failed.items[0]).toMatchObject({ seq: 5, status: 'failed', attempts: 3, error: { title: 'Origin Error' } });
@@ -46,7 +64,9 @@ describe.each([
     expect(await store.updatePage(j.id, 0, 'processing', { status: 'complete' })).toBe(false);
     expect(await store.getPage(j.id, 0)).toMatchObject({ status: 'pending' });
     expect(await store.updatePage(j.id, 0, 'pending', { status: 'processing' })).toBe(true);
-    const racing = await Promise.all(Array.from({ length: 6 }, (_, i) => store.updatePage(j.id, 0, 'processing', { status: i % 2 ? 'complete' : 'failed', attempts: i + 1 })));
+    const racing = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => store.updatePage(j.id, 0, 'processing', { status: i % 2 ? 'complete' : 'failed', attempts: i + 1 })),
+    );
     expect(racing.filter(Boolean)).toHaveLength(1);
     const record = await store.getJob(j.id);
     expect((record?.completedCount ?? 0) + (record?.failedCount ?? 0)).toBe(1);
@@ -76,16 +96,26 @@ describe.each([
     await store.close();
   });
 
-  it('keeps why a page failed, and lets one caller claim a job\'s origin restart', async () => {
+  it("keeps why a page failed, and lets one caller claim a job's origin restart", async () => {
     const store = await open();
     const j = job('claims');
     await store.createJob(j);
     await store.addPages(j.id, ['https://s.test/a', 'https://s.test/b']);
-    await store.updatePage(j.id, 0, 'pending', { status: 'failed', attempts: 2, error: { title: 'Origin Error', detail: 'origin answered 503' }, failureKind: 'origin-error' });
+    await store.updatePage(j.id, 0, 'pending', {
+      status: 'failed',
+      attempts: 2,
+      error: { title: 'Origin Error', detail: 'origin answered 503' },
+      failureKind: 'origin-error',
+    });
     expect((await store.getPage(j.id, 0))?.failureKind).toBe('origin-error');
     expect((await store.getPage(j.id, 1))?.failureKind).toBeNull();
     // Rendered but not stored: a failed attempt of its own kind, never a complete page.
-    await store.updatePage(j.id, 1, 'pending', { status: 'failed', attempts: 3, error: { title: 'Cache Write Failed', detail: 'rendered, but not stored' }, failureKind: 'store-error' });
+    await store.updatePage(j.id, 1, 'pending', {
+      status: 'failed',
+      attempts: 3,
+      error: { title: 'Cache Write Failed', detail: 'rendered, but not stored' },
+      failureKind: 'store-error',
+    });
     expect(await store.getPage(j.id, 1)).toMatchObject({ status: 'failed', failureKind: 'store-error', error: { title: 'Cache Write Failed' } });
     expect((await store.getJob(j.id))?.completedCount).toBe(0);
     await store.updatePage(j.id, 1, 'failed', { status: 'pending', error: null, failureKind: null, attempts: 0 });
@@ -103,13 +133,15 @@ describe('embedded job store written by an older version', () => {
   it('gains the failure_kind column on open and keeps its pages', async () => {
     const dir = tempDir();
     const db = new sqlite3.Database(path.join(dir, 'jobs.sqlite'));
-    await new Promise<void>((resolve, reject) => db.exec(
-      `CREATE TABLE pages (job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
+    await new Promise<void>((resolve, reject) =>
+      db.exec(
+        `CREATE TABLE pages (job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
          http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
          rendered_by TEXT, error TEXT, PRIMARY KEY (job_id, seq));
        INSERT INTO pages (job_id, seq, url, status) VALUES ('OLD', 0, 'https://s.test/old', 'failed');`,
-      (err) => (err ? reject(err) : resolve()),
-    ));
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
     await new Promise<void>((resolve) => db.close(() => resolve()));
     const store = await SqliteStore.open(dir);
     expect(await store.getPage('OLD', 0)).toMatchObject({ pageUrl: 'https://s.test/old', status: 'failed', failureKind: null });

@@ -10,9 +10,7 @@ import { createArcgisClient } from './client.js';
 import { ARCGIS_SECRET_KEYS, arcgisConnectionFields, resolveArcgisConnection } from './config.js';
 import { arcgisJobSubmission, waitForArcgisJob } from './jobs.js';
 
-export const arcgisAllServicesConfig = z
-  .strictObject({ ...arcgisConnectionFields })
-  .superRefine(exactlyOneSecret('password', 'passwordEnv'));
+export const arcgisAllServicesConfig = z.strictObject({ ...arcgisConnectionFields }).superRefine(exactlyOneSecret('password', 'passwordEnv'));
 
 export type ArcgisAllServicesConfig = z.infer<typeof arcgisAllServicesConfig>;
 

@@ -44,21 +44,14 @@ export function createArcgisClient(connection: ArcgisConnection, run: AdapterRun
     return { method, url: target.toString(), headers, timeoutMs };
   }
 
-  async function call<T>(
-    method: 'GET' | 'POST',
-    url: string,
-    form: Record<string, string>,
-    schema: z.ZodType<T>,
-    timeoutMs?: number | null,
-  ): Promise<T> {
+  async function call<T>(method: 'GET' | 'POST', url: string, form: Record<string, string>, schema: z.ZodType<T>, timeoutMs?: number | null): Promise<T> {
     const what = describeRequest(method, url);
     checkOrigin(what, url);
     for (let attempt = 1; ; attempt++) {
       const token = await tokens.current();
       const response = await run.http(buildRequest(method, url, form, token, timeoutMs));
       const error: ArcgisError | undefined =
-        arcgisErrorIn(response.body) ??
-        (response.status === 498 || response.status === 499 ? { code: response.status, message: 'token error' } : undefined);
+        arcgisErrorIn(response.body) ?? (response.status === 498 || response.status === 499 ? { code: response.status, message: 'token error' } : undefined);
       if (error && isTokenError(error)) {
         if (attempt === 1) {
           tokens.discard();

@@ -32,7 +32,10 @@ function toCode(value: number | string | undefined): number | undefined {
 }
 
 function joinMessages(values: unknown[]): string {
-  return values.map((value) => summarize(value, 200)).filter((text) => text !== '').join('; ');
+  return values
+    .map((value) => summarize(value, 200))
+    .filter((text) => text !== '')
+    .join('; ');
 }
 
 /** The ArcGIS error in `body`, whatever the HTTP status, or undefined. */

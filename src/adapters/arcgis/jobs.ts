@@ -79,16 +79,7 @@ function jobUrlOnPortal(submission: ArcgisJobSubmission, portalUrl: string): str
 }
 
 /** Polls the job until COMPLETED; FAILED and CANCELLED throw. */
-export async function waitForArcgisJob(
-  client: ArcgisClient,
-  run: AdapterRun,
-  submission: ArcgisJobSubmission,
-  portalUrl: string,
-): Promise<void> {
+export async function waitForArcgisJob(client: ArcgisClient, run: AdapterRun, submission: ArcgisJobSubmission, portalUrl: string): Promise<void> {
   const jobsUrl = jobUrlOnPortal(submission, portalUrl);
-  await pollUntil(
-    run,
-    async () => interpret(submission.jobId, await client.get(jobsUrl, jobResource), jobsUrl),
-    submission.jobId,
-  );
+  await pollUntil(run, async () => interpret(submission.jobId, await client.get(jobsUrl, jobResource), jobsUrl), submission.jobId);
 }

@@ -6,9 +6,7 @@ import { describeRequest } from '../http.js';
 import { parsePlatformBody } from '../platform-response.js';
 import { cfErrorIn, formatCfError } from './errors.js';
 
-export type CfCredentials =
-  | { grant: 'password'; username: string; password: string }
-  | { grant: 'client_credentials'; clientId: string; clientSecret: string };
+export type CfCredentials = { grant: 'password'; username: string; password: string } | { grant: 'client_credentials'; clientId: string; clientSecret: string };
 
 const v2Info = z.looseObject({ token_endpoint: z.string().min(1) });
 const rootLinks = z.looseObject({ links: z.looseObject({ uaa: z.looseObject({ href: z.string().min(1) }) }) });

@@ -16,9 +16,7 @@ export interface CfError {
 
 const v2Error = z.looseObject({ error_code: z.string(), description: z.string().optional(), code: z.number().optional() });
 const v3Errors = z.looseObject({
-  errors: z
-    .array(z.looseObject({ code: z.number().optional(), title: z.string().optional(), detail: z.string().optional() }))
-    .min(1),
+  errors: z.array(z.looseObject({ code: z.number().optional(), title: z.string().optional(), detail: z.string().optional() })).min(1),
 });
 const uaaError = z.looseObject({ error: z.string(), error_description: z.string().optional() });
 
@@ -30,7 +28,10 @@ export function cfErrorIn(status: number, body: unknown): CfError | undefined {
   const v3 = v3Errors.safeParse(body);
   if (v3.success) {
     const [first] = v3.data.errors;
-    const message = v3.data.errors.map((error) => error.detail ?? '').filter(Boolean).join('; ');
+    const message = v3.data.errors
+      .map((error) => error.detail ?? '')
+      .filter(Boolean)
+      .join('; ');
     return { status, name: first?.title, code: first?.code, message };
   }
   const uaa = uaaError.safeParse(body);

@@ -18,10 +18,7 @@ const v2App = z.looseObject({
   }),
 });
 
-const v2Instances = z.record(
-  z.string(),
-  z.looseObject({ state: z.string(), details: z.string().nullish(), since: z.number().optional() }),
-);
+const v2Instances = z.record(z.string(), z.looseObject({ state: z.string(), details: z.string().nullish(), since: z.number().optional() }));
 
 type V2Instances = z.infer<typeof v2Instances>;
 
@@ -36,7 +33,10 @@ function interpretInstances(name: string, instances: V2Instances): PollOutcome<s
   if (entries.length === 0) return { done: false, state: 'NONE', detail: `app ${name}: no instances reported yet` };
   const counts = new Map<string, number>();
   for (const [, instance] of entries) counts.set(instance.state, (counts.get(instance.state) ?? 0) + 1);
-  const state = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([s, n]) => `${s}:${n}`).join(' ');
+  const state = [...counts.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
   const running = counts.get('RUNNING') ?? 0;
   if (running === entries.length) {
     const detail = `app ${name}: ${running}/${entries.length} instances RUNNING`;
@@ -64,10 +64,14 @@ async function adoptStaging(cf: CfClient, run: AdapterRun, appPath: string, appG
   const name = app.entity.name ?? appGuid;
   const state = app.entity.package_state;
   if (state !== 'PENDING') throw unconfirmed.withAdvice(`App ${name} is not staging (package_state ${state}). ${advice}`);
-  run.report('submitted', `restage of app ${name} got no answer (${unconfirmed.reason}), but the app is staging: following that staging instead of restaging again`, {
-    platformJobId: appGuid,
-    state,
-  });
+  run.report(
+    'submitted',
+    `restage of app ${name} got no answer (${unconfirmed.reason}), but the app is staging: following that staging instead of restaging again`,
+    {
+      platformJobId: appGuid,
+      state,
+    },
+  );
   return name;
 }
 

@@ -77,7 +77,11 @@ async function rollOut(cf: CfClient, run: AdapterRun, appGuid: string, dropletGu
       const detail = `deployment ${current.guid}: ${state}`;
       if (value !== 'FINALIZED') return { done: false, state, detail };
       if (reason !== 'DEPLOYED') {
-        throw new RestartError('job-failed', 'Cloud Foundry deployment did not complete', `deployment ${current.guid} FINALIZED with reason ${reason ?? 'none'}`);
+        throw new RestartError(
+          'job-failed',
+          'Cloud Foundry deployment did not complete',
+          `deployment ${current.guid} FINALIZED with reason ${reason ?? 'none'}`,
+        );
       }
       return { done: true, value: detail, state, detail };
     },

@@ -20,14 +20,24 @@ export function jobRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
     const job = await jobFor(deps, ctx, access);
     const status = query.q ? (/"(\w+)"/.exec(query.q)?.[1] as PageStatus) : undefined;
     const { items, total } = await deps.refresh.pages(job.id, { offset: query.offset, limit: query.limit, ...(status ? { status } : {}) });
-    ctx.body = { items: items.map(pageItem), offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < total, totalResults: total };
+    ctx.body = {
+      items: items.map(pageItem),
+      offset: query.offset,
+      limit: query.limit,
+      count: items.length,
+      hasMore: query.offset + items.length < total,
+      totalResults: total,
+    };
   });
 
   route('delete', '/sites/_status/:jobId', 'Manager', async (ctx, access) => {
     validate(plainQuery, ctx.query, 'query');
     const job = await jobFor(deps, ctx, access);
     if (job.progress !== 'pending' && job.progress !== 'processing') {
-      throw errors.jobConflict(`Job ${job.id} has already ended (${job.progress}); only a pending or processing job can be cancelled.`, { job: { id: job.id }, progress: job.progress });
+      throw errors.jobConflict(`Job ${job.id} has already ended (${job.progress}); only a pending or processing job can be cancelled.`, {
+        job: { id: job.id },
+        progress: job.progress,
+      });
     }
     ctx.body = jobStatusBody(await deps.refresh.cancel(job), deps.pollIntervalMs);
   });

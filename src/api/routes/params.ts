@@ -9,10 +9,18 @@ export const listQuery = z.strictObject({
   includeDeleted: flag.optional(),
   links,
   offset: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).default(50).transform((n) => Math.min(n, 250)),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .transform((n) => Math.min(n, 250)),
 });
 export const pagesQuery = listQuery.omit({ includeDeleted: true }).extend({
-  q: z.string().regex(/^status eq "(pending|processing|complete|failed)"$/, 'expected q=status eq "<pending|processing|complete|failed>"').optional(),
+  q: z
+    .string()
+    .regex(/^status eq "(pending|processing|complete|failed)"$/, 'expected q=status eq "<pending|processing|complete|failed>"')
+    .optional(),
 });
 export const plainQuery = z.strictObject({ links });
 export const siteIdParam = z.string().regex(/^(name:[^/]{1,200}|[A-Za-z0-9_-]{1,128})$/, 'not a site id or name:<SiteName>');

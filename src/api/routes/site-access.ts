@@ -19,7 +19,9 @@ export function siteFor(sites: SiteDirectory, ctx: Koa.Context, { caller, atLeas
   const view = sites.find(id);
   const role = view ? roleOn(view.site, caller) : null;
   if (!view || role === null || (view.state.deleted && !includeDeleted)) {
-    throw errors.siteNotFound('Site does not exist or has been deleted, or the authenticated user or client application does not have access to the site.', { site: { id } });
+    throw errors.siteNotFound('Site does not exist or has been deleted, or the authenticated user or client application does not have access to the site.', {
+      site: { id },
+    });
   }
   if (!hasRole(role, atLeast)) throw errors.siteForbidden(ROLE_TOO_LOW, { site: { id: view.site.id } });
   return view;

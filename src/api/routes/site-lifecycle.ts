@@ -9,7 +9,10 @@ import { deletedError, invalidStatus } from './site-rules.js';
 
 /** An Owner's changes to a site's state: activate, deactivate, (soft) delete, restore. */
 export function siteLifecycleRoutes({ route }: RouteTable, { sites, publicUrl }: SitesRoutesDeps): void {
-  for (const [action, target] of [['activate', 'online'], ['deactivate', 'offline']] as const) {
+  for (const [action, target] of [
+    ['activate', 'online'],
+    ['deactivate', 'offline'],
+  ] as const) {
     route('post', `/sites/:id/${action}`, 'Owner', async (ctx, access) => {
       const query = validate(siteQuery, ctx.query, 'query');
       const view = siteFor(sites, ctx, access, query.includeDeleted ?? false);

@@ -12,7 +12,14 @@ export function siteRoutes({ route }: RouteTable, { sites, publicUrl }: SitesRou
     const query = validate(listQuery, ctx.query, 'query');
     const visible = sites.all().filter((v) => roleOn(v.site, access.caller) !== null && (query.includeDeleted || !v.state.deleted));
     const items = visible.slice(query.offset, query.offset + query.limit).map((v) => siteBody(ctx, v, publicUrl));
-    ctx.body = { items, offset: query.offset, limit: query.limit, count: items.length, hasMore: query.offset + items.length < visible.length, totalResults: visible.length };
+    ctx.body = {
+      items,
+      offset: query.offset,
+      limit: query.limit,
+      count: items.length,
+      hasMore: query.offset + items.length < visible.length,
+      totalResults: visible.length,
+    };
   });
 
   route('get', '/sites/:id', 'Viewer', (ctx, access) => {

@@ -58,10 +58,17 @@ export class ClusterEngine implements Engine {
     const watch = new RedisWatch(producer, { pingEveryMs: 1000, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
     // The render queue carries lookups and refresh pages; ClusterRenderQueue adds and awaits lookups only.
     const lookups = this.renderQueue as Queue<LookupJobData, RenderTaskResult>;
-    this.queue = new ClusterRenderQueue(lookups, this.events, fallback, watch, {
-      maxWaiting: config.render.maxQueued,
-      waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
-    }, logger);
+    this.queue = new ClusterRenderQueue(
+      lookups,
+      this.events,
+      fallback,
+      watch,
+      {
+        maxWaiting: config.render.maxQueued,
+        waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
+      },
+      logger,
+    );
     this.runner = new ClusterRefreshRunner(this.controlQueue);
     this.refresh = new RefreshService(parts.store, parts.sites, this.runner, config.refresh, logger);
     // Unique per engine, not per process: two services in one process are two instances.
@@ -96,7 +103,11 @@ export class ClusterEngine implements Engine {
   /** This instance's render worker (with its own Chromium only) and control worker. */
   private startWorkers(): void {
     const { config, store, sites, discovery, renderer, logger } = this.parts;
-    const workerOptions = { prefix: bullPrefix(config.cache.namespace), lockDurationMs: config.cluster.lockDurationMs, stalledIntervalMs: config.cluster.stalledIntervalMs };
+    const workerOptions = {
+      prefix: bullPrefix(config.cache.namespace),
+      lockDurationMs: config.cluster.lockDurationMs,
+      stalledIntervalMs: config.cluster.stalledIntervalMs,
+    };
     const pageQueue = new PageJobQueue(this.renderQueue, store, config.refresh);
     if (renderer) {
       const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner);
@@ -104,12 +115,20 @@ export class ClusterEngine implements Engine {
       worker.start();
       this.closers.push(() => worker.close());
     }
-    const control = new ControlWorker(this.workerConnection, {
-      store, sites, discovery, pageQueue, logger,
-      scheduled: { sites, refresh: this.refresh, logger },
-      endOptions: config.refresh,
-      jitterMs: (site) => siteJitterMs(site.id, site.config.schedule, site.config.timezone, config.schedule.jitterSeconds),
-    }, workerOptions);
+    const control = new ControlWorker(
+      this.workerConnection,
+      {
+        store,
+        sites,
+        discovery,
+        pageQueue,
+        logger,
+        scheduled: { sites, refresh: this.refresh, logger },
+        endOptions: config.refresh,
+        jitterMs: (site) => siteJitterMs(site.id, site.config.schedule, site.config.timezone, config.schedule.jitterSeconds),
+      },
+      workerOptions,
+    );
     control.start();
     this.closers.push(() => control.close());
   }

@@ -34,11 +34,15 @@ export class ClusterRenderQueue implements RenderQueue {
     try {
       let job;
       try {
-        job = await this.queue.add(RENDER_JOB.lookup, { task }, {
-          priority: bullPriority(priority),
-          removeOnComplete: { age: 60, count: 1000 },
-          removeOnFail: { age: 3600, count: 1000 },
-        });
+        job = await this.queue.add(
+          RENDER_JOB.lookup,
+          { task },
+          {
+            priority: bullPriority(priority),
+            removeOnComplete: { age: 60, count: 1000 },
+            removeOnFail: { age: 3600, count: 1000 },
+          },
+        );
       } catch (err) {
         this.logger.error({ url: task.url, err: String(err) }, 'render queue unreachable');
         if (this.fallback) return await this.fallback.submit(task, priority);
@@ -48,7 +52,12 @@ export class ClusterRenderQueue implements RenderQueue {
       try {
         result = await this.redis.whileAlive(job.waitUntilFinished(this.events, this.options.waitTimeoutMs));
       } catch (err) {
-        return { ok: false, failure: { kind: 'timeout', detail: `no renderer finished the page in time: ${String(err)}` }, renderTimeMs: 0, renderedBy: 'cluster' };
+        return {
+          ok: false,
+          failure: { kind: 'timeout', detail: `no renderer finished the page in time: ${String(err)}` },
+          renderTimeMs: 0,
+          renderedBy: 'cluster',
+        };
       }
       if (result) return result;
       // Redis went away while the render was queued or running: nobody could tell us its end.

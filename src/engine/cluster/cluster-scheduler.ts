@@ -27,11 +27,15 @@ export class ClusterScheduler implements Scheduler {
       const id = SCHEDULER_PREFIX + site.id;
       wanted.add(id);
       const data: TickJobData = { siteId: site.id };
-      await this.controlQueue.upsertJobScheduler(id, { pattern: site.config.schedule, tz: site.config.timezone }, {
-        name: CONTROL_JOB.tick,
-        data,
-        opts: { removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 24 * 3600, count: 1000 } },
-      });
+      await this.controlQueue.upsertJobScheduler(
+        id,
+        { pattern: site.config.schedule, tz: site.config.timezone },
+        {
+          name: CONTROL_JOB.tick,
+          data,
+          opts: { removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 24 * 3600, count: 1000 } },
+        },
+      );
     }
     // Sites gone from the config (or every site, when disabled) lose their schedule.
     for (const scheduler of await this.controlQueue.getJobSchedulers()) {

@@ -61,7 +61,11 @@ export class ControlWorker {
   /** Aborts origin restarts running here when the instance stops. */
   private readonly stopping = new AbortController();
 
-  constructor(connection: Redis, private readonly deps: ControlWorkerDeps, options: ControlWorkerOptions) {
+  constructor(
+    connection: Redis,
+    private readonly deps: ControlWorkerDeps,
+    options: ControlWorkerOptions,
+  ) {
     this.worker = new Worker<ControlJobData>(CONTROL_QUEUE, (job, token) => this.process(job, token), {
       connection,
       prefix: options.prefix,

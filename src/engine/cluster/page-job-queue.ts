@@ -15,7 +15,11 @@ const BATCH = 500;
 
 /** Puts a refresh job's pages on the cluster's render queue, one BullMQ job per page. */
 export class PageJobQueue {
-  constructor(private readonly queue: Queue, private readonly store: JobStore, private readonly options: PageJobQueueOptions) {}
+  constructor(
+    private readonly queue: Queue,
+    private readonly store: JobStore,
+    private readonly options: PageJobQueueOptions,
+  ) {}
 
   /**
    * Queues every page still pending, in batches read from the store. The BullMQ job id
@@ -28,23 +32,25 @@ export class PageJobQueue {
       const { items } = await this.store.listPages(job.id, { offset, limit: BATCH });
       if (items.length === 0) return queued;
       const pending = items.filter((page) => !isPageDone(page.status));
-      await this.queue.addBulk(pending.map((page) => ({
-        name: RENDER_JOB.page,
-        data: {
-          task: { url: page.pageUrl, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } },
-          jobId: job.id,
-          seq: page.seq,
-          maxAttempts: this.options.maxAttempts,
-        } satisfies PageJobData,
-        opts: {
-          jobId: `${job.id}-${page.seq}${idSuffix}`,
-          priority: bullPriority(PRIORITY.refresh),
-          attempts: this.options.maxAttempts,
-          backoff: { type: 'exponential', delay: this.options.retryBackoffMs },
-          removeOnComplete: { age: 3600, count: 20_000 },
-          removeOnFail: { age: 24 * 3600, count: 20_000 },
-        },
-      })));
+      await this.queue.addBulk(
+        pending.map((page) => ({
+          name: RENDER_JOB.page,
+          data: {
+            task: { url: page.pageUrl, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } },
+            jobId: job.id,
+            seq: page.seq,
+            maxAttempts: this.options.maxAttempts,
+          } satisfies PageJobData,
+          opts: {
+            jobId: `${job.id}-${page.seq}${idSuffix}`,
+            priority: bullPriority(PRIORITY.refresh),
+            attempts: this.options.maxAttempts,
+            backoff: { type: 'exponential', delay: this.options.retryBackoffMs },
+            removeOnComplete: { age: 3600, count: 20_000 },
+            removeOnFail: { age: 24 * 3600, count: 20_000 },
+          },
+        })),
+      );
       queued += pending.length;
     }
   }

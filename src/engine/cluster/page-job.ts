@@ -64,7 +64,12 @@ export class PageJobProcessor {
     try {
       return await this.worker.run(data.task);
     } catch (err) {
-      return { ok: false, failure: { kind: 'chromium-error', detail: err instanceof Error ? err.message : String(err) }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+      return {
+        ok: false,
+        failure: { kind: 'chromium-error', detail: err instanceof Error ? err.message : String(err) },
+        renderTimeMs: 0,
+        renderedBy: INSTANCE_ID,
+      };
     }
   }
 

@@ -11,14 +11,19 @@ export class RedisWatch {
   private readonly waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly redis: Redis, private readonly options: { pingEveryMs: number; pingTimeoutMs: number }) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { pingEveryMs: number; pingTimeoutMs: number },
+  ) {
     redis.on('close', () => this.lost());
   }
 
   /** Runs `work` until it settles or Redis is lost, whichever comes first; null when lost. */
   async whileAlive<T>(work: Promise<T>): Promise<T | null> {
     let onLost: () => void = () => {};
-    const lost = new Promise<null>((resolve) => { onLost = () => resolve(null); });
+    const lost = new Promise<null>((resolve) => {
+      onLost = () => resolve(null);
+    });
     this.waiters.add(onLost);
     this.timer ??= setInterval(() => void this.ping(), this.options.pingEveryMs);
     try {

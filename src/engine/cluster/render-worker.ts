@@ -59,7 +59,9 @@ export class RenderWorker {
     this.worker.on('failed', (job: Job<RenderJobData> | undefined, err: Error) => {
       const final = job !== undefined && (job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message));
       if (!job || job.name !== RENDER_JOB.page || !final) return;
-      pages.giveUp(job.data as PageJobData, job.attemptsMade, err.message).catch((e: unknown) => logger.error({ err: String(e) }, 'could not record a failed page'));
+      pages
+        .giveUp(job.data as PageJobData, job.attemptsMade, err.message)
+        .catch((e: unknown) => logger.error({ err: String(e) }, 'could not record a failed page'));
     });
   }
 
@@ -85,7 +87,13 @@ async function handBackOnAbort<T>(work: Promise<T>, job: Job, token: string, sig
     if (signal.aborted) resolve('aborted');
     else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
   });
-  const first = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), aborted]);
+  const first = await Promise.race([
+    work.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    aborted,
+  ]);
   if (first === 'done') return work;
   await job.moveToWait(token);
   handedBack();

@@ -14,7 +14,10 @@ export class LocalRenderQueue implements RenderQueue {
   private readonly queue: PQueue;
   private averageRenderMs = 1000;
 
-  constructor(private readonly worker: RenderAndStore, private readonly options: LocalRenderQueueOptions) {
+  constructor(
+    private readonly worker: RenderAndStore,
+    private readonly options: LocalRenderQueueOptions,
+  ) {
     this.queue = new PQueue({ concurrency: options.concurrency });
   }
 
@@ -23,12 +26,15 @@ export class LocalRenderQueue implements RenderQueue {
       const seconds = Math.ceil(((this.queue.size + 1) * this.averageRenderMs) / this.options.concurrency / 1000);
       return Promise.reject(new QueueFullError(Math.max(1, seconds)));
     }
-    return this.queue.add(async () => {
-      const result = await this.worker.run(task);
-      // A moving average keeps Retry-After honest.
-      this.averageRenderMs = this.averageRenderMs * 0.9 + result.renderTimeMs * 0.1;
-      return result;
-    }, { priority });
+    return this.queue.add(
+      async () => {
+        const result = await this.worker.run(task);
+        // A moving average keeps Retry-After honest.
+        this.averageRenderMs = this.averageRenderMs * 0.9 + result.renderTimeMs * 0.1;
+        return result;
+      },
+      { priority },
+    );
   }
 
   async close(): Promise<void> {

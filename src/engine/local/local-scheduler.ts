@@ -25,7 +25,10 @@ export class LocalScheduler implements Scheduler {
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopped = false;
 
-  constructor(private readonly deps: ScheduledRefreshDeps, private readonly options: LocalSchedulerOptions) {}
+  constructor(
+    private readonly deps: ScheduledRefreshDeps,
+    private readonly options: LocalSchedulerOptions,
+  ) {}
 
   async start(): Promise<void> {
     const cronLogger = toCronLogger(this.deps.logger);
@@ -38,7 +41,10 @@ export class LocalScheduler implements Scheduler {
         logger: cronLogger,
       });
       this.tasks.push(task);
-      this.deps.logger.debug({ siteId: site.id, schedule, timezone, offsetMs, next: nextRunWithOffset(schedule, timezone, offsetMs) }, 'scheduled refresh armed');
+      this.deps.logger.debug(
+        { siteId: site.id, schedule, timezone, offsetMs, next: nextRunWithOffset(schedule, timezone, offsetMs) },
+        'scheduled refresh armed',
+      );
     }
     this.deps.logger.info({ sites: this.tasks.length, jitterSeconds: this.options.jitterSeconds, catchUp: this.options.catchUp }, 'scheduler started');
     if (this.options.catchUp) await this.track(catchUp(this.deps));

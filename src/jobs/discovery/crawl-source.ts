@@ -22,18 +22,24 @@ export class CrawlSource implements DiscoverySource {
     const visited = new Set<string>();
     while (frontier.length > 0 && run.found.size < limit) {
       const batch = frontier.splice(0, PAGES_AT_ONCE);
-      await Promise.all(batch.map(async (url) => {
-        let key: string;
-        try { key = normalizePageUrl(url); } catch { return; }
-        if (visited.has(key) || !wanted(key)) return;
-        visited.add(key);
-        const res = await run.fetch(key).catch(() => null);
-        if (!res || res.status >= 400 || !res.contentType.includes('html')) return;
-        if (run.found.size < limit) run.found.add(key);
-        for (const link of extractLinks(res.body.toString('utf8'), res.url)) {
-          if (run.found.belongs(link)) frontier.push(link);
-        }
-      }));
+      await Promise.all(
+        batch.map(async (url) => {
+          let key: string;
+          try {
+            key = normalizePageUrl(url);
+          } catch {
+            return;
+          }
+          if (visited.has(key) || !wanted(key)) return;
+          visited.add(key);
+          const res = await run.fetch(key).catch(() => null);
+          if (!res || res.status >= 400 || !res.contentType.includes('html')) return;
+          if (run.found.size < limit) run.found.add(key);
+          for (const link of extractLinks(res.body.toString('utf8'), res.url)) {
+            if (run.found.belongs(link)) frontier.push(link);
+          }
+        }),
+      );
     }
   }
 

@@ -17,7 +17,10 @@ export interface DiscoveryOptions {
 
 /** The URLs of a site's pages, normalised, deduplicated, all within the site. */
 export class PageDiscovery {
-  constructor(private readonly egress: EgressProxy, private readonly options: DiscoveryOptions) {}
+  constructor(
+    private readonly egress: EgressProxy,
+    private readonly options: DiscoveryOptions,
+  ) {}
 
   /** The pages the site's `pages` config names, through the source it picks (choose-source). */
   async discover(site: Site): Promise<string[]> {

@@ -7,10 +7,18 @@ export function extractLinks(html: string, baseUrl: string): string[] {
   const parser = new Parser({
     onopentag(name, attributes) {
       if (name === 'base' && attributes.href) {
-        try { base = new URL(attributes.href, baseUrl).href; } catch { /* keep the page URL */ }
+        try {
+          base = new URL(attributes.href, baseUrl).href;
+        } catch {
+          /* keep the page URL */
+        }
       }
       if (name === 'a' && attributes.href && !/^(javascript|mailto|tel):/i.test(attributes.href)) {
-        try { links.push(new URL(attributes.href, base).href); } catch { /* not a URL */ }
+        try {
+          links.push(new URL(attributes.href, base).href);
+        } catch {
+          /* not a URL */
+        }
       }
     },
   });

@@ -4,10 +4,17 @@ import type { Site } from '../../sites/site.js';
 /** Normalised page URLs of one site, in discovery order, without duplicates. */
 export class PageSet {
   private readonly urls = new Map<string, true>();
-  constructor(private readonly site: Site, private readonly max: number) {}
+  constructor(
+    private readonly site: Site,
+    private readonly max: number,
+  ) {}
 
-  get size(): number { return this.urls.size; }
-  get full(): boolean { return this.urls.size >= this.max; }
+  get size(): number {
+    return this.urls.size;
+  }
+  get full(): boolean {
+    return this.urls.size >= this.max;
+  }
 
   belongs(url: string): boolean {
     try {
@@ -22,10 +29,16 @@ export class PageSet {
   add(url: string): boolean {
     if (!this.belongs(url)) return false;
     let key: string;
-    try { key = normalizePageUrl(url); } catch { return false; }
+    try {
+      key = normalizePageUrl(url);
+    } catch {
+      return false;
+    }
     if (!this.full) this.urls.set(key, true);
     return true;
   }
 
-  list(): string[] { return [...this.urls.keys()]; }
+  list(): string[] {
+    return [...this.urls.keys()];
+  }
 }

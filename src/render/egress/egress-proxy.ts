@@ -3,7 +3,16 @@ import type { LookupFunction } from 'node:net';
 import { ProxyAgent, type Dispatcher } from 'undici';
 import { RequestError, Server, type PrepareRequestFunctionOpts, type PrepareRequestFunctionResult } from 'proxy-chain';
 import type { Logger } from '../../observability/logger.js';
-import { EgressRefused, egressKey, isSiteOrigin, pinAddress, systemResolver, type EgressPolicy, type HostResolver, type PinnedAddress } from './egress-policy.js';
+import {
+  EgressRefused,
+  egressKey,
+  isSiteOrigin,
+  pinAddress,
+  systemResolver,
+  type EgressPolicy,
+  type HostResolver,
+  type PinnedAddress,
+} from './egress-policy.js';
 
 export interface EgressProxyOptions {
   logger: Logger;

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRestartConfig, runRestart } from '../../../src/adapters/index.js';
-import {
-  FAKE_ARCGIS_PASSWORD,
-  FAKE_ARCGIS_USERNAME,
-  startFakeArcgis,
-  type FakeArcgis,
-  type FakeUrls,
-} from '../../fixtures/fake-arcgis.js';
+import { FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, startFakeArcgis, type FakeArcgis, type FakeUrls } from '../../fixtures/fake-arcgis.js';
 import { expectOk, failureOf, fakePerTest, kinds, polledStates, recordingContext } from '../helpers.js';
 import { stringContaining } from '../../helpers/matchers.js';
 

@@ -110,7 +110,12 @@ describe('cloudfoundry-restage, v2 restage', () => {
   });
 
   it('keeps polling CRASHED instances until the deadline, then names the crash', async () => {
-    const server = await start({ instanceStates: [['STARTING', 'STARTING'], ['RUNNING', 'CRASHED']] });
+    const server = await start({
+      instanceStates: [
+        ['STARTING', 'STARTING'],
+        ['RUNNING', 'CRASHED'],
+      ],
+    });
     const result = await runRestart(config(server.url, { deadlineMs: 300 }), recordingContext().ctx);
 
     const error = failureOf(result);

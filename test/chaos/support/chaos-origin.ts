@@ -80,10 +80,13 @@ export async function startChaosOrigin(options: { dataDelayMs?: number } = {}): 
     if (data) {
       const body = JSON.stringify({ name: data[1], generation });
       const delay = Number(new URL(req.url ?? '/', 'http://origin').searchParams.get('delay') ?? dataDelayMs);
-      setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(body);
-      }, Math.min(delay, 30_000));
+      setTimeout(
+        () => {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(body);
+        },
+        Math.min(delay, 30_000),
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -94,9 +97,15 @@ export async function startChaosOrigin(options: { dataDelayMs?: number } = {}): 
   return {
     origin,
     hits,
-    setGeneration: (g) => { generation = g; },
-    setMode: (name, mode) => { modes.set(name, mode); },
-    setDataDelay: (ms) => { dataDelayMs = ms; },
+    setGeneration: (g) => {
+      generation = g;
+    },
+    setMode: (name, mode) => {
+      modes.set(name, mode);
+    },
+    setDataDelay: (ms) => {
+      dataDelayMs = ms;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hung) res.destroy();

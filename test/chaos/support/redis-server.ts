@@ -33,7 +33,10 @@ export async function freePort(): Promise<number> {
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    const done = (up: boolean) => { socket.destroy(); resolve(up); };
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
     socket.setTimeout(500, () => done(false));
     socket.on('error', () => done(false));
     socket.on('connect', () => socket.write('PING\r\n'));
@@ -72,8 +75,12 @@ export async function startTestRedis(): Promise<TestRedis> {
       await killAndWait(child);
       child = await spawnRedis(port);
     },
-    freeze: () => { child.kill('SIGSTOP'); },
-    thaw: () => { child.kill('SIGCONT'); },
+    freeze: () => {
+      child.kill('SIGSTOP');
+    },
+    thaw: () => {
+      child.kill('SIGCONT');
+    },
     close: () => killAndWait(child),
   };
 }

@@ -69,10 +69,11 @@ describe('scheduled refresh across instances', () => {
 
   it("starts each tick's refresh at the site's jitter offset, once", async () => {
     const namespace = uniqueNamespace('cl-jitter');
-    const id = Array.from({ length: 100 }, (_, i) => `cj-${i}`).find((candidate) => {
-      const offset = siteJitterMs(candidate, EVERY_2S, 'UTC', 1);
-      return offset >= 450 && offset <= 750;
-    }) ?? 'none';
+    const id =
+      Array.from({ length: 100 }, (_, i) => `cj-${i}`).find((candidate) => {
+        const offset = siteJitterMs(candidate, EVERY_2S, 'UTC', 1);
+        return offset >= 450 && offset <= 750;
+      }) ?? 'none';
     const offset = siteJitterMs(id, EVERY_2S, 'UTC', 1);
     const cfg = config(namespace, { enabled: true, catchUp: false, jitterSeconds: 1 }, [{ id, schedule: EVERY_2S }]);
     services = await Promise.all([startTestService(cfg), startTestService(cfg)]);
@@ -90,7 +91,10 @@ describe('scheduled refresh across instances', () => {
 
   it('keeps one scheduler per configured site in Redis, and removes them all when scheduling is disabled', async () => {
     const namespace = uniqueNamespace('cl-sched');
-    const sites = [{ id: 'a', schedule: '0 * * * *' }, { id: 'b', schedule: '30 * * * *' }];
+    const sites = [
+      { id: 'a', schedule: '0 * * * *' },
+      { id: 'b', schedule: '30 * * * *' },
+    ];
     services = [await startTestService(config(namespace, { enabled: true, catchUp: false }, sites))];
     services.push(await startTestService(config(namespace, { enabled: true, catchUp: false }, sites)));
     expect(await schedulerIds(namespace)).toEqual(['refresh:a', 'refresh:b']);

@@ -50,13 +50,15 @@ function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
     // A dead instance's renders are taken over within seconds, not the default 30 s.
     cluster: { lockDurationMs: 4000, stalledIntervalMs: 1000 },
     schedule: { enabled: false },
-    sites: [{
-      id: 'big',
-      name: 'Big',
-      origin: site.origin,
-      members: { owner: 'Owner' },
-      pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
-    }],
+    sites: [
+      {
+        id: 'big',
+        name: 'Big',
+        origin: site.origin,
+        members: { owner: 'Owner' },
+        pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
+      },
+    ],
     ...extra,
   };
 }

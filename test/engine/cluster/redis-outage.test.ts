@@ -20,7 +20,10 @@ async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (up) return child;
@@ -80,9 +83,12 @@ describe('Redis going away and coming back', () => {
     const api = await timed(fetch(`${service.url}/sites/management/api/v1/sites/fixture/cache`, { headers: { authorization: 'Bearer outage-token-123' } }));
     expect([200, 503]).toContain(api.value.status);
     if (api.value.status === 503) expect(api.value.headers.get('retry-after')).toBe('5');
-    const refresh = await timed(fetch(`${service.url}/sites/management/api/v1/sites/fixture/refresh`, {
-      method: 'POST', headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
-    }));
+    const refresh = await timed(
+      fetch(`${service.url}/sites/management/api/v1/sites/fixture/refresh`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
+      }),
+    );
     expect(refresh.value.status).toBe(503);
     expect(await refresh.value.json()).toMatchObject({ status: '503', 'o:errorCode': 'RENDERCACHE-503' });
     expect(refresh.ms).toBeLessThan(10_000);
@@ -99,7 +105,8 @@ describe('Redis going away and coming back', () => {
     expect(after.status).toBe(200);
     // Refresh jobs run again: the queue's workers reconnected.
     const started = await fetch(`${service.url}/sites/management/api/v1/sites/fixture/refresh`, {
-      method: 'POST', headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
+      method: 'POST',
+      headers: { authorization: 'Bearer outage-token-123', prefer: 'respond-async' },
     });
     expect(started.status).toBe(202);
     const job = await service.refresh.whenDone((await json<JobStatusBody>(started)).id);

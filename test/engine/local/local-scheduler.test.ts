@@ -58,7 +58,12 @@ describe('scheduled refresh', () => {
   let service: RunningService | undefined;
 
   const siteConfig = (id: string, extra: Record<string, unknown> = {}) => ({
-    id, name: id, origin: site.origin, pages: { urls: ['/page/1'] }, members: { admin: 'Owner' }, ...extra,
+    id,
+    name: id,
+    origin: site.origin,
+    pages: { urls: ['/page/1'] },
+    members: { admin: 'Owner' },
+    ...extra,
   });
   const serviceConfig = (dir: string, schedule: Record<string, unknown>, sites: unknown[]) => ({
     auth: { tokens: [{ token: TOKEN, user: 'admin', admin: true }] },
@@ -67,8 +72,7 @@ describe('scheduled refresh', () => {
     schedule,
     sites,
   });
-  const api = (method: string, path: string) =>
-    fetch(`${service?.url}${BASE}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+  const api = (method: string, path: string) => fetch(`${service?.url}${BASE}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
 
   beforeAll(async () => {
     site = await startFixtureSite();
@@ -106,12 +110,13 @@ describe('scheduled refresh', () => {
     expect([nextRun(EVERY_2S, 'UTC', before).toISOString(), nextRun(EVERY_2S, 'UTC', after).toISOString()]).toContain(info.expiresAt);
   });
 
-  it('starts each run at the site\'s jitter offset after the tick, and reports that time as expiresAt', async () => {
+  it("starts each run at the site's jitter offset after the tick, and reports that time as expiresAt", async () => {
     // A site whose offset (within the 1 s window) is clearly away from the tick.
-    const id = Array.from({ length: 100 }, (_, i) => `jit-${i}`).find((candidate) => {
-      const offset = siteJitterMs(candidate, EVERY_2S, 'UTC', 1);
-      return offset >= 500 && offset <= 800;
-    }) ?? 'none';
+    const id =
+      Array.from({ length: 100 }, (_, i) => `jit-${i}`).find((candidate) => {
+        const offset = siteJitterMs(candidate, EVERY_2S, 'UTC', 1);
+        return offset >= 500 && offset <= 800;
+      }) ?? 'none';
     const offset = siteJitterMs(id, EVERY_2S, 'UTC', 1);
     const dir = tempDir();
     service = await startTestService(serviceConfig(dir, { jitterSeconds: 1, catchUp: false }, [siteConfig(id, { schedule: EVERY_2S })]));
@@ -132,7 +137,7 @@ describe('scheduled refresh', () => {
     expect(Date.parse(info.expiresAt) % 2000).toBe(offset);
   });
 
-  it('never overlaps a site\'s refreshes: a tick while one runs starts nothing and is logged', async () => {
+  it("never overlaps a site's refreshes: a tick while one runs starts nothing and is logged", async () => {
     const { logger, entries } = captureLogs();
     const dir = tempDir();
     // One page that takes ~2.5 s to render, on a cron firing every second.
@@ -201,13 +206,16 @@ describe('scheduled refresh', () => {
     await seed.saveSiteState('gone', { runtimeStatus: 'offline', deleted: true });
     await seed.close();
     const closed = { offline: 'offline', gone: 'deleted', secure: 'not-public', noprerender: 'prerender-disabled' } as const;
-    service = await startTestService(serviceConfig(dir, { jitterSeconds: 0, catchUp: true }, [
-      siteConfig('open', { schedule: EVERY_1S }),
-      siteConfig('offline', { schedule: EVERY_1S, status: 'offline' }),
-      siteConfig('gone', { schedule: EVERY_1S }),
-      siteConfig('secure', { schedule: EVERY_1S, security: 'secure' }),
-      siteConfig('noprerender', { schedule: EVERY_1S, prerender: false }),
-    ]), { logger });
+    service = await startTestService(
+      serviceConfig(dir, { jitterSeconds: 0, catchUp: true }, [
+        siteConfig('open', { schedule: EVERY_1S }),
+        siteConfig('offline', { schedule: EVERY_1S, status: 'offline' }),
+        siteConfig('gone', { schedule: EVERY_1S }),
+        siteConfig('secure', { schedule: EVERY_1S, security: 'secure' }),
+        siteConfig('noprerender', { schedule: EVERY_1S, prerender: false }),
+      ]),
+      { logger },
+    );
     // The open site (the control) gets its startup refresh, then refreshes on its ticks.
     const scheduled = await waitFor(async () => (await jobsOf(dir, 'open')).find((job) => job.trigger === 'schedule' && job.endTime), 8000);
     expect(scheduled).toBeDefined();
@@ -227,8 +235,14 @@ describe('scheduled refresh', () => {
     for (const [siteId, reason] of Object.entries(closed)) {
       expect(await jobsOf(dir, siteId), siteId).toEqual([]);
       const logged = skips(entries, siteId);
-      expect(logged.every((e) => e.reason === reason), siteId).toBe(true);
-      expect(logged.filter((e) => e.trigger === 'startup'), siteId).toHaveLength(1);
+      expect(
+        logged.every((e) => e.reason === reason),
+        siteId,
+      ).toBe(true);
+      expect(
+        logged.filter((e) => e.trigger === 'startup'),
+        siteId,
+      ).toHaveLength(1);
       expect(logged.filter((e) => e.trigger === 'schedule').length, siteId).toBeGreaterThanOrEqual(2);
     }
   });

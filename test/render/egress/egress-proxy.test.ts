@@ -17,7 +17,11 @@ async function countingServer(body: string): Promise<{ url: string; port: number
     url: `http://127.0.0.1:${port}`,
     port,
     connections: () => connections,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -27,7 +31,9 @@ function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; b
   return new Promise((resolve, reject) => {
     const req = http.request({ host: proxy.hostname, port: proxy.port, path: target, headers: { host: new URL(target).host } }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -62,7 +68,12 @@ describe('EgressProxy', () => {
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     expect(await viaProxy(url, `${site.url}/page`)).toEqual({ status: 200, body: 'site' });
     const before = canary.connections();
-    for (const target of [`${canary.url}/x`, `http://localhost:${canary.port}/`, `http://[::ffff:127.0.0.1]:${canary.port}/`, `http://2130706433:${canary.port}/`]) {
+    for (const target of [
+      `${canary.url}/x`,
+      `http://localhost:${canary.port}/`,
+      `http://[::ffff:127.0.0.1]:${canary.port}/`,
+      `http://2130706433:${canary.port}/`,
+    ]) {
       const answer = await viaProxy(url, target);
       expect(answer.status, target).toBe(403);
       expect(answer.body).toMatch(/refused by rendercache/);
@@ -103,7 +114,12 @@ describe('EgressProxy', () => {
   });
 
   it('refuses a name when any of its addresses is private', async () => {
-    const proxy = newProxy(() => Promise.resolve([{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]));
+    const proxy = newProxy(() =>
+      Promise.resolve([
+        { address: '93.184.216.34', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]),
+    );
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     expect((await viaProxy(url, `http://mixed.test:${canary.port}/`)).status).toBe(403);
   });

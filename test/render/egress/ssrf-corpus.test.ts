@@ -72,7 +72,14 @@ beforeAll(async () => {
     }
   }
   egress = new EgressProxy({ logger, resolve: rebinding });
-  pool = new BrowserPool({ egress, executablePath: resolveChromePath(undefined), userAgent: undefined, recycleAfterRenders: 10_000, recycleAfterMs: 3_600_000, logger });
+  pool = new BrowserPool({
+    egress,
+    executablePath: resolveChromePath(undefined),
+    userAgent: undefined,
+    recycleAfterRenders: 10_000,
+    recycleAfterMs: 3_600_000,
+    logger,
+  });
   renderer = new Renderer(pool, logger);
 });
 
@@ -88,7 +95,10 @@ describe('the SSRF corpus', () => {
   const outcomes = new Map<string, RenderOutcome>();
 
   it(`no vector reaches a canary from a site without allowPrivateNetwork (${VECTORS.length} vectors), and the vectors do reach one from a site with it`, async () => {
-    for (const [server, allowPrivateNetwork] of [[guarded, false], [allowed, true]] as const) {
+    for (const [server, allowPrivateNetwork] of [
+      [guarded, false],
+      [allowed, true],
+    ] as const) {
       const policy = policyFor(server, allowPrivateNetwork);
       for (const vector of VECTORS) {
         outcomes.set(canaryKey(vector.name, origin(server)), await renderer.render(`${origin(server)}/v/${vector.name}`, policy));
@@ -105,7 +115,9 @@ describe('the SSRF corpus', () => {
     expect(arrived, `positive controls that never arrived: ${missing.join(', ')}`).toBe(true);
 
     const reached = VECTORS.filter((v) => canaryOf(v.name, guarded).hits() > 0).map((v) => `${v.name} (${canaryOf(v.name, guarded).hits()})`);
-    console.log(`SSRF corpus: ${reached.length} of ${VECTORS.length} vectors reached a canary; positive control: ${VECTORS.filter((v) => canaryOf(v.name, allowed).hits() > 0).length} reached with allowPrivateNetwork`);
+    console.log(
+      `SSRF corpus: ${reached.length} of ${VECTORS.length} vectors reached a canary; positive control: ${VECTORS.filter((v) => canaryOf(v.name, allowed).hits() > 0).length} reached with allowPrivateNetwork`,
+    );
     expect(reached).toEqual([]);
   });
 
