@@ -75,15 +75,6 @@ export function polledStates(steps: readonly RestartStep[]): string[] {
   return steps.filter((step) => step.kind === 'polled').map((step) => step.state ?? '');
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Everything a restart exposed to the outside: steps, the error, and the logs. */
 export function exposedText(result: RestartResult, recording: RecordingContext): string {
   return JSON.stringify(result) + JSON.stringify(recording.steps) + recording.logs();

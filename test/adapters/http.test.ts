@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RestartError, UnconfirmedRequestError } from '../../src/adapters/errors.js';
 import { backoffDelay, createHttpClient, describeRequest, parseRetryAfter, type HttpClientOptions } from '../../src/adapters/http.js';
-import { freePort } from './helpers.js';
+import { freePort } from '../helpers/free-port.js';
 import { stringMatching } from '../helpers/matchers.js';
 
 let server: Server | undefined;

@@ -8,7 +8,7 @@ import { managementApi, type JobStatusBody } from '../helpers/management-api.js'
 import { uniqueNamespace } from '../helpers/service.js';
 import { pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
 import { jobPages, lookupPage, pageNames, waitFor, type LookupResult } from './support/chaos-helpers.js';
-import { startTestRedis, type TestRedis } from './support/redis-server.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 
 /**
  * Chaos §5.3: three `rendercache serve` instances share a redis-server of the test's own;

@@ -4,7 +4,7 @@ import { API_BASE, managementApi, type JobStatusBody } from '../helpers/manageme
 import { uniqueNamespace } from '../helpers/service.js';
 import { generationOf, pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
 import { errorText, pageNames, sleep, waitFor } from './support/chaos-helpers.js';
-import { startTestRedis, type TestRedis } from './support/redis-server.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 
 /**
  * Chaos §5.4: the Redis of a `rendercache serve` instance is killed (then started again,

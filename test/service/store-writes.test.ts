@@ -9,8 +9,8 @@ import { createLogger } from '../../src/observability/logger.js';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { managementApi } from '../helpers/management-api.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
-import { startOwnRedis, type OwnRedis } from './redis-server.js';
 
 /**
  * A refresh page is complete only when its entry is in the cache store: a write the
@@ -21,7 +21,7 @@ const PAGES = ['/page/w1', '/page/w2', '/page/w3'];
 
 let site: FixtureSite;
 let service: RunningService | undefined;
-let redis: OwnRedis | undefined;
+let redis: TestRedis | undefined;
 const api = managementApi(() => service!, TOKENS);
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await service?.stop();
   service = undefined;
-  await redis?.stop();
+  await redis?.close();
   redis = undefined;
 });
 afterAll(async () => site?.close());
@@ -98,7 +98,7 @@ describe('a cache store that refuses page writes', () => {
   });
 
   it('Redis (cluster engine): the refresh ends with those pages failed, not complete', async () => {
-    redis = await startOwnRedis();
+    redis = await startTestRedis();
     const namespace = uniqueNamespace('refuse');
     // A user that may write every key of the namespace except the cache's pages.
     const admin = new Redis(redis.url);

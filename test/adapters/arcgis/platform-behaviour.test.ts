@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseRestartConfig, runRestart } from '../../../src/adapters/index.js';
 import { FAKE_ARCGIS_DEPLOYMENT_ID, FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, startFakeArcgis, type FakeArcgis } from '../../fixtures/fake-arcgis.js';
-import { expectOk, exposedText, failureOf, fakePerTest, freePort, recordingContext } from '../helpers.js';
+import { freePort } from '../../helpers/free-port.js';
+import { expectOk, exposedText, failureOf, fakePerTest, recordingContext } from '../helpers.js';
 import { stringContaining } from '../../helpers/matchers.js';
 
 const start = fakePerTest(startFakeArcgis);

@@ -8,7 +8,8 @@ import {
   FAKE_CF_USERNAME,
   startFakeCloudFoundry,
 } from '../../fixtures/fake-cloudfoundry.js';
-import { expectOk, exposedText, failureOf, fakePerTest, freePort, kinds, polledStates, recordingContext } from '../helpers.js';
+import { freePort } from '../../helpers/free-port.js';
+import { expectOk, exposedText, failureOf, fakePerTest, kinds, polledStates, recordingContext } from '../helpers.js';
 
 const start = fakePerTest(startFakeCloudFoundry);
 

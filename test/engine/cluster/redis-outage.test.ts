@@ -1,36 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
 import { json } from '../../helpers/json.js';
 import type { JobStatusBody } from '../../helpers/management-api.js';
+import { startTestRedis, type TestRedis } from '../../helpers/redis-server.js';
 import { lookupUrl, startTestService, uniqueNamespace } from '../../helpers/service.js';
-
-/** A Redis of this test's own, so that it can be killed and brought back. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('redis-server did not start');
-}
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const start = Date.now();
@@ -41,22 +15,21 @@ async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
 describe('Redis going away and coming back', () => {
   let site: FixtureSite;
   let service: RunningService;
-  let redis: ChildProcess;
-  let port: number;
+  // A Redis of this test's own, so that it can be killed and brought back.
+  let redis: TestRedis;
 
   beforeAll(async () => {
     site = await startFixtureSite();
-    port = await freePort();
-    redis = await startRedis(port);
+    redis = await startTestRedis();
     service = await startTestService({
-      cache: { store: `redis://127.0.0.1:${port}`, namespace: uniqueNamespace('outage'), commandTimeoutMs: 300 },
+      cache: { store: redis.url, namespace: uniqueNamespace('outage'), commandTimeoutMs: 300 },
       auth: { tokens: [{ token: 'outage-token-123', user: 'owner' }] },
       sites: [{ id: 'fixture', name: 'Fixture', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2'] } }],
     });
   });
   afterAll(async () => {
     await service?.stop();
-    redis?.kill('SIGKILL');
+    await redis?.close();
     await site?.close();
   });
 
@@ -64,7 +37,7 @@ describe('Redis going away and coming back', () => {
     expect((await fetch(lookupUrl(service, `${site.origin}/page/before`))).status).toBe(200);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
 
-    redis.kill('SIGKILL');
+    await redis.kill();
     await new Promise((r) => setTimeout(r, 300));
 
     const ready = await timed(fetch(`${service.url}/readyz`));
@@ -94,7 +67,7 @@ describe('Redis going away and coming back', () => {
     expect(refresh.ms).toBeLessThan(10_000);
 
     // Redis returns (empty, as after a crash): the instance recovers without a restart.
-    redis = await startRedis(port);
+    await redis.restart();
     let readyAgain = false;
     for (let i = 0; i < 60 && !readyAgain; i++) {
       readyAgain = (await fetch(`${service.url}/readyz`)).status === 200;

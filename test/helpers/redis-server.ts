@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './free-port.js';
 
 /**
- * A redis-server of the test's own on a free port, so that the test can kill it
- * (SIGKILL), freeze it (SIGSTOP / SIGCONT) and bring it back on the same port.
- * Nothing is persisted: a restarted server is empty, as after a crash without AOF.
+ * A redis-server of the test's own on a free port, for tests that kill it (SIGKILL), freeze
+ * it (SIGSTOP / SIGCONT) and bring it back on the same port, or change its ACL. Nothing is
+ * persisted: a restarted server is empty, as after a crash without AOF.
  */
 export interface TestRedis {
   readonly port: number;
@@ -19,14 +20,6 @@ export interface TestRedis {
   thaw(): void;
   /** Kill for good (afterAll). */
   close(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Does a Redis answer PING on this port? */
