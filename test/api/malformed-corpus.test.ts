@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { API_BASE } from '../helpers/management-api.js';
+import { managementRoutes, ROUTE_TOKENS, routeTestConfig, UNKNOWN_JOB } from '../helpers/management-routes.js';
 import { errorBodyOf, rawRequest, requestBytes, type RawAnswer } from '../helpers/raw-http.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -11,10 +13,7 @@ import { startTestService } from '../helpers/service.js';
  * 4xx and 501 carries the JSON error body.
  */
 
-const PREFIX = '/sites/management/api/v1';
-const TOKENS = { owner: 'owner-token-123', viewer: 'viewer-token-123' } as const;
-const OWNER = { authorization: `Bearer ${TOKENS.owner}` };
-const JOB = 'ABCDEF0123456789ABCDEF0123456789';
+const OWNER = { authorization: `Bearer ${ROUTE_TOKENS.owner}` };
 
 interface Case {
   label: string;
@@ -26,43 +25,28 @@ let site: FixtureSite;
 
 beforeAll(async () => {
   site = await startFixtureSite();
-  service = await startTestService({
-    auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
-    api: { rateLimit: { points: 100_000, windowSeconds: 60 }, maxBodyBytes: 4096 },
-    refresh: { maxAttempts: 1, retryBackoffMs: 10 },
-    sites: [
-      { id: 'main', name: 'Main', origin: 'http://127.0.0.1:9', pages: { urls: ['/'] }, members: { owner: 'Owner', viewer: 'Viewer' } },
-      { id: 'fixture', name: 'Fixture', origin: site.origin, pages: { urls: ['/page/1'] }, members: { owner: 'Owner' } },
-      { id: 'off', name: 'Off', origin: 'http://127.0.0.1:9/off/', status: 'offline', members: { owner: 'Owner' } },
-    ],
-  });
+  service = await startTestService(
+    routeTestConfig({
+      api: { maxBodyBytes: 4096 },
+      sites: [
+        { id: 'fixture', name: 'Fixture', origin: site.origin, pages: { urls: ['/page/1'] }, members: { owner: 'Owner' } },
+        { id: 'off', name: 'Off', origin: 'http://127.0.0.1:9/off/', status: 'offline', members: { owner: 'Owner' } },
+      ],
+    }),
+  );
 });
 afterAll(async () => {
   await service?.stop();
   await site?.close();
 });
 
-/** Every management route: method, path after the prefix, and whether it takes a body. */
-const API_ROUTES: ReadonlyArray<readonly [string, string]> = [
-  ['GET', '/sites'],
-  ['GET', '/sites/main'],
-  ['POST', '/sites/main/activate'],
-  ['POST', '/sites/main/deactivate'],
-  ['DELETE', '/sites/off'],
-  ['POST', '/sites/main/restore'],
-  ['POST', '/sites/main/refresh'],
-  ['POST', '/sites/main/origin/restart'],
-  ['GET', '/sites/main/cache'],
-  ['GET', '/sites/main/cache/status'],
-  ['GET', `/sites/_status/${JOB}`],
-  ['GET', `/sites/_status/${JOB}/pages`],
-  ['DELETE', `/sites/_status/${JOB}`],
-];
+/** Every management route; the delete is of the offline site. */
+const API_ROUTES = managementRoutes('main', 'off');
 const POST_ROUTES = API_ROUTES.filter(([method]) => method === 'POST');
 
 const req = (method: string, path: string, headers: Record<string, string> = {}, body = '') => requestBytes(method, path, headers, body);
 const api = (method: string, path: string, headers: Record<string, string> = OWNER, body = '') =>
-  req(method, `${PREFIX}${path}`, { prefer: 'respond-async', ...headers }, body);
+  req(method, `${API_BASE}${path}`, { prefer: 'respond-async', ...headers }, body);
 const json = { ...OWNER, 'content-type': 'application/json' };
 
 function corpus(): Case[] {
@@ -100,8 +84,8 @@ function corpus(): Case[] {
     for (const wrong of ['PUT', 'PATCH']) add(`${wrong} ${path}`, api(wrong, path));
     for (const unknown of ['PROPFIND', 'TRACE', 'LOCK']) add(`${unknown} ${path}`, api(unknown, path));
     for (const query of badQueries) add(`${method} ${path}?${query}`, api(method, `${path}?${query}`));
-    add(`${method} ${path} upper-case`, req(method, `${PREFIX}${path}`.toUpperCase(), OWNER));
-    add(`${method} ${path} %2F`, req(method, `${PREFIX}${path.replaceAll('/', '%2F')}`, OWNER));
+    add(`${method} ${path} upper-case`, req(method, `${API_BASE}${path}`.toUpperCase(), OWNER));
+    add(`${method} ${path} %2F`, req(method, `${API_BASE}${path.replaceAll('/', '%2F')}`, OWNER));
     add(`${method} ${path} trailing slash`, api(method, `${path}/`));
     add(`${method} ${path} %00`, api(method, `${path}%00`));
     add(`${method} ${path} bad percent`, api(method, `${path}%E0%A4%A`));
@@ -146,7 +130,7 @@ function corpus(): Case[] {
     for (const [label, headers, body] of bodies) add(`POST ${path}: ${label}`, api('POST', path, headers, body));
   }
   add('GET /sites with a body', api('GET', '/sites', json, '{"x": 1}'));
-  add('DELETE job with a broken body', api('DELETE', `/sites/_status/${JOB}`, json, '{'));
+  add('DELETE job with a broken body', api('DELETE', `/sites/_status/${UNKNOWN_JOB}`, json, '{'));
 
   // Site and job ids.
   const siteIds = [
@@ -176,7 +160,16 @@ function corpus(): Case[] {
     add(`refresh site ${id}`, api('POST', `/sites/${id}/refresh`));
     add(`cache of site ${id}`, api('GET', `/sites/${id}/cache`));
   }
-  const jobIds = ['abcdef0123456789abcdef0123456789', 'ABC', `${JOB}0`, 'ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ', '%00', '..', '%2F', `${JOB.slice(1)}%`];
+  const jobIds = [
+    'abcdef0123456789abcdef0123456789',
+    'ABC',
+    `${UNKNOWN_JOB}0`,
+    'ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ',
+    '%00',
+    '..',
+    '%2F',
+    `${UNKNOWN_JOB.slice(1)}%`,
+  ];
   for (const id of jobIds) {
     add(`GET job ${id}`, api('GET', `/sites/_status/${id}`));
     add(`GET pages of job ${id}`, api('GET', `/sites/_status/${id}/pages`));
@@ -290,9 +283,9 @@ function corpus(): Case[] {
     'POST /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}',
     'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
     'CONNECT 127.0.0.1:6379 HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n',
-    `POST ${PREFIX}/sites/main/refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.owner}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}`,
-    `GET ${PREFIX}/sites HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.owner}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
-    `GET ${PREFIX}/sites HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKENS.owner}\x00\r\n\r\n`,
+    `POST ${API_BASE}/sites/main/refresh HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ROUTE_TOKENS.owner}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}`,
+    `GET ${API_BASE}/sites HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ROUTE_TOKENS.owner}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+    `GET ${API_BASE}/sites HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ROUTE_TOKENS.owner}\x00\r\n\r\n`,
   ];
   broken.forEach((bytes, i) => add(`broken ${i}: ${JSON.stringify(bytes.slice(0, 40))}`, bytes));
   return cases;
