@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotTier } from '../../src/cache/hot-tier.js';
 import { PageCache } from '../../src/cache/page-cache.js';
 import { createKeyvStore } from '../../src/cache/store.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
+import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { uniqueNamespace } from '../helpers/service.js';
 import { pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
@@ -25,40 +25,25 @@ const names = pageNames('cl', PAGES);
 describe('a cluster instance SIGKILLed in mid-job', () => {
   let redis: TestRedis;
   let origin: ChaosOrigin;
-  let processes: ServiceProcess[] = [];
+  // Not a shutdown test: after each test, the whole process group (Chromium included) goes at once.
+  const processes = processesPerTest('kill');
 
   beforeAll(async () => {
     redis = await startTestRedis();
     origin = await startChaosOrigin({ dataDelayMs: 200 });
-  });
-  afterEach(() => {
-    // Not a shutdown test: the whole process group (Chromium included) goes at once.
-    for (const p of processes) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    processes = [];
   });
   afterAll(async () => {
     await redis?.close();
     await origin?.close();
   });
 
-  const clusterConfig = (namespace: string) => ({
-    // Three Chromiums on two cores: a slow store read would turn a hit into a miss.
-    cache: { store: redis.url, namespace, commandTimeoutMs: 3000 },
-    auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
-    api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
-    render: { concurrency: 3 },
-    refresh: { retryBackoffMs: 50 },
-    // A dead instance's renders are taken over within seconds, not the default 30 s.
-    cluster: { lockDurationMs: 4000, stalledIntervalMs: 1000 },
-    schedule: { enabled: false },
-    sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
-  });
+  const clusterConfig = (namespace: string) =>
+    clusterInstanceConfig({
+      store: redis.url,
+      namespace,
+      token: TOKEN,
+      sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
+    });
 
   for (let run = 1; run <= RUNS; run++) {
     it(`run ${run}/${RUNS}: the job ends with every page complete, and a fresh instance finds every page in Redis`, async () => {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStoredEntry, toServable } from '../../src/cache/entry.js';
 import { createKeyvStore } from '../../src/cache/store.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
+import { processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { tempDir } from '../helpers/service.js';
 import { generationOf, pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
@@ -22,16 +22,12 @@ const names = pageNames('sk', PAGES);
 
 describe('a single process SIGKILLed in mid-job, then restarted on the same cache dir', () => {
   let origin: ChaosOrigin;
-  let processes: ServiceProcess[] = [];
+  const processes = processesPerTest();
   let current: ServiceProcess;
   const api = managementApi(() => current, { owner: TOKEN });
 
   beforeAll(async () => {
     origin = await startChaosOrigin({ dataDelayMs: 300 });
-  });
-  afterEach(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    processes = [];
   });
   afterAll(async () => origin?.close());
 

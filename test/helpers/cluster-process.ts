@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { afterEach } from 'vitest';
 import { tempDir } from './service.js';
 
 /** A real `rendercache serve` process, started from the sources. */
@@ -15,6 +16,8 @@ export interface ServiceProcess {
   logs: Array<Record<string, unknown>>;
   /** SIGKILL for the node process alone (its Chromium is orphaned, as in a real crash). */
   kill(): void;
+  /** SIGKILL for the whole process group at once (Chromium included). */
+  killGroup(): void;
   /** SIGTERM and wait; then the whole process group (Chromium included) is killed. */
   stop(): Promise<void>;
 }
@@ -68,6 +71,7 @@ export async function startServiceProcess(config: Record<string, unknown>, role:
     child,
     logs,
     kill: () => child.kill('SIGKILL'),
+    killGroup,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -75,5 +79,39 @@ export async function startServiceProcess(config: Record<string, unknown>, role:
       }
       killGroup();
     },
+  };
+}
+
+/**
+ * The service processes of each test, ended after it (registers an afterEach hook): a test
+ * puts the processes it starts in the array. `stop` stops each one (SIGTERM, then its group);
+ * `kill` SIGKILLs every group at once, for tests that are not about shutdown.
+ */
+export function processesPerTest(end: 'stop' | 'kill' = 'stop'): ServiceProcess[] {
+  const processes: ServiceProcess[] = [];
+  afterEach(async () => {
+    const ending = processes.splice(0);
+    if (end === 'kill') for (const p of ending) p.killGroup();
+    else await Promise.all(ending.map((p) => p.stop()));
+  });
+  return processes;
+}
+
+/**
+ * The config of each instance of a test cluster: real processes sharing one Redis namespace
+ * (`store`), one owner token, no schedules. Tuned for three instances on two cores.
+ */
+export function clusterInstanceConfig<S>({ store, namespace, token, sites }: { store: string; namespace: string; token: string; sites: S[] }) {
+  return {
+    // Three Chromiums on two cores: a slow store read would turn a hit into a miss.
+    cache: { store, namespace, commandTimeoutMs: 3000 },
+    auth: { tokens: [{ token, user: 'owner' }] },
+    api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
+    render: { concurrency: 3 },
+    refresh: { retryBackoffMs: 50 },
+    // A dead instance's renders are taken over within seconds, not the default 30 s.
+    cluster: { lockDurationMs: 4000, stalledIntervalMs: 1000 },
+    schedule: { enabled: false },
+    sites,
   };
 }

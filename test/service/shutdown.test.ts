@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
+import { processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { REDIS_URL, uniqueNamespace } from '../helpers/service.js';
 
@@ -14,14 +14,10 @@ import { REDIS_URL, uniqueNamespace } from '../helpers/service.js';
  */
 const TOKEN = 'shutdown-owner-token';
 let site: FixtureSite;
-let processes: ServiceProcess[] = [];
+const processes = processesPerTest();
 
 beforeAll(async () => {
   site = await startFixtureSite();
-});
-afterEach(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  processes = [];
 });
 afterAll(async () => site?.close());
 
@@ -102,7 +98,7 @@ describe('SIGTERM with keep-alive clients', () => {
       schedule: { enabled: false },
       sites: [siteConfig(['/page/s1'])],
     });
-    processes = [service];
+    processes.push(service);
     const chromium: number[] = await until(
       'Chromium started',
       () => {
@@ -161,7 +157,7 @@ describe('SIGTERM on one of two cluster instances in mid-job', () => {
       schedule: { enabled: false },
       sites: [siteConfig(urls)],
     };
-    processes = await Promise.all([startServiceProcess(config), startServiceProcess(config)]);
+    processes.push(...(await Promise.all([startServiceProcess(config), startServiceProcess(config)])));
     const [victim, survivor] = processes as [ServiceProcess, ServiceProcess];
     const api = managementApi(() => survivor, { owner: TOKEN });
 

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
-import { startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
+import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
 import { REDIS_URL, uniqueNamespace } from '../../helpers/service.js';
 import { RedisStore } from '../../../src/stores/redis-store.js';
 
@@ -28,39 +28,22 @@ interface PageItem {
 }
 
 let site: FixtureSite;
-let processes: ServiceProcess[] = [];
+const processes = processesPerTest();
 
 beforeAll(async () => {
   site = await startFixtureSite();
 });
-afterEach(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
-  processes = [];
-});
 afterAll(async () => site?.close());
 
 function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
-  return {
-    // Three Chromiums on two cores: a slow store read would turn a hit into a miss.
-    cache: { store: REDIS_URL, namespace, commandTimeoutMs: 3000 },
-    auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
-    api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
-    render: { concurrency: 3 },
-    refresh: { retryBackoffMs: 50 },
-    // A dead instance's renders are taken over within seconds, not the default 30 s.
-    cluster: { lockDurationMs: 4000, stalledIntervalMs: 1000 },
-    schedule: { enabled: false },
-    sites: [
-      {
-        id: 'big',
-        name: 'Big',
-        origin: site.origin,
-        members: { owner: 'Owner' },
-        pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
-      },
-    ],
-    ...extra,
+  const big = {
+    id: 'big',
+    name: 'Big',
+    origin: site.origin,
+    members: { owner: 'Owner' },
+    pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
   };
+  return { ...clusterInstanceConfig({ store: REDIS_URL, namespace, token: TOKEN, sites: [big] }), ...extra };
 }
 
 const api = (p: ServiceProcess, method: string, path: string) =>
@@ -90,7 +73,7 @@ const documentHits = () => Array.from({ length: PAGES }, (_, i) => site.hits.get
 describe('three instances sharing Redis', () => {
   it('refresh a 300-page site together: every page rendered once, spread over instances, served by any', async () => {
     const namespace = uniqueNamespace('cluster');
-    processes = await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))));
+    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))))));
     const before = documentHits();
 
     const started = await api(processes[0]!, 'POST', '/sites/big/refresh');
@@ -128,7 +111,7 @@ describe('three instances sharing Redis', () => {
 
   it('loses no page when an instance is killed with SIGKILL in mid-job', async () => {
     const namespace = uniqueNamespace('cluster-kill');
-    processes = await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))));
+    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))))));
     const started = await api(processes[0]!, 'POST', '/sites/big/refresh');
     const { id } = (await started.json()) as JobStatus;
 
@@ -159,7 +142,7 @@ describe('three instances sharing Redis', () => {
       schedule: { enabled: true, jitterSeconds: 0, catchUp: false },
       sites: [{ id: 'tiny', name: 'Tiny', origin: site.origin, members: { owner: 'Owner' }, schedule: '*/3 * * * * *', pages: { urls: ['/page/tick'] } }],
     });
-    processes = await Promise.all([0, 1, 2].map(() => startServiceProcess(config)));
+    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(config)))));
     await new Promise((r) => setTimeout(r, 11_000));
     const store = new RedisStore(REDIS_URL, namespace);
     const scheduled = (await store.jobsOfSite('tiny', 50)).filter((j) => j.trigger === 'schedule');
@@ -177,7 +160,7 @@ describe('three instances sharing Redis', () => {
       sites: [{ id: 'small', name: 'Small', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2', '/page/r3'] } }],
     });
     const [apiOnly, worker] = await Promise.all([startServiceProcess(config, 'api'), startServiceProcess(config, 'worker')]);
-    processes = [apiOnly, worker];
+    processes.push(apiOnly, worker);
 
     const lookup = await fetch(`${apiOnly.url}/render?url=${encodeURIComponent(`${site.origin}/page/roles`)}`);
     expect(lookup.status).toBe(200);
