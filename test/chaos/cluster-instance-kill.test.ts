@@ -4,10 +4,10 @@ import { PageCache } from '../../src/cache/page-cache.js';
 import { createKeyvStore } from '../../src/cache/store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
-import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
+import { managementApi } from '../helpers/management-api.js';
 import { uniqueNamespace } from '../helpers/service.js';
 import { pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
-import { jobPages, lookupPage, pageNames, waitFor, type LookupResult } from './support/chaos-helpers.js';
+import { jobPages, lookupPage, pageNames, refreshUntilPagesComplete, waitFor, type LookupResult } from './support/chaos-helpers.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
 
 /**
@@ -56,17 +56,12 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
       const victim = instances[(run - 1) % 3]!;
       const survivors = instances.filter((p) => p !== victim);
       const api = managementApi(() => survivors[0]!, { owner: TOKEN });
-      const status = async (jobId: string) => (await (await api.call('owner', 'GET', `/sites/_status/${jobId}`)).json()) as JobStatusBody;
 
-      const started = await managementApi(() => victim, { owner: TOKEN }).refresh('owner', 'chaos');
-      expect(started.status).toBe(202);
-      const jobId = ((await started.json()) as JobStatusBody).id;
-      const atKill = await waitFor(
-        '15 pages complete',
-        async () => {
-          const job = await status(jobId);
-          return job.completedCount >= 15 ? job : null;
-        },
+      const { jobId, status: atKill } = await refreshUntilPagesComplete(
+        managementApi(() => victim, { owner: TOKEN }),
+        api,
+        'chaos',
+        15,
         90_000,
       );
       victim.kill();

@@ -7,7 +7,7 @@ import { processesPerTest, startServiceProcess, type ServiceProcess } from '../h
 import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { tempDir } from '../helpers/service.js';
 import { generationOf, pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
-import { jobPages, lookupPage, pageNames, waitFor } from './support/chaos-helpers.js';
+import { jobPages, lookupPage, pageNames, refreshUntilPagesComplete, waitFor } from './support/chaos-helpers.js';
 
 /**
  * Chaos §5.2: a real `rendercache serve` on the embedded store (SQLite) is SIGKILLed in
@@ -36,7 +36,7 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
     processes.push(current);
     return current;
   };
-  const status = async (jobId: string) => (await (await api.call('owner', 'GET', `/sites/_status/${jobId}`)).json()) as JobStatusBody;
+  const status = (jobId: string) => api.jobStatus(jobId, 'owner');
 
   it('fails the job "Service Restarted" and keeps every page it recorded complete, intact', async () => {
     const dir = tempDir('rendercache-chaos-sqlite-');
@@ -48,17 +48,7 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
       sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
     };
     const first = await start(config);
-    const started = await api.refresh('owner', 'chaos');
-    expect(started.status).toBe(202);
-    const jobId = ((await started.json()) as JobStatusBody).id;
-    const atKill = await waitFor(
-      '15 pages complete',
-      async () => {
-        const job = await status(jobId);
-        return job.completedCount >= 15 ? job : null;
-      },
-      60_000,
-    );
+    const { jobId, status: atKill } = await refreshUntilPagesComplete(api, api, 'chaos', 15, 60_000);
     first.kill();
     await waitFor('the killed process to exit', () => first.child.signalCode === 'SIGKILL', 10_000);
     expect(atKill.progress).toBe('processing');

@@ -75,11 +75,12 @@ export function managementApi(service: () => Pick<RunningService, 'url'>, tokens
     });
   };
   const postAsync = (who: string, path: string) => call(who, 'POST', path, { headers: { prefer: 'respond-async' } });
+  const jobStatus = async (jobId: string, who: string) => (await (await call(who, 'GET', `/sites/_status/${jobId}`)).json()) as JobStatusBody;
 
   async function waitForEnd(jobId: string, who: string, timeoutMs = 25_000): Promise<JobStatusBody> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const body = (await (await call(who, 'GET', `/sites/_status/${jobId}`)).json()) as JobStatusBody;
+      const body = await jobStatus(jobId, who);
       if (!['pending', 'processing'].includes(body.progress)) return body;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -90,9 +91,12 @@ export function managementApi(service: () => Pick<RunningService, 'url'>, tokens
     call,
     refresh: (who: string, siteId: string) => postAsync(who, `/sites/${siteId}/refresh`),
     restart: (who: string, siteId: string) => postAsync(who, `/sites/${siteId}/origin/restart`),
+    jobStatus,
     waitForEnd,
   };
 }
 
 /** The kinds of the steps, in order. */
 export const stepKinds = (status: JobStatusBody) => (status.restartSteps ?? []).map((step) => step.kind);
+
+export type ManagementApi = ReturnType<typeof managementApi>;

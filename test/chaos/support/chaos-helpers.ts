@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
+import { expect } from 'vitest';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
-import { API_BASE } from '../../helpers/management-api.js';
+import { API_BASE, type JobStatusBody, type ManagementApi } from '../../helpers/management-api.js';
 import { generationOf, pagePath } from './chaos-origin.js';
 
 /**
@@ -31,6 +32,32 @@ export function errorText(value: unknown): string {
   if (value === undefined) return '';
   if (value instanceof Error) return String(value);
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * Starts a refresh of `siteId` on `starter` (202) and waits, asking `watcher`, until at least
+ * `pages` of its pages are complete: the moment to kill an instance in mid-job. The job's id,
+ * and its status at that moment. Both calls as 'owner'.
+ */
+export async function refreshUntilPagesComplete(
+  starter: ManagementApi,
+  watcher: ManagementApi,
+  siteId: string,
+  pages: number,
+  timeoutMs: number,
+): Promise<{ jobId: string; status: JobStatusBody }> {
+  const started = await starter.refresh('owner', siteId);
+  expect(started.status).toBe(202);
+  const jobId = ((await started.json()) as JobStatusBody).id;
+  const status = await waitFor(
+    `${pages} pages complete`,
+    async () => {
+      const job = await watcher.jobStatus(jobId, 'owner');
+      return job.completedCount >= pages ? job : null;
+    },
+    timeoutMs,
+  );
+  return { jobId, status };
 }
 
 export type LogEntry = Record<string, unknown> & { msg: string; level: number };
