@@ -7,12 +7,5 @@ export async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** The error body of every error answer (OCM shape), with the detail fields some carry. */
-export interface ErrorBody {
-  type: string;
-  title: string;
-  status: string;
-  detail: string;
-  'o:errorCode': string;
-  [field: string]: unknown;
-}
+/** The error body of every error answer (OCM shape): the type the service writes them with. */
+export type { ErrorBody } from '../../src/api/errors.js';
