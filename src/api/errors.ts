@@ -103,7 +103,10 @@ export const errors = {
   /** A method no resource here supports (PROPFIND, TRACE, CONNECT…). */
   notImplemented: define({ status: 501, title: 'Not Implemented', code: 'RENDERCACHE-501' }),
   storeUnavailable: define({ status: 503, title: 'Store Unavailable', code: 'RENDERCACHE-503' }),
-  /** Reported inside a job's status, never as an HTTP answer. */
+  /**
+   * Reported inside a job's status, never as an HTTP answer: the shape of a job's error; its
+   * title and o:errorCode are the job error's own (jobs/job-errors), this code only for old records.
+   */
   jobFailed: define({ status: 500, title: 'Job Failed', code: 'RENDERCACHE-JOB-FAILED' }),
   siteNotDeleted: define({ status: 409, title: 'Site Not Deleted', code: 'RENDERCACHE-SITE-409' }),
   // Origin restarts (ours).

@@ -25,10 +25,10 @@ export function jobStatusBody(job: JobRecord, pollIntervalMs: number) {
   };
 }
 
-/** A job's error in the common error-body shape. */
+/** A job's error in the common error-body shape: its title and code from jobs/job-errors, as stored. */
 function errorBodyOf(job: JobRecord) {
   const body = errors.jobFailed(job.error?.detail ?? '').body;
-  return { ...body, title: job.error?.title ?? body.title };
+  return { ...body, title: job.error?.title ?? body.title, 'o:errorCode': job.error?.code ?? body['o:errorCode'] };
 }
 
 /** One item of GET /sites/_status/{jobId}/pages. */

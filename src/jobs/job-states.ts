@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../observability/logger.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
+import { jobError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import { UNFINISHED, type JobError, type JobRecord, type RestartStepRecord } from './types.js';
 
@@ -45,10 +46,7 @@ export async function moveToFinished(
   const failedPercent = job.pageCount === 0 ? 0 : (100 * job.failedCount) / job.pageCount;
   const failed = job.failedCount > 0 && failedPercent > options.maxFailedPercent;
   const endTime = new Date().toISOString();
-  const error: JobError | null =
-    job.failedCount > 0
-      ? { title: 'Pages Failed', detail: `${job.failedCount} of ${job.pageCount} pages failed to render; their previously cached versions are still served.` }
-      : null;
+  const error: JobError | null = job.failedCount > 0 ? jobError('pagesFailed', job.failedCount, job.pageCount) : null;
   const progress = failed ? 'failed' : 'succeeded';
   if (!(await store.updateJob(jobId, { progress, endTime, error }, ['processing']))) return undefined;
   if (!failed) await sites.update(job.siteId, { refreshedAt: endTime, lastTrigger: job.trigger });
@@ -86,7 +84,7 @@ export function moveToAborted(jobId: string, store: JobStore): Promise<boolean> 
 
 /**
  * Single process only, at start-up: jobs left unfinished by a process that stopped move to
- * failed ("Service Restarted"), with an error that says so; their rendered pages stay
+ * failed (JOB_ERRORS serviceRestarted, or restartStateUnknown for a restart job), with an error that says so; their rendered pages stay
  * cached. (In a cluster the others carry such a job on; see the README.)
  */
 export async function moveInterruptedToFailed(
@@ -98,18 +96,8 @@ export async function moveInterruptedToFailed(
   const orphans = (await store.unfinishedJobs()).filter((job) => !isRunningHere(job.id));
   for (const job of orphans) {
     const left = job.pageCount - job.completedCount - job.failedCount;
-    await moveToFailed(
-      job,
-      {
-        title: 'Service Restarted',
-        detail:
-          job.action === 'restart'
-            ? 'The service stopped while this origin restart was running; whether the origin restarted is unknown. Start a new restart if needed.'
-            : `The service stopped while this job was running; ${left} of ${job.pageCount} pages were not refreshed. Pages already rendered stay cached. Start a new refresh.`,
-      },
-      store,
-      options,
-    );
+    const error = job.action === 'restart' ? jobError('restartStateUnknown') : jobError('serviceRestarted', left, job.pageCount);
+    await moveToFailed(job, error, store, options);
     log.warn({ jobId: job.id, siteId: job.siteId, left }, 'ended a job interrupted by a restart');
   }
   return orphans.length;

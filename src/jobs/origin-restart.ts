@@ -7,6 +7,7 @@ import { createRestartContext, runRestart, type RestartResult, type RestartStep 
 import type { Logger } from '../observability/logger.js';
 import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
+import { jobError, restartJobError, restartNotConfigured } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import { moveRestartToFinished, moveToProcessing, recordRestartSteps, type JobEndOptions } from './job-states.js';
 import { movePageToPending } from './page-states.js';
@@ -76,7 +77,7 @@ function stepRecorder(jobId: string, store: JobStore, initial: readonly RestartS
 export async function restartOrigin(job: JobRecord, site: Site, deps: OriginRestartDeps): Promise<RestartResult> {
   const config = site.config.restart;
   if (!config) {
-    return { ok: false, steps: [], error: { code: 'config', title: 'Origin Restart Not Configured', detail: `site ${site.id} has no restart block` } };
+    return { ok: false, steps: [], error: restartNotConfigured(site.id) };
   }
   const log = deps.logger.child({ jobId: job.id, siteId: site.id, restartAdapter: config.adapter });
   const current = await deps.store.getJob(job.id);
@@ -108,10 +109,7 @@ export async function restartBeforeRefresh(job: JobRecord, site: Site, deps: Ori
   if (current && (current.pageCount > 0 || current.restartSteps.some((step) => step.kind === 'healthy'))) return null;
   const result = await restartOrigin(job, site, deps);
   if (result.ok) return null;
-  return {
-    title: 'Origin Restart Failed',
-    detail: `${result.error.title}: ${result.error.detail}. No page was rendered; the pages cached before are still served.`,
-  };
+  return jobError('originRestartFailed', `${result.error.title}: ${result.error.detail}. No page was rendered; the pages cached before are still served.`);
 }
 
 /** What a refresh job whose pages are all done does next. */
@@ -183,7 +181,7 @@ export async function runRestartJob(job: JobRecord, site: Site, deps: OriginRest
   if (!(await moveToProcessing(job.id, deps.store))) return;
   const result = await restartOrigin(job, site, deps);
   if (deps.signal.aborted) return;
-  const error: JobError | null = result.ok ? null : { title: result.error.title, detail: result.error.detail };
+  const error: JobError | null = result.ok ? null : restartJobError(result.error);
   await moveRestartToFinished(job, error, deps.store, options);
   deps.logger.info({ jobId: job.id, siteId: site.id, progress: error ? 'failed' : 'succeeded' }, 'restart job ended');
 }

@@ -5,6 +5,7 @@
  *   pending ─► processing ─► complete | failed ─(failed, after an origin restart)─► pending
  */
 import type { RenderFailure, RenderFailureKind } from '../render/types.js';
+import { pageError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import type { JobError, JobRecord, PageStatus, PageUpdate } from './types.js';
 
@@ -69,7 +70,7 @@ function pageOutcome(outcome: RenderOutcome, attempts: number): PageUpdate & { s
       failureKind: null,
     };
   }
-  const error = { title: failureTitle(outcome.failure.kind), detail: outcome.failure.detail };
+  const error = pageError(outcome.failure.kind, outcome.failure.detail);
   return failedPage(error, attempts, outcome.renderedBy, outcome.failure.kind);
 }
 
@@ -81,14 +82,3 @@ function failedPage(
 ): PageUpdate & { status: 'failed' } {
   return { status: 'failed', attempts, error, renderedBy, failureKind };
 }
-
-const FAILURE_TITLES: Record<string, string> = {
-  timeout: 'Render Timed Out',
-  'browser-crashed': 'Browser Crashed',
-  'chromium-error': 'Render Error',
-  'origin-error': 'Origin Error',
-  'empty-body': 'Empty Page',
-  'navigation-blocked': 'Navigation Refused',
-  'store-error': 'Cache Write Failed',
-};
-const failureTitle = (kind: string) => FAILURE_TITLES[kind] ?? 'Render Failed';

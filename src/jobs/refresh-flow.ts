@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 import type { PageDiscovery } from './discovery/discover-pages.js';
+import { DiscoveryFailedError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import { moveToFailed, moveToFinished, moveToProcessing, type JobEndOptions } from './job-states.js';
 import { afterPagesDone, failedPagesRequeued, restartBeforeRefresh, restartThenRetryFailedPages } from './origin-restart.js';
@@ -96,7 +97,11 @@ export async function restartOnFailure(job: JobRecord, site: Site, deps: Refresh
 async function addJobPages(job: JobRecord, site: Site, requested: string[] | undefined, store: JobStore, discovery: PageDiscovery): Promise<number> {
   const current = await store.getJob(job.id);
   if (current && current.pageCount > 0) return current.pageCount;
-  const urls = requested ?? (await discovery.discover(site));
+  const urls =
+    requested ??
+    (await discovery.discover(site).catch((err: unknown) => {
+      throw new DiscoveryFailedError(err);
+    }));
   await store.addPages(job.id, urls);
   return urls.length;
 }

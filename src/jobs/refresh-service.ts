@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
+import { jobError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import { moveToAborted, moveToFailed, releaseJob, type JobEndOptions } from './job-states.js';
 import type { RefreshRequest, RefreshRunner } from './refresh-runner.js';
@@ -92,7 +93,7 @@ export class RefreshService {
     try {
       await step();
     } catch (err) {
-      const error = { title: 'Could Not Start', detail: `The job could not be started: ${err instanceof Error ? err.message : String(err)}. Start it again.` };
+      const error = jobError('couldNotStart', err);
       await moveToFailed(job, error, this.store, this.options).catch(() => releaseJob(job, this.store, this.options));
       this.logger.warn({ jobId: job.id, siteId: job.siteId, err: error.detail }, 'a job could not be started; ended it and released the site');
       throw err;

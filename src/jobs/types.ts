@@ -19,9 +19,12 @@ export interface RestartStepRecord {
   state?: string;
 }
 
+/** A job's or a page's error; titles and codes come from jobs/job-errors only. */
 export interface JobError {
   title: string;
   detail: string;
+  /** A job error's `o:errorCode` (JOB_ERRORS); none on page errors and on job errors stored before it existed. */
+  code?: string;
 }
 
 /** A refresh (or origin restart) job as stored. Counters live beside it, never rewritten whole. */

@@ -170,7 +170,7 @@ describe.each([
   it("ends failed with the adapter's error when the platform job fails, the echoed password masked", async () => {
     const status = await ended(await api.restart('owner', 'gis-fails'));
     expect(status).toMatchObject({ action: 'restart', progress: 'failed', completed: false });
-    expect(status.error).toMatchObject({ title: 'ArcGIS job FAILED', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
+    expect(status.error).toMatchObject({ title: 'ArcGIS job FAILED', 'o:errorCode': 'RENDERCACHE-JOB-ORIGIN-RESTART-FAILED' });
     expect(status.error?.detail).toContain('ended FAILED');
     expect(status.error?.detail).toContain(`refresh by ${FAKE_ARCGIS_USERNAME}:*** failed`);
     expect(stepKinds(status).at(-1)).toBe('failed');

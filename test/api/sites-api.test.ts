@@ -263,7 +263,7 @@ describe.each([
       const res = await refresh('owner', 'broken');
       const status = await waitForEnd((await json<JobStatusBody>(res)).id);
       expect(status).toMatchObject({ progress: 'failed', completed: false, pageCount: 2, completedCount: 1, failedCount: 1 });
-      expect(status.error).toMatchObject({ title: 'Pages Failed', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
+      expect(status.error).toMatchObject({ title: 'Pages Failed', 'o:errorCode': 'RENDERCACHE-JOB-PAGES-FAILED' });
       const failed = await json<ListBody<PageItemBody>>(
         await call('owner', 'GET', `/sites/_status/${status.id}/pages?q=${encodeURIComponent('status eq "failed"')}`),
       );
@@ -325,7 +325,7 @@ describe.each([
       service = await startTestService(config());
       const status = await json<JobStatusBody>(await call('owner', 'GET', `/sites/_status/${job.id}`));
       expect(status.progress).toBe('failed');
-      expect(status.error?.title).toBe('Service Restarted');
+      expect(status.error).toMatchObject({ title: 'Service Restarted', 'o:errorCode': 'RENDERCACHE-JOB-RESTARTED' });
       // The site can be refreshed again at once.
       expect((await refresh('owner', 'slow')).status).toBe(202);
     });

@@ -65,7 +65,7 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
       10_000,
     );
     expect(job.progress).toBe('failed');
-    expect(job.error).toMatchObject({ title: 'Service Restarted', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
+    expect(job.error).toMatchObject({ title: 'Service Restarted', 'o:errorCode': 'RENDERCACHE-JOB-RESTARTED' });
     const left = job.pageCount - job.completedCount - job.failedCount;
     expect(job.error?.detail).toContain(`${left} of ${PAGES} pages were not refreshed`);
     expect(job.pageCount).toBe(PAGES);

@@ -257,7 +257,7 @@ describe.each([
   it("before-refresh: when the restart fails, the job fails with the adapter's reason and renders nothing", async () => {
     const status = await refreshToEnd('before-fails');
     expect(status).toMatchObject({ action: 'refresh', progress: 'failed', completed: false, pageCount: 0 });
-    expect(status.error).toMatchObject({ title: 'Origin Restart Failed', 'o:errorCode': 'RENDERCACHE-JOB-FAILED' });
+    expect(status.error).toMatchObject({ title: 'Origin Restart Failed', 'o:errorCode': 'RENDERCACHE-JOB-ORIGIN-RESTART-FAILED' });
     expect(status.error?.detail).toContain('ArcGIS job FAILED');
     expect(status.error?.detail).toContain('Pod web-0 failed readiness probe');
     expect(stepKinds(status).at(-1)).toBe('failed');

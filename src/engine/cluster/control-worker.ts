@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
+import { unexpectedJobError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { moveToFailed, type JobEndOptions } from '../../jobs/job-states.js';
 import { runRestartJob } from '../../jobs/origin-restart.js';
@@ -129,7 +130,7 @@ export class ControlWorker {
       if (err instanceof StoppingError) throw err;
       const detail = err instanceof Error ? err.message : String(err);
       deps.logger.error({ err: detail }, 'refresh failed');
-      await moveToFailed(job, { title: 'Refresh Failed', detail }, store, this.deps.endOptions);
+      await moveToFailed(job, unexpectedJobError(job.action, err), store, this.deps.endOptions);
     }
   }
 

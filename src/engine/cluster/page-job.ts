@@ -3,6 +3,7 @@ import { INSTANCE_ID } from '../../observability/instance.js';
 import type { RenderAndStore } from '../render-and-store.js';
 import type { RenderTaskResult } from '../render-queue.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
+import { pageError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import type { JobEndOptions } from '../../jobs/job-states.js';
 import { allPagesDone, isPageDone, movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
@@ -53,7 +54,7 @@ export class PageJobProcessor {
 
   /** BullMQ gave the page up (an error out of our hands, or stalled too often). */
   async giveUp(data: PageJobData, attempts: number, reason: string): Promise<void> {
-    const error: JobError = { title: 'Render Error', detail: reason };
+    const error: JobError = pageError('chromium-error', reason);
     const page = await this.store.getPage(data.jobId, data.seq);
     if (!page || isPageDone(page.status)) return;
     await movePageToFailed(this.store, data.jobId, data.seq, page.status, error, attempts);

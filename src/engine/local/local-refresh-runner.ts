@@ -2,6 +2,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
+import { unexpectedJobError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { moveToFailed, releaseJob, type JobEndOptions } from '../../jobs/job-states.js';
 import { runRestartJob } from '../../jobs/origin-restart.js';
@@ -52,7 +53,7 @@ export class LocalRefreshRunner implements RefreshRunner {
   private run(job: JobRecord, site: Site, request: RefreshRequest, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
     const deps: RefreshStepDeps = { store: this.store, sites: this.sites, options: this.options, logger: log, signal };
-    return this.settle(job, signal, 'Refresh Failed', log, async () => {
+    return this.settle(job, signal, log, async () => {
       let next: NextStep = await beginRefresh(job, site, request.pages, { ...deps, discovery: this.discovery });
       while (next === 'render') {
         await renderJobPages(job, this.store, this.queue, this.options, signal, log);
@@ -66,18 +67,18 @@ export class LocalRefreshRunner implements RefreshRunner {
   /** A restart job: the origin restart alone, no pages. */
   private restart(job: JobRecord, site: Site, signal: AbortSignal): Promise<void> {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, action: job.action });
-    return this.settle(job, signal, 'Origin Restart Failed', log, () => runRestartJob(job, site, { store: this.store, logger: log, signal }, this.options));
+    return this.settle(job, signal, log, () => runRestartJob(job, site, { store: this.store, logger: log, signal }, this.options));
   }
 
-  /** An unexpected error fails the job with `title`; an aborted or stopped job still frees its site. */
-  private async settle(job: JobRecord, signal: AbortSignal, title: string, log: Logger, work: () => Promise<void>): Promise<void> {
+  /** An unexpected error fails the job (jobs/job-errors unexpectedJobError); an aborted or stopped job still frees its site. */
+  private async settle(job: JobRecord, signal: AbortSignal, log: Logger, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (err) {
       if (signal.aborted) return;
       const detail = err instanceof Error ? err.message : String(err);
       log.error({ err: detail }, `${job.action} job failed`);
-      await moveToFailed(job, { title, detail }, this.store, this.options).catch(() => {});
+      await moveToFailed(job, unexpectedJobError(job.action, err), this.store, this.options).catch(() => {});
     } finally {
       if (signal.aborted) await releaseJob(job, this.store, this.options);
     }

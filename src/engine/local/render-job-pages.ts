@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type { Logger } from '../../observability/logger.js';
 import { PRIORITY, QueueFullError, type RenderQueue } from '../render-queue.js';
+import { pageError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
 import type { JobError, JobRecord, PageRecord } from '../../jobs/types.js';
@@ -64,7 +65,7 @@ async function renderOne(
       }
     }
   } catch (err) {
-    const error: JobError = { title: 'Render Error', detail: err instanceof Error ? err.message : String(err) };
+    const error: JobError = pageError('chromium-error', err instanceof Error ? err.message : String(err));
     logger.warn({ jobId: job.id, url: page.pageUrl, err: error.detail }, 'page render error');
     await movePageToFailed(store, job.id, page.seq, 'processing', error, attempts);
   }
