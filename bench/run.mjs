@@ -82,7 +82,9 @@ async function runBenchmark() {
     },
   });
   if (flags.help) {
-    console.log('usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)] [--render-concurrency R (the service default)] [--cold-only (skip the cache-hit section)]');
+    console.log(
+      'usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)] [--render-concurrency R (the service default)] [--cold-only (skip the cache-hit section)]',
+    );
     return;
   }
   const pages = positiveInt(flags.pages, '--pages');
@@ -163,11 +165,15 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const loadBefore = round(os.loadavg()[0], 2);
   const busyBefore = await machineBusyPct(1000);
   console.log(`rendercache benchmark  run=${runId}  ${os.availableParallelism()} cores  Node ${process.version}${chromium ? `  ${chromium}` : ''}`);
-  console.log(`machine CPU busy in the second before the start: ${fmt(busyBefore, 0)} % (load average ${loadBefore})${busyBefore > 15 ? '   NOTE: something else is running; figures may be low' : ''}`);
+  console.log(
+    `machine CPU busy in the second before the start: ${fmt(busyBefore, 0)} % (load average ${loadBefore})${busyBefore > 15 ? '   NOTE: something else is running; figures may be low' : ''}`,
+  );
   console.log(`fixture ${fixture.url} (${pages} pages)   config ${configFile}`);
 
   const svc = spawn(process.execPath, [distMain, 'serve', '--config', configFile], {
-    cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const service = watchService(svc);
   cleanup.addProcess('rendercache', svc);
@@ -184,7 +190,10 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const lookupUrl = (pageUrl) => `${baseUrl}/render?url=${encodeURIComponent(pageUrl)}`;
 
   // Warm-up: two renders of URLs outside the measured set, not measured.
-  for (const [i, tag] of [[0, 'a'], [Math.min(1, pages - 1), 'b']]) {
+  for (const [i, tag] of [
+    [0, 'a'],
+    [Math.min(1, pages - 1), 'b'],
+  ]) {
     const r = await get(lookupUrl(`${fixture.url}/page/${i}?run=${runId}-warmup-${tag}`), { agent, timeoutMs: 60_000 });
     if (r.status !== 200) throw new Error(`warm-up render answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
   }
@@ -197,18 +206,25 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const results = new Array(pages);
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(clients, pages) }, async () => {
-    while (next < pages) {
-      cleanup.check();
-      const i = next++;
-      try {
-        const r = await get(lookupUrl(pageUrls[i]), { agent, timeoutMs: 60_000 });
-        results[i] = { ms: r.ms, status: r.status, cache: r.headers['x-rendercache-cache'] ?? '-', correct: r.status === 200 && hasExactMarker(r.body.toString('utf8'), i) };
-      } catch (err) {
-        results[i] = { ms: NaN, status: 0, cache: 'error', correct: false, error: String(err?.message ?? err) };
+  await Promise.all(
+    Array.from({ length: Math.min(clients, pages) }, async () => {
+      while (next < pages) {
+        cleanup.check();
+        const i = next++;
+        try {
+          const r = await get(lookupUrl(pageUrls[i]), { agent, timeoutMs: 60_000 });
+          results[i] = {
+            ms: r.ms,
+            status: r.status,
+            cache: r.headers['x-rendercache-cache'] ?? '-',
+            correct: r.status === 200 && hasExactMarker(r.body.toString('utf8'), i),
+          };
+        } catch (err) {
+          results[i] = { ms: NaN, status: 0, cache: 'error', correct: false, error: String(err?.message ?? err) };
+        }
       }
-    }
-  }));
+    }),
+  );
   const wallS = (performance.now() - t0) / 1000;
   const cpuMsPerPage = (treeCpuMsSync(svc.pid, marker) - cpuBefore) / pages;
   await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
@@ -216,7 +232,10 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const after = fixture.stats();
   const fixtureDelta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
 
-  const lat = results.map((r) => r.ms).filter(Number.isFinite).sort((a, b) => a - b);
+  const lat = results
+    .map((r) => r.ms)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const byCache = {};
   for (const r of results) byCache[r.cache] = (byCache[r.cache] ?? 0) + 1;
   const errors = results.filter((r) => r.error);
@@ -240,18 +259,39 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const memAll = sampler.peak();
 
   console.log(`\n== Cold render: ${pages} pages, ${clients} client connections (keep-alive) ==`);
-  console.log(`  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}`);
+  console.log(
+    `  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}`,
+  );
   console.log(`  CPU per page    ${fmt(cold.cpuMsPerPage, 1)} ms   (user + system time of the whole tree, node and Chromium, over the cold phase / pages)`);
   console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
   console.log(`  correct pages   ${cold.correct}/${pages}   (exactly one <div id="rendered" data-page="i"> of the right page)`);
-  console.log(`  cache header    ${Object.entries(byCache).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `  cache header    ${Object.entries(byCache)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   if (errors.length || badStatus.length) {
-    console.log(`  failures        ${errors.length} errors, ${badStatus.length} non-200 ${[...errors, ...badStatus].slice(0, 3).map((r) => r.error ?? r.status).join('; ')}`);
+    console.log(
+      `  failures        ${errors.length} errors, ${badStatus.length} non-200 ${[...errors, ...badStatus]
+        .slice(0, 3)
+        .map((r) => r.error ?? r.status)
+        .join('; ')}`,
+    );
   }
-  console.log(`  reached fixture img ${fixtureDelta.img}, font ${fixtureDelta.font}   ${verdict(fixtureDelta.img === 0 && fixtureDelta.font === 0, 'should be 0')}   (page ${fixtureDelta.page}, api ${fixtureDelta.api}, other ${fixtureDelta.other})`);
-  console.log(`  peak memory     PSS ${fmt(memCold.pssMb)} MB   RSS ${fmt(memCold.rssMb)} MB   (${memCold.processes} processes, ${memCold.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(memCold.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`);
-  console.log(`                  as if alone  ${fmt(memCold.pssAloneMb)} MB   (file and shared pages counted once within the tree; other processes mapping the same files lower the plain PSS)`);
-  console.log(`                  at the peak: ${Object.entries(memCold.pssAtPeakByKind).map(([kind, k]) => `${kind} ${fmt(k.pssMb)}${k.processes > 1 ? ` (${k.processes})` : ''}`).join(', ')} MB`);
+  console.log(
+    `  reached fixture img ${fixtureDelta.img}, font ${fixtureDelta.font}   ${verdict(fixtureDelta.img === 0 && fixtureDelta.font === 0, 'should be 0')}   (page ${fixtureDelta.page}, api ${fixtureDelta.api}, other ${fixtureDelta.other})`,
+  );
+  console.log(
+    `  peak memory     PSS ${fmt(memCold.pssMb)} MB   RSS ${fmt(memCold.rssMb)} MB   (${memCold.processes} processes, ${memCold.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(memCold.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`,
+  );
+  console.log(
+    `                  as if alone  ${fmt(memCold.pssAloneMb)} MB   (file and shared pages counted once within the tree; other processes mapping the same files lower the plain PSS)`,
+  );
+  console.log(
+    `                  at the peak: ${Object.entries(memCold.pssAtPeakByKind)
+      .map(([kind, k]) => `${kind} ${fmt(k.pssMb)}${k.processes > 1 ? ` (${k.processes})` : ''}`)
+      .join(', ')} MB`,
+  );
   const cost = sampler.cost();
   console.log(`                  (start-up + warm-up + cold render: PSS ${fmt(memAll.pssMb)} MB, RSS ${fmt(memAll.rssMb)} MB)`);
   console.log(`                  (sampler: ${fmt(cost.meanSampleMs, 1)} ms per sample, ${fmt(cost.cpuPctOfOneCore, 1)} % of one core, in a worker thread)`);
@@ -277,7 +317,14 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
     bench: 'rendercache',
     runId,
     startedAt,
-    machine: { cores: os.availableParallelism(), node: process.version, chromium, busyPctBefore: round(busyBefore, 1), loadAvg1Start: loadBefore, loadAvg1End: loadAfter },
+    machine: {
+      cores: os.availableParallelism(),
+      node: process.version,
+      chromium,
+      busyPctBefore: round(busyBefore, 1),
+      loadAvg1Start: loadBefore,
+      loadAvg1End: loadAfter,
+    },
     cold: { ...cold, peakMemory: memCold },
     peakMemoryWholeRun: sampler.peak(),
     samplerCost: cost,
@@ -330,7 +377,9 @@ async function cacheHits({ pageUrl, lookup, tmp, cleanup, agent }) {
   await cleanup.stopProcess(bare);
 
   const ratioPct = round((rc.requestsPerSec / bareRes.requestsPerSec) * 100, 1);
-  console.log(`  ratio           rendercache/bare ${fmt(ratioPct, 1)} % of requests/s   ${verdict(ratioPct >= TARGETS.hitRatioPct, `target >= ${TARGETS.hitRatioPct} %`)}`);
+  console.log(
+    `  ratio           rendercache/bare ${fmt(ratioPct, 1)} % of requests/s   ${verdict(ratioPct >= TARGETS.hitRatioPct, `target >= ${TARGETS.hitRatioPct} %`)}`,
+  );
   console.log(`  hit p99         ${fmt(rc.p99Ms, 2)} ms   ${verdict(rc.p99Ms <= TARGETS.hitP99Ms, `target <= ${TARGETS.hitP99Ms} ms`)}`);
   return { page: pageUrl, bytes: first.body.length, rendercache: rc, bare: bareRes, ratioPct };
 }
@@ -348,8 +397,12 @@ async function runWrk(url, cleanup, args = WRK_ARGS) {
   const child = spawn('wrk', [...args, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanup.addProcess('wrk', child);
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
   const code = await new Promise((resolve) => child.once('close', resolve));
   clearTimeout(timer);
@@ -358,15 +411,21 @@ async function runWrk(url, cleanup, args = WRK_ARGS) {
 }
 
 function parseWrk(text) {
-  const num = (re) => { const m = re.exec(text); return m ? Number(m[1]) : NaN; };
-  const dur = (re) => { const m = re.exec(text); return m ? toMs(m[1], m[2]) : NaN; };
+  const num = (re) => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  const dur = (re) => {
+    const m = re.exec(text);
+    return m ? toMs(m[1], m[2]) : NaN;
+  };
   const res = {
     requestsPerSec: num(/Requests\/sec:\s+([\d.]+)/),
     requests: num(/(\d+) requests in/),
     p50Ms: dur(/^\s*50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m),
     p99Ms: dur(/^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m),
     avgMs: dur(/^\s*Latency\s+([\d.]+)(us|ms|s|m|h)/m),
-    transferPerSec: (/Transfer\/sec:\s+(\S+)/.exec(text)?.[1]) ?? null,
+    transferPerSec: /Transfer\/sec:\s+(\S+)/.exec(text)?.[1] ?? null,
     non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
     socketErrors: (/Socket errors:([^\n]*)/.exec(text)?.[1] ?? '').trim() || null,
   };
@@ -394,7 +453,11 @@ function watchService(child) {
     state.tail.push(line);
     if (state.tail.length > 20) state.tail.shift();
     let rec = null;
-    try { rec = JSON.parse(line); } catch { /* not JSON: stderr text */ }
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      /* not JSON: stderr text */
+    }
     if (rec?.msg === 'rendercache listening' && rec.url) state.listeningUrl = rec.url;
     if (!rec || rec.level >= 40) {
       state.warnOrError++;
@@ -407,10 +470,15 @@ function watchService(child) {
     stream.on('data', (d) => {
       buf += d;
       let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, nl)); buf = buf.slice(nl + 1); }
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        onLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
     });
   }
-  child.once('exit', (code, signal) => { state.exited = { code, signal }; });
+  child.once('exit', (code, signal) => {
+    state.exited = { code, signal };
+  });
   state.summary = () => ({ warnOrError: state.warnOrError, first: [...state.first] });
   return state;
 }
@@ -425,7 +493,9 @@ async function waitReady(service, fallbackUrl, timeoutMs) {
     try {
       const r = await get(`${base}/readyz`, { agent: false, timeoutMs: 2_000 });
       if (r.status === 200) return base;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(200);
   }
   throw new Error(`rendercache was not ready within ${timeoutMs / 1000} s; last output:\n${service.tail.join('\n')}`);
@@ -449,7 +519,9 @@ async function machineBusyPct(ms) {
 }
 
 function chromiumVersion(configured) {
-  const bin = configured || ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+  const bin =
+    configured ||
+    ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
   if (!bin) return null;
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 15_000 });
   return r.status === 0 ? r.stdout.trim() : null;
@@ -462,10 +534,12 @@ function chromiumVersion(configured) {
 async function processTable() {
   const table = new Map();
   const names = (await fsp.readdir('/proc')).filter((n) => /^\d+$/.test(n));
-  await Promise.all(names.map(async (n) => {
-    const info = await procStat(Number(n));
-    if (info) table.set(Number(n), info);
-  }));
+  await Promise.all(
+    names.map(async (n) => {
+      const info = await procStat(Number(n));
+      if (info) table.set(Number(n), info);
+    }),
+  );
   return table;
 }
 
@@ -540,12 +614,19 @@ function sharedPagesOnceKbSync(pids) {
         if (!m || m[3] === '0') continue; // no inode: private anonymous memory, in Pss_Anon
         const first = parseInt(m[1], 16) / 4096;
         const entries = new Uint32Array((parseInt(m[2], 16) / 4096 - first) * 2); // little-endian u64s
-        try { fs.readSync(fd, entries, 0, entries.byteLength, first * 8); } catch { continue; }
+        try {
+          fs.readSync(fd, entries, 0, entries.byteLength, first * 8);
+        } catch {
+          continue;
+        }
         for (let i = 0; i < entries.length; i += 2) {
           const hi = entries[i + 1];
-          if (((hi & 0xa0000000) >>> 0) !== 0xa0000000) continue; // present, and a file or shared page (not a private copy)
+          if ((hi & 0xa0000000) >>> 0 !== 0xa0000000) continue; // present, and a file or shared page (not a private copy)
           const frame = (hi & 0x7fffff) * 2 ** 32 + entries[i];
-          if (frame) { frames.add(frame); readable = true; }
+          if (frame) {
+            frames.add(frame);
+            readable = true;
+          }
         }
       }
     } finally {
@@ -617,7 +698,12 @@ class TreeCore {
   }
 
   refresh() {
-    const live = new Set(fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
+    const live = new Set(
+      fs
+        .readdirSync('/proc')
+        .filter((n) => /^\d+$/.test(n))
+        .map(Number),
+    );
     for (const pid of this.known.keys()) if (!live.has(pid)) this.known.delete(pid);
     for (const pid of live) {
       if (this.known.has(pid)) continue;
@@ -627,13 +713,19 @@ class TreeCore {
     for (let changed = true; changed;) {
       changed = false;
       for (const info of this.known.values()) {
-        if (info.member === null && this.known.get(info.ppid)?.member === true) { info.member = true; changed = true; }
+        if (info.member === null && this.known.get(info.ppid)?.member === true) {
+          info.member = true;
+          changed = true;
+        }
       }
     }
     const members = [];
     for (const [pid, info] of this.known) {
       if (info.member === null) info.member = false;
-      if (info.member) { members.push(pid); this.seen.set(pid, info.start); }
+      if (info.member) {
+        members.push(pid);
+        this.seen.set(pid, info.start);
+      }
     }
     return members;
   }
@@ -648,7 +740,13 @@ class TreeCore {
     const members = this.refresh();
     for (const pid of members) {
       const m = rollupSync(pid);
-      if (m) { rssKb += m.rssKb; pssKb += m.pssKb; pssAnonKb += m.pssAnonKb; processes++; perPid.push([pid, m.pssKb]); }
+      if (m) {
+        rssKb += m.rssKb;
+        pssKb += m.pssKb;
+        pssAnonKb += m.pssAnonKb;
+        processes++;
+        perPid.push([pid, m.pssKb]);
+      }
     }
     // Every fifth sample (about 1 s): reading every page frame costs far more than smaps_rollup.
     const sharedOnceKb = this.samples % ALONE_EVERY_SAMPLES === 0 ? sharedPagesOnceKbSync(members) : null;
@@ -708,14 +806,22 @@ function samplerWorker({ root, marker, everyMs, phase: firstPhase }) {
   let timer = null;
   const tick = () => {
     const t = performance.now();
-    try { core.sample(phase); } catch { /* /proc race: next time */ }
+    try {
+      core.sample(phase);
+    } catch {
+      /* /proc race: next time */
+    }
     timer = setTimeout(tick, Math.max(0, everyMs - (performance.now() - t)));
   };
   parentPort.on('message', (m) => {
     if (m.type === 'phase') phase = m.name;
     if (m.type === 'stop') {
       clearTimeout(timer);
-      try { core.refresh(); } catch { /* keep what we have */ }
+      try {
+        core.refresh();
+      } catch {
+        /* keep what we have */
+      }
       parentPort.postMessage({
         peaks: core.peaks,
         seen: [...core.seen],
@@ -747,7 +853,9 @@ class TreeSampler {
     this.final = new Promise((resolve) => this.worker.once('message', resolve));
   }
 
-  phase(name) { this.worker?.postMessage({ type: 'phase', name }); }
+  phase(name) {
+    this.worker?.postMessage({ type: 'phase', name });
+  }
 
   /** Stops sampling; afterwards peak(), cost() and seen are final. */
   async stop() {
@@ -774,9 +882,11 @@ class TreeSampler {
       r.processes = Math.max(r.processes, p.processes);
       r.samples += p.samples;
     }
-    const byKind = Object.fromEntries(Object.entries(r.byKind)
-      .sort((a, b) => b[1].pssKb - a[1].pssKb)
-      .map(([kind, k]) => [kind, { processes: k.processes, pssMb: round(k.pssKb / 1024, 1) }]));
+    const byKind = Object.fromEntries(
+      Object.entries(r.byKind)
+        .sort((a, b) => b[1].pssKb - a[1].pssKb)
+        .map(([kind, k]) => [kind, { processes: k.processes, pssMb: round(k.pssKb / 1024, 1) }]),
+    );
     return {
       rssMb: round(r.rssKb / 1024, 1),
       pssMb: round(r.pssKb / 1024, 1),
@@ -800,15 +910,19 @@ class TreeSampler {
 // ---------------------------------------------------------------------------------
 class Cleanup {
   constructor() {
-    this.tasks = [];      // functions, run last-in first-out, after the processes are stopped
+    this.tasks = []; // functions, run last-in first-out, after the processes are stopped
     this.firstTasks = []; // functions run before the processes are stopped
-    this.processes = [];  // {name, child}
-    this.trees = [];      // TreeSampler instances (their seen descendants)
+    this.processes = []; // {name, child}
+    this.trees = []; // TreeSampler instances (their seen descendants)
     this.done = null;
   }
 
-  add(fn) { this.tasks.push(fn); }
-  addFirst(fn) { this.firstTasks.push(fn); }
+  add(fn) {
+    this.tasks.push(fn);
+  }
+  addFirst(fn) {
+    this.firstTasks.push(fn);
+  }
   addProcess(name, child) {
     this.processes.push({ name, child });
     if (this.done) this.stopProcess(child).catch(() => {}); // started after an abort
@@ -817,7 +931,9 @@ class Cleanup {
   check() {
     if (this.done) throw new Error('run aborted');
   }
-  addTree(sampler) { this.trees.push(sampler); }
+  addTree(sampler) {
+    this.trees.push(sampler);
+  }
 
   /** Stops one child and its descendants now. */
   async stopProcess(child) {
@@ -831,10 +947,18 @@ class Cleanup {
       for (const [pid, start] of s.seen) if (pid !== child.pid) tree.push([pid, start]);
     }
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     const gone = await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]);
     if (!gone && alive()) {
-      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       await Promise.race([exited, sleep(2_000)]);
     }
     // Leftover descendants (e.g. Chromium helpers re-parented to init): SIGKILL by pid,
@@ -844,7 +968,12 @@ class Cleanup {
     for (const [pid, start] of new Map(tree)) {
       const now = await procStat(pid);
       if (now && now.start === start && now.state !== 'Z') {
-        try { process.kill(pid, 'SIGKILL'); killed++; } catch { /* gone */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+          killed++;
+        } catch {
+          /* gone */
+        }
       }
     }
     return killed;
@@ -854,18 +983,26 @@ class Cleanup {
     this.done ??= (async () => {
       for (const s of this.trees) await s.stop().catch(() => {});
       for (const fn of this.firstTasks) {
-        try { await fn(); } catch (err) { console.error(`bench: cleanup: ${err}`); }
+        try {
+          await fn();
+        } catch (err) {
+          console.error(`bench: cleanup: ${String(err)}`);
+        }
       }
       for (const { name, child } of this.processes.reverse()) {
         try {
           const killed = await this.stopProcess(child);
           if (killed) console.error(`bench: ${name}: SIGKILLed ${killed} leftover descendant(s)`);
         } catch (err) {
-          console.error(`bench: stopping ${name} (pid ${child.pid}): ${err}`);
+          console.error(`bench: stopping ${name} (pid ${child.pid}): ${String(err)}`);
         }
       }
       for (const fn of this.tasks.reverse()) {
-        try { await fn(); } catch (err) { console.error(`bench: cleanup: ${err}`); }
+        try {
+          await fn();
+        } catch (err) {
+          console.error(`bench: cleanup: ${String(err)}`);
+        }
       }
     })();
     return this.done;
@@ -881,10 +1018,15 @@ function get(url, { agent, timeoutMs }) {
     const req = http.get(url, { agent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({
-        status: res.statusCode, headers: res.headers, rawHeaders: res.rawHeaders,
-        body: Buffer.concat(chunks), ms: performance.now() - t0,
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks),
+          ms: performance.now() - t0,
+        }),
+      );
       res.on('error', reject);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${url}`)));
@@ -906,9 +1048,19 @@ function firstJsonLine(child, timeoutMs) {
     child.stdout.on('data', (d) => {
       buf += d;
       const nl = buf.indexOf('\n');
-      if (nl >= 0) { clearTimeout(timer); try { resolve(JSON.parse(buf.slice(0, nl))); } catch (e) { reject(e); } }
+      if (nl >= 0) {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)));
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited with ${code}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited with ${code}`));
+    });
   });
 }
 
