@@ -13,12 +13,13 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json .puppeteerrc.cjs ./
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
- && npm ci --no-audit --no-fund \
+ && npm ci --no-audit --no-fund --include=dev \
  && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY config ./config
 COPY demo-site ./demo-site
+# NODE_ENV=production would leave out the compiler: dev dependencies are installed for the build, then pruned.
 RUN npm run build && npm prune --omit=dev
 
 RUN useradd --system --create-home --uid 10001 rendercache \
