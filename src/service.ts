@@ -144,13 +144,21 @@ function buildRendering(config: RendercacheConfig, state: State, metrics: Metric
           userAgent: config.render.userAgent,
           recycleAfterRenders: config.render.recycleAfterRenders,
           recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
+          pageMaxRenders: config.render.pageMaxRenders,
+          idleSiteContexts: config.render.idleSiteContexts,
+          collectGarbageEveryRenders: config.render.collectGarbageEveryRenders,
+          protocolTimeoutMs: config.render.protocolTimeoutMs,
           logger,
         });
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger) : null;
+  const { discovery: discoveryConfig } = config.refresh;
   const discovery = new PageDiscovery(egress, {
     maxPages: config.refresh.maxPagesPerJob,
-    userAgent: config.render.userAgent ?? 'rendercache',
-    timeoutMs: 15_000,
+    // One agent for a site: the renderer's when it is set.
+    userAgent: config.render.userAgent ?? discoveryConfig.userAgent,
+    timeoutMs: discoveryConfig.timeoutMs,
+    maxDocumentBytes: discoveryConfig.maxDocumentBytes,
+    maxSitemaps: discoveryConfig.maxSitemaps,
   });
   return { egress, pool, renderer, discovery };
 }

@@ -67,6 +67,24 @@ const pagesSource = z.union([
   }),
 ]);
 
+/** A bound on kept jobs: none when the default is undefined. */
+const keptCount = (fallback: number | undefined) =>
+  fallback === undefined ? z.number().int().min(1).optional() : z.number().int().min(1).default(fallback);
+
+/**
+ * How long BullMQ keeps the finished jobs of one kind in Redis, and how many at most
+ * (only an age when a count has no default): older or more are removed.
+ */
+const keptJobs = (completedSeconds: number, completedCount: number | undefined, failedSeconds: number, failedCount: number | undefined) =>
+  z
+    .strictObject({
+      completedSeconds: z.number().int().min(0).default(completedSeconds),
+      completedCount: keptCount(completedCount),
+      failedSeconds: z.number().int().min(0).default(failedSeconds),
+      failedCount: keptCount(failedCount),
+    })
+    .prefault({});
+
 export const siteRole = z.enum(['Owner', 'Manager', 'Contributor', 'Downloader', 'Viewer']);
 
 const siteSchema = z.strictObject({
@@ -175,6 +193,22 @@ export const configSchema = z.strictObject({
       recycleAfterRenders: z.number().int().min(1).default(1000),
       /** Relaunch the browser after this many minutes. */
       recycleAfterMinutes: z.number().min(0.01).default(30),
+      /** A page (tab) is closed and replaced after this many renders, to bound its memory. */
+      pageMaxRenders: z.number().int().min(1).default(100),
+      /**
+       * Browser contexts of sites that rendered nothing lately are closed beyond this many. A
+       * context costs little beyond its pages: with --process-per-site the renderer processes
+       * are per site whether the sites share a context or not.
+       */
+      idleSiteContexts: z.number().int().min(0).default(4),
+      /**
+       * A full garbage collection in a site's renderer after every this many renders in its
+       * context: a renderer that is never idle keeps old documents until one (seen: ~1 MB more
+       * per render, ~125 MB per renderer after 100 renders).
+       */
+      collectGarbageEveryRenders: z.number().int().min(1).default(10),
+      /** A DevTools protocol call to Chromium that takes longer than this fails (puppeteer's protocolTimeout). */
+      protocolTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
       /** User agent of the renderer (default: Chromium's). */
       userAgent: z.string().min(1).optional(),
       /** Resource types aborted before they reach the network; their URLs stay in the HTML. */
@@ -210,6 +244,30 @@ export const configSchema = z.strictObject({
       maxPagesPerJob: z.number().int().min(1).max(10_000_000).default(100_000),
       /** intervalToPoll advertised in job status. */
       pollIntervalMs: z.number().int().min(100).default(1000),
+      /** Finding the pages of a refresh (sitemaps, robots.txt, crawl). */
+      discovery: z
+        .strictObject({
+          /** Time of one discovery request (a sitemap, robots.txt, a crawled page), headers and body. */
+          timeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+          /**
+           * User agent of discovery's requests and the one whose robots.txt rules apply, when
+           * render.userAgent is not set; when it is, discovery uses it too.
+           */
+          userAgent: z.string().min(1).default('rendercache'),
+          /**
+           * Bytes of one fetched document (sitemap, robots.txt, crawled page), and of a gzip
+           * sitemap once inflated: a few KB of gzip can inflate to gigabytes. 50 MiB is what
+           * sitemaps.org allows an uncompressed sitemap, so no valid sitemap is refused (default: 50 MiB).
+           */
+          maxDocumentBytes: z.number().int().min(1024).default(50 * 1024 * 1024),
+          /**
+           * Sitemaps read in one discovery, indexes and their children together: an index may
+           * name other indexes, or itself under another URL, without end. Sitemaps beyond it
+           * are skipped, not an error.
+           */
+          maxSitemaps: z.number().int().min(1).default(1000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   api: z
@@ -252,6 +310,48 @@ export const configSchema = z.strictObject({
       lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
       /** How often instances look for renders stalled by a dead instance. */
       stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+      /** How often each instance pings Redis to tell whether it is reachable (readiness; local renders while it is away). */
+      redisPingEveryMs: z.number().int().min(100).max(60_000).default(1000),
+      /**
+       * A crawler lookup waits for its render on another instance at most this many
+       * render.deadlineMs (the render, the renderer's one retry after a crash, and a wait in
+       * the queue), plus lookupWaitExtraMs.
+       */
+      lookupWaitDeadlines: z.number().min(1).max(100).default(3),
+      /** Added to lookupWaitDeadlines × render.deadlineMs: room for Redis and the queue's own delays. */
+      lookupWaitExtraMs: z.number().int().min(0).max(600_000).default(10_000),
+      /**
+       * Finished BullMQ jobs kept in Redis (to look into; they hold no state of their own:
+       * jobs and pages are in the store): for each kind {completedSeconds, completedCount,
+       * failedSeconds, failedCount}.
+       */
+      retention: z
+        .strictObject({
+          /**
+           * Lookups (a crawler waiting for a render): a result is read at once, so kept briefly.
+           * @oneRow
+           */
+          lookups: keptJobs(60, 1000, 3600, 1000),
+          /**
+           * Refresh pages, one BullMQ job each.
+           * @oneRow
+           */
+          pages: keptJobs(3600, 20_000, 24 * 3600, 20_000),
+          /**
+           * Scheduled ticks.
+           * @oneRow
+           */
+          ticks: keptJobs(24 * 3600, 1000, 24 * 3600, 1000),
+          /**
+           * Start-up catch-ups: the id names the tick, so instances starting within
+           * completedSeconds of each other queue it once.
+           * @oneRow
+           */
+          catchUps: keptJobs(24 * 3600, undefined, 24 * 3600, undefined),
+          /** Failed discover and restart-origin control jobs (done ones are removed at once: the job record is in the store). */
+          failedControlSeconds: z.number().int().min(0).default(24 * 3600),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Scheduled refresh of every site on its `schedule`, in this process. */
@@ -306,3 +406,5 @@ export type SiteConfig = RendercacheConfig['sites'][number];
 export type SiteRole = z.infer<typeof siteRole>;
 export type RenderOptionsConfig = RendercacheConfig['render'];
 export type ResourceType = z.infer<typeof resourceType>;
+export type ClusterRetention = RendercacheConfig['cluster']['retention'];
+export type KeptJobs = ClusterRetention['lookups'];

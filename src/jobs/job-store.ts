@@ -1,6 +1,13 @@
 import type { JobPatch, JobProgress, JobRecord, PageQuery, PageRecord, PageStatus, PageUpdate } from './types.js';
 
 /**
+ * Pages read from the store at once when a job's pages are walked (queued, rendered,
+ * requeued): a job of 100,000 pages never sits in memory at once. Not a setting: it bounds
+ * one read's memory, and nothing a user sees depends on it.
+ */
+export const PAGE_READ_BATCH = 500;
+
+/**
  * Where jobs and their pages live (embedded SQLite or Redis). Pages are paged from the
  * store; updating one page touches that page and the job's counters only.
  */

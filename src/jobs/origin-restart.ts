@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { RenderFailureKind } from '../render/types.js';
 import type { Site } from '../sites/site.js';
 import { jobError, restartJobError, restartNotConfigured } from './job-errors.js';
-import type { JobStore } from './job-store.js';
+import { PAGE_READ_BATCH, type JobStore } from './job-store.js';
 import { moveRestartToFinished, moveToProcessing, recordRestartSteps, type JobEndOptions } from './job-states.js';
 import { movePageToPending } from './page-states.js';
 import type { JobError, JobRecord, RestartStepRecord } from './types.js';
@@ -28,8 +28,6 @@ export const PAGES_REQUEUED_STEP = 'pages-requeued';
 
 /** The job's on-failure restart is over: its failed pages were set back to pending. */
 export const failedPagesRequeued = (job: JobRecord): boolean => job.restartSteps.some((step) => step.kind === PAGES_REQUEUED_STEP);
-
-const PAGES_BATCH = 500;
 
 /** Chromium's words for a connection the origin refused, reset or never answered. */
 const CONNECTION_ERROR = /net::ERR_(CONNECTION_(REFUSED|RESET|CLOSED|ABORTED|FAILED|TIMED_OUT)|EMPTY_RESPONSE|TIMED_OUT|ADDRESS_UNREACHABLE)/;
@@ -122,10 +120,10 @@ const reaches = (count: number, total: number, percent: number) => count > 0 && 
 
 async function countOriginSideFailures(jobId: string, store: JobStore): Promise<number> {
   let count = 0;
-  for (let offset = 0; ; offset += PAGES_BATCH) {
-    const { items } = await store.listPages(jobId, { offset, limit: PAGES_BATCH, status: 'failed' });
+  for (let offset = 0; ; offset += PAGE_READ_BATCH) {
+    const { items } = await store.listPages(jobId, { offset, limit: PAGE_READ_BATCH, status: 'failed' });
     count += items.filter((page) => isOriginSideFailure(page.failureKind, page.error?.detail)).length;
-    if (items.length < PAGES_BATCH) return count;
+    if (items.length < PAGE_READ_BATCH) return count;
   }
 }
 
@@ -155,7 +153,7 @@ export async function restartThenRetryFailedPages(job: JobRecord, site: Site, de
   if (!result.ok || deps.signal.aborted) return 0;
   let again = 0;
   for (;;) {
-    const seqs = await deps.store.pageSeqs(job.id, 'failed', PAGES_BATCH);
+    const seqs = await deps.store.pageSeqs(job.id, 'failed', PAGE_READ_BATCH);
     if (seqs.length === 0) break;
     for (const seq of seqs) if (await movePageToPending(deps.store, job.id, seq)) again++;
   }

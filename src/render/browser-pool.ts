@@ -14,13 +14,6 @@ import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
 import { chromiumArgs, isHeadlessShell } from './chromium-launch.js';
 import { BLOCK_SERVICE_WORKERS, DISABLE_WEBSOCKETS, TRACK_PAGE_WORK } from './page-scripts.js';
 
-/**
- * Old documents stay in a renderer until a full garbage collection, which a renderer that
- * is never idle seldom runs (seen: ~1 MB more per render, ~125 MB per renderer after 100
- * renders). Collect after every this many renders in a context (one renderer process).
- */
-const COLLECT_GARBAGE_EVERY = 10;
-
 export interface BrowserPoolOptions {
   /** Chromium binary; undefined lets puppeteer use its own download. */
   executablePath: string | undefined;
@@ -29,8 +22,14 @@ export interface BrowserPoolOptions {
   recycleAfterRenders: number;
   /** Relaunch after this much time. */
   recycleAfterMs: number;
-  /** A page is closed and replaced after this many renders, to bound its memory. */
-  pageMaxRenders?: number;
+  /** A page is closed and replaced after this many renders, to bound its memory (render.pageMaxRenders). */
+  pageMaxRenders: number;
+  /** Contexts of sites that rendered nothing lately are closed beyond this many (render.idleSiteContexts). */
+  idleSiteContexts: number;
+  /** A full garbage collection in a context's renderer after every this many renders (render.collectGarbageEveryRenders). */
+  collectGarbageEveryRenders: number;
+  /** Longest DevTools protocol call (render.protocolTimeoutMs). */
+  protocolTimeoutMs: number;
   /** The egress guard every context's connections go through. */
   egress: EgressProxy;
   logger: Logger;
@@ -48,13 +47,6 @@ export interface PageListener {
 export class BrowserCrashedError extends Error {
   override name = 'BrowserCrashedError';
 }
-
-/**
- * Contexts of sites that rendered nothing lately are closed beyond this many. A context
- * costs little beyond its pages: with --process-per-site the renderer processes are per
- * site whether the sites share a context or not.
- */
-const MAX_IDLE_CONTEXTS = 4;
 
 /**
  * The incognito context of one egress policy (one site): its connections go to that
@@ -120,11 +112,8 @@ export class BrowserPool {
   private current: Generation | null = null;
   private launching: Promise<Generation> | null = null;
   private closed = false;
-  private readonly pageMaxRenders: number;
 
-  constructor(private readonly options: BrowserPoolOptions) {
-    this.pageMaxRenders = options.pageMaxRenders ?? 100;
-  }
+  constructor(private readonly options: BrowserPoolOptions) {}
 
   /** Launches Chromium now (readiness waits for it). */
   async start(): Promise<void> {
@@ -199,10 +188,10 @@ export class BrowserPool {
     return context;
   }
 
-  /** Closes the least recently used contexts that no render is using, beyond MAX_IDLE_CONTEXTS. */
+  /** Closes the least recently used contexts that no render is using, beyond options.idleSiteContexts. */
   private closeIdleContexts(gen: Generation): void {
     const idle = [...gen.contexts.values()].filter((c) => c.active === 0).sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const context of idle.slice(0, Math.max(0, idle.length - MAX_IDLE_CONTEXTS))) {
+    for (const context of idle.slice(0, Math.max(0, idle.length - this.options.idleSiteContexts))) {
       gen.contexts.delete(context.key);
       context.idle.length = 0;
       void context.ready.then((c) => c.close()).catch(() => {});
@@ -213,11 +202,11 @@ export class BrowserPool {
     slot.listener = null;
     slot.renders++;
     if (gen.dead) return;
-    if (gen.draining || slot.broken || slot.renders >= this.pageMaxRenders || gen.contexts.get(slot.context.key) !== slot.context) {
+    if (gen.draining || slot.broken || slot.renders >= this.options.pageMaxRenders || gen.contexts.get(slot.context.key) !== slot.context) {
       slot.page.close().catch(() => {});
       return;
     }
-    if (++slot.context.renders % COLLECT_GARBAGE_EVERY === 0) {
+    if (++slot.context.renders % this.options.collectGarbageEveryRenders === 0) {
       // Off the finished render's path: the next render of this page waits for it.
       slot.collecting = slot.cdp.send('HeapProfiler.collectGarbage').catch(() => {});
     }
@@ -252,7 +241,7 @@ export class BrowserPool {
       // A pipe, not a WebSocket: Chromium exits when this process dies, even by SIGKILL.
       pipe: true,
       args: chromiumArgs(await this.options.egress.denyAllUrl()),
-      protocolTimeout: 30_000,
+      protocolTimeout: this.options.protocolTimeoutMs,
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,

@@ -9,7 +9,7 @@ import { startFixtureSite, startSecretServer, type FixtureSite } from '../fixtur
 let site: FixtureSite;
 let secret: Awaited<ReturnType<typeof startSecretServer>>;
 const egress = new EgressProxy({ logger: createLogger('silent') });
-const discovery = new PageDiscovery(egress, { maxPages: 1000, userAgent: 'rendercache', timeoutMs: 5000 });
+const discovery = new PageDiscovery(egress, { ...parseConfig({}).refresh.discovery, maxPages: 1000, userAgent: 'rendercache', timeoutMs: 5000 });
 const siteWith = (pages: unknown) => toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin: site.origin, pages }] }).sites[0]!);
 
 beforeAll(async () => {

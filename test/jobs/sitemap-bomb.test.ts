@@ -4,20 +4,21 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { PageDiscovery } from '../../src/jobs/discovery/discover-pages.js';
-import { MAX_DISCOVERY_DOCUMENT_BYTES } from '../../src/jobs/discovery/limits.js';
 import { parseSitemap } from '../../src/jobs/discovery/sitemap.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
 import { toSite } from '../../src/sites/site.js';
 
-/** Discovery reads at most MAX_DISCOVERY_DOCUMENT_BYTES (50 MiB) per document; the bomb inflates past that (64 MiB). */
-const BOMB_BYTES = MAX_DISCOVERY_DOCUMENT_BYTES + 14 * 1024 * 1024;
+/** The config's defaults of discovery: it reads at most maxDocumentBytes (50 MiB) per document. */
+const limits = parseConfig({}).refresh.discovery;
+/** The bomb inflates past maxDocumentBytes (64 MiB). */
+const BOMB_BYTES = limits.maxDocumentBytes + 14 * 1024 * 1024;
 
 let server: http.Server;
 let origin: string;
 let bomb: Buffer;
 const egress = new EgressProxy({ logger: createLogger('silent') });
-const discovery = new PageDiscovery(egress, { maxPages: 1000, userAgent: 'rendercache', timeoutMs: 10_000 });
+const discovery = new PageDiscovery(egress, { ...limits, maxPages: 1000, userAgent: 'rendercache', timeoutMs: 10_000 });
 const siteWith = (sitemap: string) => toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin, pages: { sitemap } }] }).sites[0]!);
 
 beforeAll(async () => {

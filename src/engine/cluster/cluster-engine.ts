@@ -55,7 +55,9 @@ export class ClusterEngine implements Engine {
     this.events.on('error', () => {});
     // With its own Chromium, an instance still renders lookups while Redis is away.
     const fallback = renderer ? new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued }) : null;
-    const watch = new RedisWatch(producer, { pingEveryMs: 1000, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
+    // A ping is given at least 1 s whatever cache.commandTimeoutMs: a floor, so that a store
+    // timeout tuned low for lookups does not take Redis for gone.
+    const watch = new RedisWatch(producer, { pingEveryMs: config.cluster.redisPingEveryMs, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
     // The render queue carries lookups and refresh pages; ClusterRenderQueue adds and awaits lookups only.
     const lookups = this.renderQueue as Queue<LookupJobData, RenderTaskResult>;
     this.queue = new ClusterRenderQueue(
@@ -65,11 +67,12 @@ export class ClusterEngine implements Engine {
       watch,
       {
         maxWaiting: config.render.maxQueued,
-        waitTimeoutMs: config.render.deadlineMs * 3 + 10_000,
+        waitTimeoutMs: config.render.deadlineMs * config.cluster.lookupWaitDeadlines + config.cluster.lookupWaitExtraMs,
+        retention: config.cluster.retention.lookups,
       },
       logger,
     );
-    this.runner = new ClusterRefreshRunner(this.controlQueue);
+    this.runner = new ClusterRefreshRunner(this.controlQueue, config.cluster.retention);
     this.refresh = new RefreshService(parts.store, parts.sites, this.runner, config.refresh, logger);
     // Unique per engine, not per process: two services in one process are two instances.
     this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, `${INSTANCE_ID}:${randomUUID()}`, logger);
@@ -85,7 +88,7 @@ export class ClusterEngine implements Engine {
     await this.startBus();
     this.startWorkers();
     const { config, sites, logger } = this.parts;
-    await new ClusterScheduler(this.controlQueue, sites.registry, config.schedule, logger).start();
+    await new ClusterScheduler(this.controlQueue, sites.registry, { ...config.schedule, retention: config.cluster.retention }, logger).start();
   }
 
   /** Hot tier and site state kept true across instances: what one writes, the others drop or reload. */
@@ -108,7 +111,7 @@ export class ClusterEngine implements Engine {
       lockDurationMs: config.cluster.lockDurationMs,
       stalledIntervalMs: config.cluster.stalledIntervalMs,
     };
-    const pageQueue = new PageJobQueue(this.renderQueue, store, config.refresh);
+    const pageQueue = new PageJobQueue(this.renderQueue, store, { ...config.refresh, retention: config.cluster.retention.pages });
     if (renderer) {
       const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner);
       const worker = new RenderWorker(this.workerConnection, renderer, pages, { ...workerOptions, concurrency: config.render.concurrency }, logger);

@@ -1,7 +1,8 @@
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Logger } from '../../observability/logger.js';
 import { QueueFullError, type RenderQueue, type RenderTask, type RenderTaskResult } from '../render-queue.js';
-import { bullPriority, RENDER_JOB, type LookupJobData } from './queues.js';
+import type { KeptJobs } from '../../config/schema.js';
+import { bullPriority, removeOptions, RENDER_JOB, type LookupJobData } from './queues.js';
 import type { RedisWatch } from './redis-watch.js';
 
 export interface ClusterRenderQueueOptions {
@@ -9,6 +10,8 @@ export interface ClusterRenderQueueOptions {
   maxWaiting: number;
   /** A render not finished by then answers as timed out, so a lookup never hangs. */
   waitTimeoutMs: number;
+  /** Finished lookup jobs kept in Redis (cluster.retention.lookups). */
+  retention: KeptJobs;
 }
 
 /**
@@ -39,8 +42,7 @@ export class ClusterRenderQueue implements RenderQueue {
           { task },
           {
             priority: bullPriority(priority),
-            removeOnComplete: { age: 60, count: 1000 },
-            removeOnFail: { age: 3600, count: 1000 },
+            ...removeOptions(this.options.retention),
           },
         );
       } catch (err) {

@@ -3,7 +3,8 @@ import type { Logger } from '../../observability/logger.js';
 import type { SiteRegistry } from '../../sites/site-registry.js';
 import { previousTick } from '../../cron/next-run.js';
 import type { Scheduler } from '../scheduler.js';
-import { CONTROL_JOB, type CatchUpJobData, type TickJobData } from './queues.js';
+import type { ClusterRetention } from '../../config/schema.js';
+import { CONTROL_JOB, removeOptions, type CatchUpJobData, type TickJobData } from './queues.js';
 
 const SCHEDULER_PREFIX = 'refresh:';
 
@@ -16,7 +17,7 @@ export class ClusterScheduler implements Scheduler {
   constructor(
     private readonly controlQueue: Queue,
     private readonly sites: SiteRegistry,
-    private readonly options: { enabled: boolean; catchUp: boolean },
+    private readonly options: { enabled: boolean; catchUp: boolean; retention: Pick<ClusterRetention, 'ticks' | 'catchUps'> },
     private readonly logger: Logger,
   ) {}
 
@@ -33,7 +34,7 @@ export class ClusterScheduler implements Scheduler {
         {
           name: CONTROL_JOB.tick,
           data,
-          opts: { removeOnComplete: { age: 24 * 3600, count: 1000 }, removeOnFail: { age: 24 * 3600, count: 1000 } },
+          opts: removeOptions(this.options.retention.ticks),
         },
       );
     }
@@ -59,8 +60,7 @@ export class ClusterScheduler implements Scheduler {
       const data: CatchUpJobData = { siteId: site.id };
       await this.controlQueue.add(CONTROL_JOB.catchUp, data, {
         jobId: `catch-up-${site.id}-${tick}`,
-        removeOnComplete: { age: 24 * 3600 },
-        removeOnFail: { age: 24 * 3600 },
+        ...removeOptions(this.options.retention.catchUps),
       });
     }
   }

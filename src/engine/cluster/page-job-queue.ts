@@ -1,17 +1,18 @@
 import type { Queue } from 'bullmq';
-import type { JobStore } from '../../jobs/job-store.js';
+import type { KeptJobs } from '../../config/schema.js';
+import { PAGE_READ_BATCH, type JobStore } from '../../jobs/job-store.js';
 import { isPageDone } from '../../jobs/page-states.js';
 import type { JobRecord } from '../../jobs/types.js';
 import { PRIORITY } from '../render-queue.js';
-import { bullPriority, RENDER_JOB, type PageJobData } from './queues.js';
+import { bullPriority, removeOptions, RENDER_JOB, type PageJobData } from './queues.js';
 
 export interface PageJobQueueOptions {
   /** Tries per page, with exponential backoff from retryBackoffMs. */
   maxAttempts: number;
   retryBackoffMs: number;
+  /** Finished page jobs kept in Redis (cluster.retention.pages). */
+  retention: KeptJobs;
 }
-
-const BATCH = 500;
 
 /** Puts a refresh job's pages on the cluster's render queue, one BullMQ job per page. */
 export class PageJobQueue {
@@ -28,8 +29,8 @@ export class PageJobQueue {
    */
   async enqueuePending(job: JobRecord, idSuffix = ''): Promise<number> {
     let queued = 0;
-    for (let offset = 0; ; offset += BATCH) {
-      const { items } = await this.store.listPages(job.id, { offset, limit: BATCH });
+    for (let offset = 0; ; offset += PAGE_READ_BATCH) {
+      const { items } = await this.store.listPages(job.id, { offset, limit: PAGE_READ_BATCH });
       if (items.length === 0) return queued;
       const pending = items.filter((page) => !isPageDone(page.status));
       await this.queue.addBulk(
@@ -46,8 +47,7 @@ export class PageJobQueue {
             priority: bullPriority(PRIORITY.refresh),
             attempts: this.options.maxAttempts,
             backoff: { type: 'exponential', delay: this.options.retryBackoffMs },
-            removeOnComplete: { age: 3600, count: 20_000 },
-            removeOnFail: { age: 24 * 3600, count: 20_000 },
+            ...removeOptions(this.options.retention),
           },
         })),
       );

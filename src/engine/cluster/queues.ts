@@ -1,3 +1,5 @@
+import type { KeepJobs } from 'bullmq';
+import type { KeptJobs } from '../../config/schema.js';
 import type { RenderTask } from '../render-queue.js';
 import { PRIORITY } from '../render-queue.js';
 
@@ -54,3 +56,10 @@ export function bullPriority(priority: number): number {
   if (priority >= PRIORITY.revalidate) return 2;
   return 3;
 }
+
+/** BullMQ's removeOnComplete and removeOnFail for one kind of job, from its cluster.retention entry. */
+export function removeOptions(kept: KeptJobs): { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } {
+  return { removeOnComplete: keepJobs(kept.completedSeconds, kept.completedCount), removeOnFail: keepJobs(kept.failedSeconds, kept.failedCount) };
+}
+
+const keepJobs = (age: number, count: number | undefined): KeepJobs => (count === undefined ? { age } : { age, count });

@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { Logger } from '../../observability/logger.js';
 import { PRIORITY, QueueFullError, type RenderQueue } from '../render-queue.js';
 import { pageError } from '../../jobs/job-errors.js';
-import type { JobStore } from '../../jobs/job-store.js';
+import { PAGE_READ_BATCH, type JobStore } from '../../jobs/job-store.js';
 import { movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
 import type { JobError, JobRecord, PageRecord } from '../../jobs/types.js';
 
@@ -29,8 +29,8 @@ export async function renderJobPages(
   const lane = new PQueue({ concurrency: options.siteConcurrency });
   for (;;) {
     if (signal.aborted) break;
-    // Page by page from the store: a job of 100,000 pages never sits in memory at once.
-    const seqs = await store.pageSeqs(job.id, 'pending', 500);
+    // Page by page from the store (PAGE_READ_BATCH at a time).
+    const seqs = await store.pageSeqs(job.id, 'pending', PAGE_READ_BATCH);
     if (seqs.length === 0) break;
     for (const seq of seqs) {
       if (signal.aborted) break;

@@ -3,7 +3,6 @@ import type { Site } from '../../sites/site.js';
 import { chooseSource } from './choose-source.js';
 import { siteUrl, type DiscoveryRun } from './discovery-source.js';
 import { guardedFetch, type FetchPolicy } from './guarded-fetch.js';
-import { MAX_DISCOVERY_DOCUMENT_BYTES } from './limits.js';
 import { PageSet } from './page-set.js';
 import { readRobots } from './robots.js';
 
@@ -12,7 +11,12 @@ export interface DiscoveryOptions {
   maxPages: number;
   /** User agent for robots.txt rules and requests. */
   userAgent: string;
+  /** Time of one request (refresh.discovery.timeoutMs). */
   timeoutMs: number;
+  /** Bytes of one document, and of a gzip sitemap inflated (refresh.discovery.maxDocumentBytes). */
+  maxDocumentBytes: number;
+  /** Sitemaps read in one discovery (refresh.discovery.maxSitemaps). */
+  maxSitemaps: number;
 }
 
 /** The URLs of a site's pages, normalised, deduplicated, all within the site. */
@@ -53,9 +57,18 @@ export class PageDiscovery {
       allowPrivateNetwork: site.config.allowPrivateNetwork,
       userAgent: this.options.userAgent,
       timeoutMs: this.options.timeoutMs,
-      maxBytes: MAX_DISCOVERY_DOCUMENT_BYTES,
+      maxBytes: this.options.maxDocumentBytes,
     };
     const fetch = (url: string) => guardedFetch(url, this.egress, policy);
-    return { site, found, maxPages: this.options.maxPages, userAgent: this.options.userAgent, fetch, robots: () => readRobots(site, fetch) };
+    return {
+      site,
+      found,
+      maxPages: this.options.maxPages,
+      maxSitemaps: this.options.maxSitemaps,
+      maxDocumentBytes: this.options.maxDocumentBytes,
+      userAgent: this.options.userAgent,
+      fetch,
+      robots: () => readRobots(site, fetch),
+    };
   }
 }

@@ -10,6 +10,10 @@ export interface DiscoveryRun {
   readonly found: PageSet;
   /** Upper bound on the pages of one job (refresh.maxPagesPerJob). */
   readonly maxPages: number;
+  /** Sitemaps read in one discovery, indexes included (refresh.discovery.maxSitemaps). */
+  readonly maxSitemaps: number;
+  /** Bytes of one document, and of a gzip sitemap once inflated (refresh.discovery.maxDocumentBytes). */
+  readonly maxDocumentBytes: number;
   /** The user agent whose robots.txt rules apply. */
   readonly userAgent: string;
   /** Fetches a URL through the site's egress listener, within the document size limit. */

@@ -1,5 +1,4 @@
 import { siteUrl, type DiscoveryRun, type DiscoverySource } from './discovery-source.js';
-import { MAX_DISCOVERY_DOCUMENT_BYTES, MAX_SITEMAPS_PER_DISCOVERY } from './limits.js';
 import { parseSitemap, type ParsedSitemap } from './sitemap.js';
 
 /**
@@ -16,7 +15,7 @@ export class SitemapSource implements DiscoverySource {
     let usedRobots = false;
     while (queue.length > 0 && !run.found.full) {
       const url = queue.shift() as string;
-      if (seen.has(url) || seen.size >= MAX_SITEMAPS_PER_DISCOVERY) continue;
+      if (seen.has(url) || seen.size >= run.maxSitemaps) continue;
       seen.add(url);
       const read = await fetchSitemap(run, url);
       if ('problem' in read) {
@@ -44,7 +43,7 @@ async function fetchSitemap(run: DiscoveryRun, url: string): Promise<{ sitemap: 
     return { problem: (err as Error).message };
   }
   try {
-    return { sitemap: parseSitemap(body, MAX_DISCOVERY_DOCUMENT_BYTES) };
+    return { sitemap: parseSitemap(body, run.maxDocumentBytes) };
   } catch (err) {
     throw unreadable(url, (err as Error).message);
   }

@@ -73,12 +73,17 @@ beforeAll(async () => {
     }
   }
   egress = new EgressProxy({ logger, resolve: rebinding });
+  const defaults = parseConfig({});
   pool = new BrowserPool({
     egress,
     executablePath: resolveChromePath(undefined),
     userAgent: undefined,
     recycleAfterRenders: 10_000,
     recycleAfterMs: 3_600_000,
+    pageMaxRenders: defaults.render.pageMaxRenders,
+    idleSiteContexts: defaults.render.idleSiteContexts,
+    collectGarbageEveryRenders: defaults.render.collectGarbageEveryRenders,
+    protocolTimeoutMs: defaults.render.protocolTimeoutMs,
     logger,
   });
   renderer = new Renderer(pool, logger);
