@@ -15,6 +15,25 @@ export type StartedRefresh = { job: JobRecord; created: boolean };
 
 export const newJobId = () => randomUUID().replace(/-/g, '').toUpperCase();
 
+/** A job as it is created: pending, no pages yet, started now. */
+export function newJobRecord(siteId: string, action: JobAction, request: Pick<RefreshRequest, 'trigger' | 'requestedBy'>): JobRecord {
+  return {
+    id: newJobId(),
+    siteId,
+    action,
+    trigger: request.trigger,
+    progress: 'pending',
+    requestedBy: request.requestedBy,
+    startTime: new Date().toISOString(),
+    endTime: null,
+    pageCount: 0,
+    completedCount: 0,
+    failedCount: 0,
+    error: null,
+    restartSteps: [],
+  };
+}
+
 /**
  * Refresh and restart jobs as the API sees them: one per site at a time, created here and handed
  * to a runner (this process, or the cluster). Progress and page records live in the
@@ -56,21 +75,7 @@ export class RefreshService {
 
   /** A new pending job holding the site's one slot, or the unfinished job that holds it. */
   private async createHoldingSlot(site: Site, action: JobAction, request: Omit<RefreshRequest, 'pages'>): Promise<StartedRefresh> {
-    const job: JobRecord = {
-      id: newJobId(),
-      siteId: site.id,
-      action,
-      trigger: request.trigger,
-      progress: 'pending',
-      requestedBy: request.requestedBy,
-      startTime: new Date().toISOString(),
-      endTime: null,
-      pageCount: 0,
-      completedCount: 0,
-      failedCount: 0,
-      error: null,
-      restartSteps: [],
-    };
+    const job = newJobRecord(site.id, action, request);
     const holder = await this.store.claimSiteSlot(site.id, job.id);
     if (holder) {
       const running = await this.store.getJob(holder);

@@ -7,7 +7,7 @@ import type { PageDiscovery } from '../../src/jobs/discovery/discover-pages.js';
 import { DiscoveryFailedError, JOB_ERRORS, jobError, PAGE_FAILURE_TITLES, pageError, unexpectedJobError } from '../../src/jobs/job-errors.js';
 import { moveInterruptedToFailed } from '../../src/jobs/job-states.js';
 import { beginRefresh, type RefreshStepDeps } from '../../src/jobs/refresh-flow.js';
-import { newJobId } from '../../src/jobs/refresh-service.js';
+import { newJobRecord } from '../../src/jobs/refresh-service.js';
 import type { JobAction, JobRecord } from '../../src/jobs/types.js';
 import type { Site } from '../../src/sites/site.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
@@ -18,19 +18,8 @@ const TITLE_CASE = /^[A-Z][a-z]*(?: [A-Z][a-z]*)*$/;
 const logger = createLogger('silent');
 
 const job = (action: JobAction, progress: JobRecord['progress'] = 'pending'): JobRecord => ({
-  id: newJobId(),
-  siteId: 'site-1',
-  action,
-  trigger: 'api',
+  ...newJobRecord('site-1', action, { trigger: 'api', requestedBy: 'u' }),
   progress,
-  requestedBy: 'u',
-  startTime: new Date().toISOString(),
-  endTime: null,
-  pageCount: 0,
-  completedCount: 0,
-  failedCount: 0,
-  error: null,
-  restartSteps: [],
 });
 
 describe('job and page errors, defined once', () => {

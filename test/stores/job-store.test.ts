@@ -1,7 +1,7 @@
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
-import { newJobId } from '../../src/jobs/refresh-service.js';
+import { newJobRecord } from '../../src/jobs/refresh-service.js';
 import type { JobStore } from '../../src/jobs/job-store.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { RedisStore } from '../../src/stores/redis-store.js';
@@ -9,19 +9,8 @@ import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 const job = (siteId: string, startTime = new Date().toISOString()): JobRecord => ({
-  id: newJobId(),
-  siteId,
-  action: 'refresh',
-  trigger: 'api',
-  progress: 'pending',
-  requestedBy: 'u',
+  ...newJobRecord(siteId, 'refresh', { trigger: 'api', requestedBy: 'u' }),
   startTime,
-  endTime: null,
-  pageCount: 0,
-  completedCount: 0,
-  failedCount: 0,
-  error: null,
-  restartSteps: [],
 });
 
 describe.each([
