@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { RendercacheConfig } from './config/schema.js';
 import { HotTier } from './cache/hot-tier.js';
 import { PageCache } from './cache/page-cache.js';
-import { createKeyvStore, storeKind } from './cache/store.js';
+import type Keyv from 'keyv';
+import { createKeyvStore } from './cache/store.js';
 import { apiEdge } from './api/api-edge.js';
 import { createApp } from './api/app.js';
 import { healthRoutes } from './api/health-routes.js';
@@ -32,6 +33,7 @@ import { PageLookup } from './serving/page-lookup.js';
 import { SiteDirectory } from './sites/site-directory.js';
 import { SiteRegistry } from './sites/site-registry.js';
 import type { SiteStateStore } from './sites/site-state.js';
+import { redisPolicy } from './redis/redis-connection.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
 
@@ -78,9 +80,10 @@ interface Rendering {
 export async function startService(config: RendercacheConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = createMetrics();
-  const state = await openState(config, logger);
+  const backend = await openBackend(config);
+  const state = await openState(config, backend, logger);
   const rendering = buildRendering(config, state, metrics, logger);
-  const engine = await openEngine({
+  const engine = await backend.openEngine({
     config,
     store: state.stateStore,
     sites: state.sites,
@@ -95,7 +98,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   await rendering.pool?.start();
   const url = await listen(server, config.server);
   logger.info(
-    { url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), store: storeKind(config.cache.store), instance: INSTANCE_ID },
+    { url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), backend: config.backend, instance: INSTANCE_ID },
     'rendercache listening',
   );
   await engine.start();
@@ -105,20 +108,44 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   return { url, server, pool: rendering.pool, cache: state.cache, queue: engine.queue, engine, refresh: engine.refresh, sites: state.sites, stop };
 }
 
-/** Jobs and site state live in the same kind of store as the cache: embedded or Redis. */
-async function openStateStore(config: RendercacheConfig): Promise<JobStore & SiteStateStore> {
-  if (storeKind(config.cache.store) === 'embedded') return SqliteStore.open(config.cache.dir);
-  return new RedisStore(config.cache.store, config.cache.namespace);
+/** The stores and the engine of the configured backend. */
+interface Backend {
+  /** Jobs and site state. */
+  jobs: JobStore & SiteStateStore;
+  /** The page cache's entries. */
+  pages: Keyv;
+  openEngine(parts: EngineParts): Promise<Engine>;
+}
+
+/**
+ * The one place that reads `backend`: SQLite, p-queue and node-cron in this process, or
+ * Redis and BullMQ shared by every instance, all connected under one Redis policy.
+ */
+async function openBackend(config: RendercacheConfig): Promise<Backend> {
+  const { dir, namespace } = config.cache;
+  if (config.backend === 'embedded') {
+    return {
+      jobs: await SqliteStore.open(dir),
+      pages: createKeyvStore({ backend: 'embedded', dir }, namespace),
+      openEngine: (parts) => Promise.resolve(new LocalEngine(parts)),
+    };
+  }
+  const redis = redisPolicy(config.redis);
+  return {
+    jobs: await RedisStore.open(redis, namespace),
+    pages: createKeyvStore({ backend: 'redis', redis }, namespace),
+    openEngine: (parts) => ClusterEngine.open(parts, redis),
+  };
 }
 
 /** The sites with their run-time state, and the page cache, connected and proven before any work. */
-async function openState(config: RendercacheConfig, logger: Logger): Promise<State> {
+async function openState(config: RendercacheConfig, backend: Backend, logger: Logger): Promise<State> {
   const registry = new SiteRegistry(config.sites);
-  const stateStore = await openStateStore(config);
+  const { jobs: stateStore, pages } = backend;
   const sites = new SiteDirectory(registry, stateStore);
   await sites.load();
   const cache = new PageCache(
-    createKeyvStore(config.cache),
+    pages,
     new HotTier(config.cache.hotTierBytes),
     { commandTimeoutMs: config.cache.commandTimeoutMs, staleAfterMs: config.cache.staleAfterSeconds * 1000 },
     logger,
@@ -161,11 +188,6 @@ function buildRendering(config: RendercacheConfig, state: State, metrics: Metric
     maxSitemaps: discoveryConfig.maxSitemaps,
   });
   return { egress, pool, renderer, discovery };
-}
-
-/** The engine the store implies: one process over the embedded store, a cluster over Redis. */
-async function openEngine(parts: EngineParts): Promise<Engine> {
-  return storeKind(parts.config.cache.store) === 'embedded' ? new LocalEngine(parts) : ClusterEngine.open(parts);
 }
 
 /** The HTTP server: the hot path, then Koa (health, crawler lookups, the management API); a worker answers health and metrics only. */

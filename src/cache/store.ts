@@ -3,44 +3,31 @@ import path from 'node:path';
 import Keyv from 'keyv';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
+import { keyvRedisOptions, type RedisPolicy } from '../redis/redis-connection.js';
 
-export interface StoreOptions {
-  /** "embedded" or a redis:// URL. */
-  store: string;
-  /** Folder of the embedded SQLite file. */
-  dir: string;
-  namespace: string;
-  commandTimeoutMs: number;
-}
-
-export type StoreKind = 'embedded' | 'redis';
-
-export const storeKind = (store: string): StoreKind => (store === 'embedded' ? 'embedded' : 'redis');
+/** Where a Keyv keeps its entries: SQLite under a folder, or Redis under the connection policy. */
+export type KeyvLocation = { backend: 'embedded'; dir: string } | { backend: 'redis'; redis: RedisPolicy };
 
 /**
  * A Keyv over SQLite (embedded: no server, survives restarts) or Redis (shared by
  * every instance). Redis commands fail fast while disconnected instead of queueing,
  * so a dead Redis is a logged miss, never a hang.
  */
-export function createKeyvStore(options: StoreOptions, table = 'pages'): Keyv {
-  if (storeKind(options.store) === 'embedded') {
-    fs.mkdirSync(options.dir, { recursive: true });
-    const file = path.resolve(options.dir, 'rendercache.sqlite');
+export function createKeyvStore(location: KeyvLocation, namespace: string, table = 'pages'): Keyv {
+  if (location.backend === 'embedded') {
+    fs.mkdirSync(location.dir, { recursive: true });
+    const file = path.resolve(location.dir, 'rendercache.sqlite');
     const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, table, busyTimeout: 5000, keySize: 2048 });
-    return new Keyv({ store: adapter, namespace: options.namespace, throwOnErrors: true });
+    return new Keyv({ store: adapter, namespace, throwOnErrors: true });
   }
-  const adapter = new KeyvRedis(
-    {
-      url: options.store,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: Math.max(1000, options.commandTimeoutMs * 4),
-        reconnectStrategy: (retries: number) => Math.min(250 * 2 ** Math.min(retries, 4), 4000),
-      },
-    },
-    { namespace: `${options.namespace}:${table}`, throwOnConnectError: false, throwOnErrors: true, connectionTimeout: options.commandTimeoutMs * 4 },
-  );
-  return new Keyv({ store: adapter, namespace: `${options.namespace}:${table}`, useKeyPrefix: false, throwOnErrors: true });
+  const prefix = `${namespace}:${table}`;
+  const adapter = new KeyvRedis(keyvRedisOptions(location.redis), {
+    namespace: prefix,
+    throwOnConnectError: false,
+    throwOnErrors: true,
+    connectionTimeout: location.redis.connectTimeoutMs,
+  });
+  return new Keyv({ store: adapter, namespace: prefix, useKeyPrefix: false, throwOnErrors: true });
 }
 
 /**

@@ -51,22 +51,37 @@ function applyEnv(raw: unknown, env: ConfigEnv, source: string): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${source}: the top level must be a mapping of keys (server, cache, render, auth, sites, ...)`);
   }
-  const cfg = structuredClone(raw) as Record<string, Record<string, unknown> | undefined>;
+  const cfg = structuredClone(raw) as Record<string, unknown>;
+  rejectReplacedSettings(cfg, source);
   const section = (key: string): Record<string, unknown> => {
     const value = cfg[key];
-    if (value === undefined) return (cfg[key] = {});
-    return value;
+    if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+    // Not a mapping: left for the schema to report, the override going to a fresh one.
+    return value === undefined ? (cfg[key] = {}) : {};
   };
   if (env.PORT !== undefined && env.PORT !== '') {
     const port = Number(env.PORT);
     if (!Number.isInteger(port)) throw new ConfigError(`PORT: must be an integer, got "${env.PORT}"`);
     section('server').port = port;
   }
-  if (env.REDIS_URL) section('cache').store = env.REDIS_URL;
+  if (env.REDIS_URL) {
+    cfg.backend = 'redis';
+    section('redis').url = env.REDIS_URL;
+  }
   if (env.CHROME_PATH) section('render').chromePath = env.CHROME_PATH;
   if (env.LOG_LEVEL) section('log').level = env.LOG_LEVEL;
   if (env.RENDERCACHE_ROLE) section('cluster').role = env.RENDERCACHE_ROLE;
   return cfg;
+}
+
+/** Settings of an earlier version, named with what replaced them, rather than "unrecognized key". */
+function rejectReplacedSettings(cfg: Record<string, unknown>, source: string): void {
+  const cache = cfg.cache;
+  if (typeof cache === 'object' && cache !== null && 'store' in cache) {
+    throw new ConfigError(
+      `${source}: cache.store was replaced by "backend": leave it out for the embedded store, or set backend: redis and redis.url (or env REDIS_URL) for Redis`,
+    );
+  }
 }
 
 function formatIssues(error: z.ZodError, source: string): string {

@@ -156,16 +156,51 @@ export const configSchema = z.strictObject({
       keepAliveTimeoutMs: z.number().int().min(0).max(3_600_000).default(65_000),
     })
     .prefault({}),
+  /**
+   * Where the page cache, the jobs and the engine live: "embedded" (one process: SQLite under
+   * cache.dir, p-queue, node-cron; survives restarts) or "redis" (instances share one cache and
+   * one set of jobs over Redis and BullMQ). Env REDIS_URL sets "redis".
+   */
+  backend: z.enum(['embedded', 'redis']).default('embedded'),
+  /** The Redis of backend "redis": one connection policy for the page cache, the job store and BullMQ. */
+  redis: z
+    .strictObject({
+      /**
+       * rediss:// for TLS; user, password and db in the URL. With topology "cluster" a first node
+       * of the cluster, with "sentinel" a first sentinel. Env REDIS_URL overrides.
+       */
+      url: z.string().regex(/^rediss?:\/\/[^/?#]/, 'must be a redis:// or rediss:// URL with a host').default('redis://127.0.0.1:6379'),
+      /**
+       * "standalone"; "cluster" (Redis Cluster: each store's keys and BullMQ's queues share one hash
+       * tag); or "sentinel" (the master sentinelMaster, found through the sentinels).
+       */
+      topology: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone'),
+      /** More cluster nodes ("cluster") or sentinels ("sentinel") beyond the url's, as host:port. */
+      seeds: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/, 'must be host:port ([v6]:port for IPv6)')).default([]),
+      /** The master's name, as the sentinels know it (topology "sentinel"). */
+      sentinelMaster: z.string().min(1).default('mymaster'),
+      /** A command unanswered this long fails, and its caller reports or retries it (BullMQ's blocking connections wait without one). */
+      commandTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
+      /** Opening a connection gives up after this. */
+      connectTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
+      /** A lost connection is retried after this, doubling on each try up to reconnectMaxDelayMs. */
+      reconnectMinDelayMs: z.number().int().min(10).max(60_000).default(250),
+      /** The longest wait between two reconnection tries. */
+      reconnectMaxDelayMs: z.number().int().min(10).max(600_000).default(4000),
+      /** With rediss://, refuse a server whose certificate does not verify (off only for a test server with a self-signed certificate). */
+      tlsRejectUnauthorized: z.boolean().default(true),
+      /** With rediss://, a PEM file of the CA that signed the server's certificate (default: Node's bundled CAs). */
+      tlsCaFile: z.string().min(1).optional(),
+    })
+    .prefault({}),
   cache: z
     .strictObject({
-      /** "embedded" (SQLite under `dir`, survives restarts) or a redis:// URL. Env REDIS_URL overrides. */
-      store: z.union([z.literal('embedded'), z.string().regex(/^rediss?:\/\//, 'must be "embedded" or a redis:// URL')]).default('embedded'),
-      /** Folder of the embedded store. */
+      /** Folder of the embedded backend's files (page cache and jobs). */
       dir: z.string().min(1).default('./data'),
-      /** Key namespace in the store. */
+      /** Key namespace in the store: instances with the same backend and namespace are one cluster. */
       namespace: z.string().min(1).default('rendercache'),
       /**
-       * A store command slower than this counts as a miss (and is logged). A false miss
+       * A cache read slower than this counts as a miss (and is logged). A false miss
        * costs a whole render (0.5-2 s), so a slow store is waited for a little.
        */
       commandTimeoutMs: z.number().int().min(10).max(60_000).default(1000),
@@ -297,13 +332,13 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
-  /** Several instances sharing one Redis (used when the cache store is redis://). */
+  /** Several instances sharing one Redis (backend "redis"). */
   cluster: z
     .strictObject({
       /**
        * What this instance does: "api" serves crawlers and the API, "worker" renders,
        * "all" both; `--role` and env RENDERCACHE_ROLE override.
-       * "api" and "worker" need a Redis store.
+       * "api" and "worker" need backend "redis".
        */
       role: z.enum(['api', 'worker', 'all']).default('all'),
       /** A render whose instance stops renewing its lock for this long is taken over by another. */
@@ -385,8 +420,11 @@ export const configSchema = z.strictObject({
   if (cfg.server.headersTimeoutMs > cfg.server.requestTimeoutMs) {
     ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${cfg.server.requestTimeoutMs})` });
   }
-  if (cfg.cluster.role !== 'all' && cfg.cache.store === 'embedded') {
-    ctx.addIssue({ code: 'custom', path: ['cluster', 'role'], message: `role "${cfg.cluster.role}" needs a shared Redis store (cache.store redis://… or REDIS_URL)` });
+  if (cfg.cluster.role !== 'all' && cfg.backend === 'embedded') {
+    ctx.addIssue({ code: 'custom', path: ['cluster', 'role'], message: `role "${cfg.cluster.role}" needs backend "redis" (backend: redis and redis.url, or env REDIS_URL)` });
+  }
+  if (cfg.redis.reconnectMinDelayMs > cfg.redis.reconnectMaxDelayMs) {
+    ctx.addIssue({ code: 'custom', path: ['redis', 'reconnectMinDelayMs'], message: `must not exceed redis.reconnectMaxDelayMs (${cfg.redis.reconnectMaxDelayMs})` });
   }
   const ids = new Set<string>();
   const names = new Set<string>();
@@ -408,3 +446,4 @@ export type RenderOptionsConfig = RendercacheConfig['render'];
 export type ResourceType = z.infer<typeof resourceType>;
 export type ClusterRetention = RendercacheConfig['cluster']['retention'];
 export type KeptJobs = ClusterRetention['lookups'];
+export type RedisConfig = RendercacheConfig['redis'];

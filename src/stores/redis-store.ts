@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { JobStore } from '../jobs/job-store.js';
 import {
   isUnfinished,
@@ -10,6 +9,7 @@ import {
   type PageStatus,
   type PageUpdate,
 } from '../jobs/types.js';
+import { openCommandConnection, slotTag, type RedisConnection, type RedisPolicy } from '../redis/redis-connection.js';
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
@@ -49,17 +49,19 @@ const PAGE_WRITE_TRIES = 3;
  * filtering and counting never load the whole job.
  */
 export class RedisStore implements JobStore, SiteStateStore {
-  private readonly redis: Redis;
+  /** Every key starts with one hash tag: a job's Lua scripts and MULTIs touch several keys, which Redis Cluster allows in one slot only. */
+  private readonly ns: string;
 
-  constructor(
-    url: string,
-    private readonly ns: string,
-    commandTimeoutMs = 2000,
+  private constructor(
+    private readonly redis: RedisConnection,
+    namespace: string,
   ) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, commandTimeout: commandTimeoutMs, enableOfflineQueue: true });
-    this.redis.on('error', () => {
-      /* reported by the failing commands themselves */
-    });
+    this.ns = slotTag(namespace, 'jobs');
+  }
+
+  /** Connects under the Redis policy (fails fast while Redis is away); rejects when Redis does not answer. */
+  static async open(policy: RedisPolicy, namespace: string): Promise<RedisStore> {
+    return new RedisStore(await openCommandConnection(policy), namespace);
   }
 
   private key(...parts: string[]): string {

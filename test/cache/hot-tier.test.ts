@@ -29,7 +29,7 @@ describe('hot tier accounting', () => {
   });
 
   it('entries written and read back through the page cache hold only their own bytes', async () => {
-    const store = createKeyvStore({ store: 'embedded', dir: tempDir(), namespace: uniqueNamespace('hot'), commandTimeoutMs: 1000 });
+    const store = createKeyvStore({ backend: 'embedded', dir: tempDir() }, uniqueNamespace('hot'));
     const writer = new PageCache(store, new HotTier(1 << 24), { commandTimeoutMs: 1000, staleAfterMs: 60_000 }, createLogger('silent'));
     const reader = new PageCache(store, new HotTier(1 << 24), { commandTimeoutMs: 1000, staleAfterMs: 60_000 }, createLogger('silent'));
     for (let i = 0; i < 20; i++) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotTier } from '../../src/cache/hot-tier.js';
 import { PageCache } from '../../src/cache/page-cache.js';
-import { createKeyvStore } from '../../src/cache/store.js';
+import { openRedisKeyv } from '../helpers/redis-backend.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { managementApi } from '../helpers/management-api.js';
@@ -39,7 +39,7 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
 
   const clusterConfig = (namespace: string) =>
     clusterInstanceConfig({
-      store: redis.url,
+      redis: redis.url,
       namespace,
       token: TOKEN,
       sites: [{ id: 'chaos', name: 'Chaos', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: names.map(pagePath) } }],
@@ -114,12 +114,7 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
     // Pages written one by one with the service's own cache code (no concurrent first calls).
     const namespace = uniqueNamespace('chaos-fresh-reads');
     const seeded = pageNames('fr', 20);
-    const writer = new PageCache(
-      createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }),
-      new HotTier(0),
-      { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
-      createLogger('silent'),
-    );
+    const writer = redisPageCache(redis.url, namespace);
     try {
       expect(await writer.ping()).toBe(true);
       for (const n of seeded) {
@@ -133,12 +128,7 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
         });
       }
       // put() only logs a failed write: read every page back from Redis (a fresh reader, so no hot tier).
-      const reader = new PageCache(
-        createKeyvStore({ store: redis.url, dir: '', namespace, commandTimeoutMs: 3000 }),
-        new HotTier(0),
-        { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
-        createLogger('silent'),
-      );
+      const reader = redisPageCache(redis.url, namespace);
       try {
         expect(await reader.ping()).toBe(true);
         for (const n of seeded) expect(await reader.get(`${origin.origin}${pagePath(n)}`), n).toBeDefined();
@@ -164,12 +154,7 @@ describe('a cluster instance SIGKILLed in mid-job', () => {
 
 /** Which pages of the job have an entry in Redis, read with the service's own cache code. */
 async function keysInRedis(url: string, namespace: string, origin: string): Promise<Map<string, boolean>> {
-  const cache = new PageCache(
-    createKeyvStore({ store: url, dir: '', namespace, commandTimeoutMs: 3000 }),
-    new HotTier(0),
-    { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 },
-    createLogger('silent'),
-  );
+  const cache = redisPageCache(url, namespace);
   try {
     // One call first: concurrent first calls on a fresh client fail ("The client is offline").
     if (!(await cache.ping())) throw new Error('the test cannot read Redis');
@@ -197,4 +182,9 @@ function describeLost(
     inRedisBeforeLookup: inRedis.get(r.name),
     logs: logLines.filter((l) => l.url === `${origin}${pagePath(r.name)}`),
   }));
+}
+
+/** The service's own page cache over the test's Redis, without a hot tier: every read goes to Redis. */
+function redisPageCache(url: string, namespace: string): PageCache {
+  return new PageCache(openRedisKeyv(url, namespace), new HotTier(0), { commandTimeoutMs: 3000, staleAfterMs: 7_200_000 }, createLogger('silent'));
 }

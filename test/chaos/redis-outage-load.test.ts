@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { API_BASE, managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { uniqueNamespace } from '../helpers/service.js';
+import { onRedis } from '../helpers/redis-backend.js';
 import { generationOf, pagePath, startChaosOrigin, type ChaosOrigin } from './support/chaos-origin.js';
 import { errorText, pageNames, sleep, waitFor } from './support/chaos-helpers.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -83,7 +84,8 @@ describe('Redis killed, and Redis frozen, under load', () => {
   /** A service of its own namespace per scenario, its pages cached by one refresh. */
   async function startScenario(label: string) {
     service = await startServiceProcess({
-      cache: { store: redis.url, namespace: uniqueNamespace(`chaos-outage-${label}`) },
+      ...onRedis(redis.url),
+      cache: { namespace: uniqueNamespace(`chaos-outage-${label}`) },
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       refresh: { retryBackoffMs: 50 },

@@ -41,7 +41,7 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
   it('fails the job "Service Restarted" and keeps every page it recorded complete, intact', async () => {
     const dir = tempDir('rendercache-chaos-sqlite-');
     const config = {
-      cache: { store: 'embedded', dir, namespace: NAMESPACE },
+      cache: { dir, namespace: NAMESPACE },
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       schedule: { enabled: false },
@@ -87,7 +87,7 @@ describe('a single process SIGKILLed in mid-job, then restarted on the same cach
     expect(second.logs.some((l) => l.msg === 'ended a job interrupted by a restart' && l.jobId === jobId)).toBe(true);
 
     // No entry in the store is corrupt: every one decodes to a whole page of its own URL.
-    const keyv = createKeyvStore({ store: 'embedded', dir, namespace: NAMESPACE, commandTimeoutMs: 1000 });
+    const keyv = createKeyvStore({ backend: 'embedded', dir }, NAMESPACE);
     const broken: string[] = [];
     let entries = 0;
     try {

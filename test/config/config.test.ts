@@ -19,7 +19,8 @@ describe('config', () => {
   it('fills every default from the schema', () => {
     const config = parseConfig({ sites: [{ id: 's', name: 'S', origin: 'https://example.com' }] });
     expect(config.server.port).toBe(3000);
-    expect(config.cache.store).toBe('embedded');
+    expect(config.backend).toBe('embedded');
+    expect(config.redis).toMatchObject({ url: 'redis://127.0.0.1:6379', topology: 'standalone' });
     expect(config.render.deadlineMs).toBe(20_000);
     expect(config.render.concurrency).toBeGreaterThanOrEqual(1);
     expect(config.sites[0]).toMatchObject({
@@ -33,7 +34,8 @@ describe('config', () => {
     fs.writeFileSync(file, 'server:\n  port: 1234\n');
     const config = loadConfigFile(file, { PORT: '4321', REDIS_URL: 'redis://10.0.0.1:6379', CHROME_PATH: '/opt/chrome' });
     expect(config.server.port).toBe(4321);
-    expect(config.cache.store).toBe('redis://10.0.0.1:6379');
+    expect(config.backend).toBe('redis');
+    expect(config.redis.url).toBe('redis://10.0.0.1:6379');
     expect(config.render.chromePath).toBe('/opt/chrome');
   });
 
@@ -45,7 +47,7 @@ describe('config', () => {
   });
 
   it('names the field and the reason of every problem', () => {
-    expect(() => parseConfig({ sites: [{ id: 'bad id', name: 'X', origin: 'ftp://x' }], cache: { store: 'memcached://x' } }))
+    expect(() => parseConfig({ sites: [{ id: 'bad id', name: 'X', origin: 'ftp://x' }], redis: { url: 'memcached://x' } }))
       .toThrow(ConfigError);
     expect(() => parseConfig({ sites: [{ id: 'a', name: 'A', origin: 'http://a.test', members: { bob: 'Boss' } }] }))
       .toThrow(/sites\[0\]\.members\.bob: Invalid option/);

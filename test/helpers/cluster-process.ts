@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach } from 'vitest';
+import { onRedis, type TestRedisSettings } from './redis-backend.js';
 import { tempDir } from './service.js';
 
 /** A real `rendercache serve` process, started from the sources. */
@@ -99,12 +100,23 @@ export function processesPerTest(end: 'stop' | 'kill' = 'stop'): ServiceProcess[
 
 /**
  * The config of each instance of a test cluster: real processes sharing one Redis namespace
- * (`store`), one owner token, no schedules. Tuned for three instances on two cores.
+ * (on `redis`), one owner token, no schedules. Tuned for three instances on two cores.
  */
-export function clusterInstanceConfig<S>({ store, namespace, token, sites }: { store: string; namespace: string; token: string; sites: S[] }) {
+export function clusterInstanceConfig<S>({
+  redis,
+  namespace,
+  token,
+  sites,
+}: {
+  redis: TestRedisSettings | string;
+  namespace: string;
+  token: string;
+  sites: S[];
+}) {
   return {
+    ...onRedis(redis),
     // Three Chromiums on two cores: a slow store read would turn a hit into a miss.
-    cache: { store, namespace, commandTimeoutMs: 3000 },
+    cache: { namespace, commandTimeoutMs: 3000 },
     auth: { tokens: [{ token, user: 'owner' }] },
     api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
     render: { concurrency: 3 },

@@ -5,6 +5,7 @@ import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js'
 import { processesPerTest, startServiceProcess, type ServiceProcess } from '../helpers/cluster-process.js';
 import { managementApi, type JobStatusBody } from '../helpers/management-api.js';
 import { REDIS_URL, uniqueNamespace } from '../helpers/service.js';
+import { onRedis } from '../helpers/redis-backend.js';
 
 /**
  * SIGTERM on a real `rendercache serve` process: answers in flight finish with
@@ -148,7 +149,8 @@ describe('SIGTERM on one of two cluster instances in mid-job', () => {
     const PAGES = 16;
     const urls = Array.from({ length: PAGES }, (_, i) => `/slow?delay=1200&n=${i}`);
     const config = {
-      cache: { store: REDIS_URL, namespace, commandTimeoutMs: 3000 },
+      ...onRedis(REDIS_URL),
+      cache: { namespace, commandTimeoutMs: 3000 },
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       render: { concurrency: 2 },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 
 /** What one instance tells the others: a page was rewritten, a site's state changed. */
@@ -12,8 +12,8 @@ export class ClusterBus {
   private readonly handlers: Array<(message: BusMessage) => void> = [];
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly publisher: RedisConnection,
+    private readonly subscriber: RedisConnection,
     private readonly channel: string,
     private readonly instanceId: string,
     private readonly logger: Logger,

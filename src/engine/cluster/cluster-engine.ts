@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ClusterBus } from './cluster-bus.js';
 import { ClusterRefreshRunner } from './cluster-refresh-runner.js';
@@ -10,8 +9,8 @@ import { ControlWorker } from './control-worker.js';
 import { PageJobProcessor } from './page-job.js';
 import { PageJobQueue } from './page-job-queue.js';
 import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE, type LookupJobData } from './queues.js';
-import { openProducerConnection, openWorkerConnection } from './redis-connections.js';
 import { RedisWatch } from './redis-watch.js';
+import { openBlockingConnection, openCommandConnection, type RedisConnection, type RedisPolicy } from '../../redis/redis-connection.js';
 import { RenderWorker } from './render-worker.js';
 import { withTimeout } from '../../cache/with-timeout.js';
 import { RefreshService } from '../../jobs/refresh-service.js';
@@ -39,10 +38,10 @@ export class ClusterEngine implements Engine {
 
   private constructor(
     private readonly parts: EngineParts,
-    private readonly producer: Redis,
-    private readonly workerConnection: Redis,
-    eventsConnection: Redis,
-    subscriber: Redis,
+    private readonly producer: RedisConnection,
+    private readonly workerConnection: RedisConnection,
+    eventsConnection: RedisConnection,
+    subscriber: RedisConnection,
   ) {
     const { config, renderer, logger } = parts;
     const prefix = bullPrefix(config.cache.namespace);
@@ -78,10 +77,10 @@ export class ClusterEngine implements Engine {
     this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, `${INSTANCE_ID}:${randomUUID()}`, logger);
   }
 
-  static async open(parts: EngineParts): Promise<ClusterEngine> {
-    const url = parts.config.cache.store;
-    const producer = await openProducerConnection(url, Math.max(1000, parts.config.cache.commandTimeoutMs * 4));
-    return new ClusterEngine(parts, producer, openWorkerConnection(url), openWorkerConnection(url), openWorkerConnection(url));
+  /** Connects under the Redis policy: one request connection, and blocking ones for workers, queue events and pub/sub. */
+  static async open(parts: EngineParts, redis: RedisPolicy): Promise<ClusterEngine> {
+    const producer = await openCommandConnection(redis);
+    return new ClusterEngine(parts, producer, openBlockingConnection(redis), openBlockingConnection(redis), openBlockingConnection(redis));
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
@@ -63,7 +63,7 @@ export class ControlWorker {
   private readonly stopping = new AbortController();
 
   constructor(
-    connection: Redis,
+    connection: RedisConnection,
     private readonly deps: ControlWorkerDeps,
     options: ControlWorkerOptions,
   ) {

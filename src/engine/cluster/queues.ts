@@ -2,11 +2,13 @@ import type { KeepJobs } from 'bullmq';
 import type { KeptJobs } from '../../config/schema.js';
 import type { RenderTask } from '../render-queue.js';
 import { PRIORITY } from '../render-queue.js';
+import { slotTag } from '../../redis/redis-connection.js';
 
 /** BullMQ queues of a cluster, under the cache namespace so clusters never mix. */
 export const RENDER_QUEUE = 'render';
 export const CONTROL_QUEUE = 'control';
-export const bullPrefix = (namespace: string) => `${namespace}:bull`;
+/** BullMQ's scripts touch several keys of a queue at once: one hash tag keeps them in one Redis Cluster slot. */
+export const bullPrefix = (namespace: string) => slotTag(namespace, 'bull');
 
 /** Jobs of the render queue: a crawler's lookup, or one page of a refresh job. */
 export const RENDER_JOB = { lookup: 'lookup', page: 'page' } as const;

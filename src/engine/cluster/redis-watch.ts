@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../redis/redis-connection.js';
 import { withTimeout } from '../../cache/with-timeout.js';
 
 /**
@@ -12,7 +12,7 @@ export class RedisWatch {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: { pingEveryMs: number; pingTimeoutMs: number },
   ) {
     redis.on('close', () => this.lost());

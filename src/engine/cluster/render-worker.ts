@@ -1,5 +1,5 @@
 import { WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RenderAndStore } from '../render-and-store.js';
 import type { RenderTaskResult } from '../render-queue.js';
@@ -27,7 +27,7 @@ type RenderJobData = LookupJobData | PageJobData;
 export class RenderWorker {
   private readonly worker: Worker<RenderJobData, RenderTaskResult | void>;
 
-  constructor(connection: Redis, renderer: RenderAndStore, pages: PageJobProcessor, options: RenderWorkerOptions, logger: Logger) {
+  constructor(connection: RedisConnection, renderer: RenderAndStore, pages: PageJobProcessor, options: RenderWorkerOptions, logger: Logger) {
     this.worker = new Worker<RenderJobData, RenderTaskResult | void>(
       RENDER_QUEUE,
       // Three parameters: BullMQ passes the abort signal only to a processor that declares it.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
 import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
 import { REDIS_URL, uniqueNamespace } from '../../helpers/service.js';
-import { RedisStore } from '../../../src/stores/redis-store.js';
+import { openRedisStore } from '../../helpers/redis-backend.js';
 import { isUnfinished, type JobRecord } from '../../../src/jobs/types.js';
 
 /**
@@ -44,7 +44,7 @@ function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
     members: { owner: 'Owner' },
     pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
   };
-  return { ...clusterInstanceConfig({ store: REDIS_URL, namespace, token: TOKEN, sites: [big] }), ...extra };
+  return { ...clusterInstanceConfig({ redis: REDIS_URL, namespace, token: TOKEN, sites: [big] }), ...extra };
 }
 
 const api = (p: ServiceProcess, method: string, path: string) =>
@@ -146,7 +146,7 @@ describe('three instances sharing Redis', () => {
     processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(config)))));
     // Until three scheduled refreshes have ended (a tick may be running when we look: it is
     // counted for uniqueness, and judged once it has ended).
-    const store = new RedisStore(REDIS_URL, namespace);
+    const store = await openRedisStore(REDIS_URL, namespace);
     const scheduledJobs = async () => (await store.jobsOfSite('tiny', 50)).filter((j) => j.trigger === 'schedule');
     const ended = (jobs: JobRecord[]) => jobs.filter((j) => !isUnfinished(j.progress));
     let scheduled = await scheduledJobs();

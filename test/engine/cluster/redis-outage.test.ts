@@ -5,6 +5,7 @@ import { json } from '../../helpers/json.js';
 import type { JobStatusBody } from '../../helpers/management-api.js';
 import { startTestRedis, type TestRedis } from '../../helpers/redis-server.js';
 import { lookupUrl, startTestService, uniqueNamespace } from '../../helpers/service.js';
+import { onRedis } from '../../helpers/redis-backend.js';
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const start = Date.now();
@@ -22,7 +23,8 @@ describe('Redis going away and coming back', () => {
     site = await startFixtureSite();
     redis = await startTestRedis();
     service = await startTestService({
-      cache: { store: redis.url, namespace: uniqueNamespace('outage'), commandTimeoutMs: 300 },
+      ...onRedis(redis.url),
+      cache: { namespace: uniqueNamespace('outage'), commandTimeoutMs: 300 },
       auth: { tokens: [{ token: 'outage-token-123', user: 'owner' }] },
       sites: [{ id: 'fixture', name: 'Fixture', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2'] } }],
     });

@@ -4,6 +4,7 @@ import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.
 import { json } from '../../helpers/json.js';
 import type { JobStatusBody, SiteBody } from '../../helpers/management-api.js';
 import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../../helpers/service.js';
+import { onRedis } from '../../helpers/redis-backend.js';
 
 /**
  * What each instance keeps in memory (hot tier, site state, request budgets) stays
@@ -22,7 +23,8 @@ describe('two instances sharing one Redis', () => {
     site = await startFixtureSite();
     const namespace = uniqueNamespace('shared');
     const config = {
-      cache: { store: REDIS_URL, namespace },
+      ...onRedis(REDIS_URL),
+      cache: { namespace },
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 10, windowSeconds: 60 } },
       render: { concurrency: 2 },
