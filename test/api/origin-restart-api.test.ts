@@ -16,7 +16,8 @@ import { startSickOrigin, type SickOrigin } from '../fixtures/sick-origin.js';
 import { json } from '../helpers/json.js';
 import { managementApi, stepKinds, type JobStatusBody, type ListBody, type PageItemBody } from '../helpers/management-api.js';
 import { anyOfType } from '../helpers/matchers.js';
-import { REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { startTestService } from '../helpers/service.js';
 
 const PASSWORD_ENV = 'RC_TEST_API_ARCGIS_PASSWORD';
 const TOKENS = {
@@ -48,10 +49,7 @@ function cloudFoundry(fake: FakeCloudFoundry, auth: Record<string, unknown>) {
   return { adapter: 'cloudfoundry-restage', when: 'on-failure', pollIntervalMs: 10, deadlineMs: 15_000, apiUrl: fake.url, appGuid: FAKE_CF_APP_GUID, auth };
 }
 
-describe.each([
-  { store: 'embedded', cache: () => ({ dir: tempDir() }) },
-  { store: 'redis', cache: () => ({ store: REDIS_URL, namespace: uniqueNamespace('restart-api') }) },
-])('POST /sites/{id}/origin/restart on the $store store', ({ cache }) => {
+describe.each(BACKENDS)('POST /sites/{id}/origin/restart on the $name backend', (backend) => {
   let service: RunningService;
   let origin: SickOrigin;
   let gis: FakeArcgis;
@@ -103,10 +101,10 @@ describe.each([
     });
     service = await startTestService(
       {
+        ...backend.serviceConfig('restart-api'),
         auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
         api: { rateLimit: { points: 10_000, windowSeconds: 60 } },
         refresh: { retryBackoffMs: 10 },
-        cache: cache(),
         sites: [
           site('gis', { restart: arcgis(gis) }),
           site('gis-fails', { restart: arcgis(gisFailing) }),

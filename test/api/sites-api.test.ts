@@ -3,7 +3,8 @@ import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { json, type ErrorBody } from '../helpers/json.js';
 import type { JobStatusBody, ListBody, PageItemBody, SiteBody, SiteCacheBody } from '../helpers/management-api.js';
-import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { lookupUrl, startTestService } from '../helpers/service.js';
 
 const BASE = '/sites/management/api/v1';
 const TOKENS = {
@@ -18,22 +19,20 @@ const TOKENS = {
 type Who = keyof typeof TOKENS;
 const OCM_TYPE = 'http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#sec10.4.1';
 
-describe.each([
-  { store: 'embedded', cache: () => ({ dir: tempDir() }) },
-  { store: 'redis', cache: () => ({ store: REDIS_URL, namespace: uniqueNamespace('api') }) },
-])('Sites Management API on the $store store', ({ store, cache }) => {
+describe.each(BACKENDS)('Sites Management API on the $name backend', (backend) => {
   let site: FixtureSite;
   let service: RunningService;
-  let cacheConfig: Record<string, unknown>;
+  /** Chosen once: a restarted service finds the same store. */
+  let backendConfig: Record<string, unknown>;
 
   const config = () => {
     const members = { owner: 'Owner', manager: 'Manager', contributor: 'Contributor', viewer: 'Viewer', burst: 'Viewer' };
     const urls = ['/page/1', '/page/2', '/page/3', '/page/4'];
     return {
+      ...backendConfig,
       auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user, admin: user === 'admin' })) },
       api: { rateLimit: { points: 600, windowSeconds: 60 }, maxBodyBytes: 4096 },
       refresh: { retryBackoffMs: 10, siteConcurrency: 2 },
-      cache: cacheConfig,
       sites: [
         { id: 'main', name: 'Main Site', origin: site.origin, pages: { urls }, members },
         {
@@ -86,7 +85,7 @@ describe.each([
 
   beforeAll(async () => {
     site = await startFixtureSite();
-    cacheConfig = cache();
+    backendConfig = backend.serviceConfig('api');
     service = await startTestService(config());
   });
 
@@ -317,7 +316,7 @@ describe.each([
       expect((await json<SiteBody>(await call('owner', 'POST', '/sites/lifecycle/activate'))).runtimeStatus).toBe('online');
     });
 
-    it.runIf(store === 'embedded')('ends a job interrupted by a restart as failed, with a clear error', async () => {
+    it.runIf(backend.name === 'embedded')('ends a job interrupted by a restart as failed, with a clear error', async () => {
       const res = await refresh('owner', 'slow');
       const job = await json<JobStatusBody>(res);
       await new Promise((r) => setTimeout(r, 500));
@@ -330,7 +329,7 @@ describe.each([
       expect((await refresh('owner', 'slow')).status).toBe(202);
     });
 
-    it.runIf(store === 'redis')('carries a job on across a restart: its pages wait in Redis', async () => {
+    it.runIf(backend.name === 'redis')('carries a job on across a restart: its pages wait in Redis', async () => {
       const res = await refresh('owner', 'slow');
       const job = await json<JobStatusBody>(res);
       await new Promise((r) => setTimeout(r, 500));

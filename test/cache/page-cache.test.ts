@@ -2,9 +2,10 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { HotTier } from '../../src/cache/hot-tier.js';
 import { PageCache } from '../../src/cache/page-cache.js';
-import { createKeyvStore } from '../../src/cache/store.js';
+import type Keyv from 'keyv';
 import { createLogger } from '../../src/observability/logger.js';
-import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS, EMBEDDED, REDIS, redisBackend } from '../helpers/backends.js';
+import { tempDir, uniqueNamespace } from '../helpers/service.js';
 
 function capturingLogger() {
   const lines: string[] = [];
@@ -26,23 +27,23 @@ const page = (html: string) => ({
   source: { trigger: 'api' as const, jobId: 'j1' },
 });
 
-function openCache(store: string, dir: string, namespace: string, logger = createLogger('silent')) {
-  return new PageCache(
-    createKeyvStore({ store, dir, namespace, commandTimeoutMs: 300 }),
-    new HotTier(1 << 20),
-    { commandTimeoutMs: 300, staleAfterMs: 60_000 },
-    logger,
-  );
+const COMMAND_TIMEOUT_MS = 300;
+
+function openCache(keyv: Keyv, logger = createLogger('silent')) {
+  return new PageCache(keyv, new HotTier(1 << 20), { commandTimeoutMs: COMMAND_TIMEOUT_MS, staleAfterMs: 60_000 }, logger);
 }
 
-describe.each(['embedded', REDIS_URL])('PageCache on %s', (store) => {
+/** A Redis that is not there: nothing listens on port 1. */
+const DEAD_REDIS = redisBackend('redis://127.0.0.1:1');
+
+describe.each(BACKENDS)('PageCache on the $name backend', (backend) => {
   it('keeps status, headers, HTML and provenance, and survives a restart of the process', async () => {
     const dir = tempDir();
     const ns = uniqueNamespace('pc');
-    const first = openCache(store, dir, ns);
+    const first = openCache(backend.openKeyv('pc', { dir, namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     await first.put('http://a.test/p', page('<html><body><p>hello</p></body></html>'));
     await first.close();
-    const second = openCache(store, dir, ns);
+    const second = openCache(backend.openKeyv('pc', { dir, namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     const entry = await second.get('http://a.test/p');
     expect(entry?.identity.toString()).toContain('<p>hello</p>');
     expect(entry?.stored).toMatchObject({ status: 200, headers: { 'x-robots-tag': 'noindex' }, renderTimeMs: 12, source: { trigger: 'api', jobId: 'j1' } });
@@ -52,7 +53,7 @@ describe.each(['embedded', REDIS_URL])('PageCache on %s', (store) => {
   });
 
   it('records a failure beside the entry without touching it', async () => {
-    const cache = openCache(store, tempDir(), uniqueNamespace('pc'));
+    const cache = openCache(backend.openKeyv('pc', { commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     await cache.put('http://a.test/p', page('<html><body>good</body></html>'));
     await cache.recordFailure('http://a.test/p', { kind: 'timeout', detail: 'slow' });
     const entry = await cache.get('http://a.test/p');
@@ -66,20 +67,20 @@ describe.each(['embedded', REDIS_URL])('PageCache on %s', (store) => {
 describe('a fresh Redis store', () => {
   it('takes every one of its first writes once connected, even when they come at once', async () => {
     const ns = uniqueNamespace('fresh');
-    const cache = openCache(REDIS_URL, tempDir(), ns);
+    const cache = openCache(REDIS.openKeyv('fresh', { namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     await cache.connect();
     const urls = Array.from({ length: 12 }, (_, i) => `http://a.test/first/${i}`);
     const results = await Promise.all(urls.map((url) => cache.put(url, { ...page(`<html><body>${url}</body></html>`), url })));
     expect(results.map((r) => r.writeError)).toEqual(urls.map(() => null));
     await cache.close();
     // Durable: another process reads every one from the store.
-    const other = openCache(REDIS_URL, tempDir(), ns);
+    const other = openCache(REDIS.openKeyv('fresh', { namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     for (const url of urls) expect((await other.get(url))?.identity.toString()).toContain(url);
     await other.close();
   });
 
   it('refuses to connect to a store that does not answer', async () => {
-    const cache = openCache('redis://127.0.0.1:1', tempDir(), uniqueNamespace('dead'));
+    const cache = openCache(DEAD_REDIS.openKeyv('dead', { commandTimeoutMs: COMMAND_TIMEOUT_MS }));
     await expect(cache.connect()).rejects.toThrow();
     await cache.close();
   });
@@ -88,7 +89,7 @@ describe('a fresh Redis store', () => {
 describe('a store that is down', () => {
   it('reads as a miss with a logged error, quickly, and writes never throw', async () => {
     const { logger, lines } = capturingLogger();
-    const cache = openCache('redis://127.0.0.1:1', tempDir(), uniqueNamespace('dead'), logger);
+    const cache = openCache(DEAD_REDIS.openKeyv('dead', { commandTimeoutMs: COMMAND_TIMEOUT_MS }), logger);
     const started = Date.now();
     expect(await cache.get('http://a.test/p')).toBeUndefined();
     expect(Date.now() - started).toBeLessThan(2000);
@@ -106,11 +107,9 @@ describe('a store that is down', () => {
 
 describe('a corrupted entry', () => {
   it('is ignored, never served', async () => {
-    const dir = tempDir();
-    const ns = uniqueNamespace('bad');
-    const store = createKeyvStore({ store: 'embedded', dir, namespace: ns, commandTimeoutMs: 300 });
+    const store = EMBEDDED.openKeyv('bad', { commandTimeoutMs: COMMAND_TIMEOUT_MS });
     await store.set('page:http://a.test/bad', { v: 1, url: 42 });
-    const cache = new PageCache(store, new HotTier(1 << 20), { commandTimeoutMs: 300, staleAfterMs: 60_000 }, createLogger('silent'));
+    const cache = openCache(store);
     expect(await cache.get('http://a.test/bad')).toBeUndefined();
     await cache.close();
   });

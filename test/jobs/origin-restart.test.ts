@@ -5,7 +5,8 @@ import { FAKE_ARCGIS_DEPLOYMENT_ID, FAKE_ARCGIS_PASSWORD, FAKE_ARCGIS_USERNAME, 
 import { FAKE_CF_APP_GUID, FAKE_CF_CLIENT_ID, FAKE_CF_CLIENT_SECRET, startFakeCloudFoundry, type FakeCloudFoundry } from '../fixtures/fake-cloudfoundry.js';
 import { startSickOrigin, type SickOrigin } from '../fixtures/sick-origin.js';
 import { managementApi, stepKinds, type JobStatusBody } from '../helpers/management-api.js';
-import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS, REDIS } from '../helpers/backends.js';
+import { lookupUrl, startTestService } from '../helpers/service.js';
 
 const PASSWORD_ENV = 'RC_TEST_JOBS_ARCGIS_PASSWORD';
 const CLIENT_SECRET_ENV = 'RC_TEST_JOBS_CF_CLIENT_SECRET';
@@ -99,10 +100,7 @@ describe('site restart blocks at config load', () => {
   });
 });
 
-describe.each([
-  { store: 'embedded', cache: () => ({ dir: tempDir() }) },
-  { store: 'redis', cache: () => ({ store: REDIS_URL, namespace: uniqueNamespace('restart-jobs') }) },
-])('origin restarts in refresh jobs on the $store store', ({ cache }) => {
+describe.each(BACKENDS)('origin restarts in refresh jobs on the $name backend', (backend) => {
   let service: RunningService;
   const api = managementApi(() => service, TOKENS);
   const origins: SickOrigin[] = [];
@@ -150,10 +148,10 @@ describe.each([
     failingPlatform = await startFakeArcgis({ jobStatuses: ['SUBMITTED', 'EXECUTING', 'FAILED'], jobMessages: ['Pod web-0 failed readiness probe'] });
     platforms.push(healer, untouched, atThreshold, restager, failingPlatform);
     service = await startTestService({
+      ...backend.serviceConfig('restart-jobs'),
       auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
       api: { rateLimit: { points: 10_000, windowSeconds: 60 } },
       refresh: { retryBackoffMs: 10, maxAttempts: 2, siteConcurrency: 4 },
-      cache: cache(),
       sites: [
         site('sick', sick.origin, ['/p/1', '/p/2', '/p/3', '/p/4', '/p/5', '/p/6'], arcgisBlock(healer, { failureThresholdPercent: 50 })),
         site('partly', partlySick.origin, ['/p/1', '/ok/1', '/ok/2', '/ok/3'], arcgisBlock(untouched, { failureThresholdPercent: 50 })),
@@ -279,7 +277,7 @@ describe('on-failure restart with two instances sharing one Redis', () => {
     sick = await startSickOrigin();
     healer = await startFakeArcgis({ onRestarted: () => sick.heal() });
     const config = {
-      cache: { store: REDIS_URL, namespace: uniqueNamespace('restart-two') },
+      ...REDIS.serviceConfig('restart-two'),
       auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
       render: { concurrency: 3 },
       refresh: { retryBackoffMs: 10, maxAttempts: 2 },

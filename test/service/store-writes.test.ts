@@ -4,13 +4,13 @@ import sqlite3 from 'sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HotTier } from '../../src/cache/hot-tier.js';
 import { PageCache } from '../../src/cache/page-cache.js';
-import { createKeyvStore } from '../../src/cache/store.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
+import { BACKENDS, EMBEDDED, redisBackend, type BackendName, type TestBackend } from '../helpers/backends.js';
 import { managementApi } from '../helpers/management-api.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js';
-import { lookupUrl, REDIS_URL, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { lookupUrl, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 /**
  * A refresh page is complete only when its entry is in the cache store: a write the
@@ -35,9 +35,10 @@ afterEach(async () => {
 });
 afterAll(async () => site?.close());
 
-function config(store: string, namespace: string, dir = tempDir()) {
+/** A service on `backend`; `cacheExtras` name its namespace or folder when the test must know them. */
+function config(backend: TestBackend, cacheExtras: Record<string, unknown> = {}) {
   return {
-    cache: { store, namespace, dir, commandTimeoutMs: 1000 },
+    ...backend.serviceConfig('store-writes', { commandTimeoutMs: 1000, ...cacheExtras }),
     auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
     refresh: { maxAttempts: 2, retryBackoffMs: 50 },
     sites: [{ id: 'w', name: 'W', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: PAGES } }],
@@ -83,10 +84,11 @@ function sqliteExec(file: string, sql: string): Promise<void> {
   });
 }
 
-describe('a cache store that refuses page writes', () => {
-  it('embedded (SQLite): the refresh ends with those pages failed, not complete', async () => {
+/** Starts the service on a store of the backend that refuses every page write: each backend has its own way. */
+const startRefusingPageWrites: Record<BackendName, () => Promise<void>> = {
+  async embedded() {
     const dir = tempDir();
-    service = await startTestService(config('embedded', uniqueNamespace('refuse'), dir));
+    service = await startTestService(config(EMBEDDED, { dir }));
     // The store itself refuses: a trigger on the cache table aborts every page write.
     await sqliteExec(
       path.join(dir, 'rendercache.sqlite'),
@@ -94,10 +96,9 @@ describe('a cache store that refuses page writes', () => {
       CREATE TRIGGER refuse_insert BEFORE INSERT ON pages WHEN NEW.key LIKE '%:page:%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
       CREATE TRIGGER refuse_update BEFORE UPDATE ON pages WHEN NEW.key LIKE '%:page:%' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`,
     );
-    await expectPagesFailedForStore();
-  });
+  },
 
-  it('Redis (cluster engine): the refresh ends with those pages failed, not complete', async () => {
+  async redis() {
     redis = await startTestRedis();
     const namespace = uniqueNamespace('refuse');
     // A user that may write every key of the namespace except the cache's pages.
@@ -115,22 +116,30 @@ describe('a cache store that refuses page writes', () => {
       `~${namespace}:pages::ready:*`,
     );
     await admin.quit();
-    service = await startTestService(config(`redis://rc:rc-pass@127.0.0.1:${redis.port}`, namespace));
+    // The service's own Redis, as that user.
+    service = await startTestService(config(redisBackend(`redis://rc:rc-pass@127.0.0.1:${redis.port}`), { namespace }));
     expect(service.engine.kind).toBe('cluster');
+  },
+};
+
+describe.each(BACKENDS)('a cache store on the $name backend that refuses page writes', (backend) => {
+  it('the refresh ends with those pages failed, not complete', async () => {
+    await startRefusingPageWrites[backend.name]();
     await expectPagesFailedForStore();
   });
 });
 
-describe('a fresh instance', () => {
+describe.each(BACKENDS)('a fresh instance on the $name backend', (backend) => {
   it('stores its very first renders: every page complete is in the shared store', async () => {
     const namespace = uniqueNamespace('fresh');
+    const dir = tempDir();
     // One attempt only: a first write lost to a half-open connection would fail the page.
-    service = await startTestService({ ...config(REDIS_URL, namespace), refresh: { maxAttempts: 1 }, render: { concurrency: 4 } });
+    service = await startTestService({ ...config(backend, { namespace, dir }), refresh: { maxAttempts: 1 }, render: { concurrency: 4 } });
     const { job, pages } = await refreshToEnd();
     expect(job).toMatchObject({ progress: 'succeeded', completedCount: 3, failedCount: 0 });
     expect(pages.map((p) => p.status)).toEqual(['complete', 'complete', 'complete']);
     const reader = new PageCache(
-      createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }),
+      backend.openKeyv('fresh', { dir, namespace, commandTimeoutMs: 1000 }),
       new HotTier(0),
       { commandTimeoutMs: 1000, staleAfterMs: 60_000 },
       createLogger('silent'),
@@ -142,9 +151,10 @@ describe('a fresh instance', () => {
 
   it('reads its first lookups, arriving at once, from the shared store (no false miss while connecting)', async () => {
     const namespace = uniqueNamespace('fresh-read');
+    const dir = tempDir();
     const urls = Array.from({ length: 6 }, (_, i) => `${site.origin}/page/fr${i}`);
     const writer = new PageCache(
-      createKeyvStore({ store: REDIS_URL, dir: tempDir(), namespace, commandTimeoutMs: 1000 }),
+      backend.openKeyv('fresh-read', { dir, namespace, commandTimeoutMs: 1000 }),
       new HotTier(0),
       { commandTimeoutMs: 1000, staleAfterMs: 3_600_000 },
       createLogger('silent'),
@@ -160,7 +170,7 @@ describe('a fresh instance', () => {
         source: { trigger: 'api', jobId: 'seed' },
       });
     await writer.close();
-    service = await startTestService(config(REDIS_URL, namespace));
+    service = await startTestService(config(backend, { namespace, dir }));
     const answers = await Promise.all(urls.map((url) => fetch(lookupUrl(service!, url))));
     expect(answers.map((res) => res.headers.get('x-rendercache-cache'))).toEqual(urls.map(() => 'hit'));
     expect(urls.map((url) => site.hits.get(new URL(url).pathname) ?? 0)).toEqual(urls.map(() => 0));

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { json, type ErrorBody } from '../helpers/json.js';
-import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS } from '../helpers/backends.js';
+import { lookupUrl, startTestService } from '../helpers/service.js';
 
 /** Raw GET that keeps the body compressed, as a crawler with Accept-Encoding gets it. */
 function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
@@ -19,21 +20,18 @@ function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ st
   });
 }
 
-describe.each([
-  { store: 'embedded', cache: {} },
-  { store: 'redis', cache: { store: REDIS_URL } },
-])('crawler lookups with the $store store', ({ cache }) => {
+describe.each(BACKENDS)('crawler lookups on the $name backend', (backend) => {
   let site: FixtureSite;
   let service: RunningService;
 
   beforeAll(async () => {
     site = await startFixtureSite();
     service = await startTestService({
+      ...backend.serviceConfig('lookups'),
       sites: [
         { id: 'fixture', name: 'Fixture', origin: site.origin },
         { id: 'off', name: 'Offline', origin: 'http://127.0.0.2:9', status: 'offline' },
       ],
-      cache: { ...cache, namespace: uniqueNamespace('lookups') },
     });
   });
 

@@ -2,21 +2,17 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
 import { newJobRecord } from '../../src/jobs/refresh-service.js';
-import type { JobStore } from '../../src/jobs/job-store.js';
 import type { JobRecord } from '../../src/jobs/types.js';
-import { RedisStore } from '../../src/stores/redis-store.js';
-import { SqliteStore } from '../../src/stores/sqlite-store.js';
-import { REDIS_URL, tempDir, uniqueNamespace } from '../helpers/service.js';
+import { BACKENDS, EMBEDDED } from '../helpers/backends.js';
+import { tempDir } from '../helpers/service.js';
 
 const job = (siteId: string, startTime = new Date().toISOString()): JobRecord => ({
   ...newJobRecord(siteId, 'refresh', { trigger: 'api', requestedBy: 'u' }),
   startTime,
 });
 
-describe.each([
-  ['embedded', () => SqliteStore.open(tempDir())],
-  ['redis', () => Promise.resolve(new RedisStore(REDIS_URL, uniqueNamespace('jobs')))],
-] as const)('job store (%s)', (_name, open: () => Promise<JobStore>) => {
+describe.each(BACKENDS)('job store on the $name backend', (backend) => {
+  const open = () => backend.openJobStore('jobs');
   it('holds a job of 100,000 pages, pages through it and updates one page without rewriting the job', async () => {
     const store = await open();
     const big = job('big');
@@ -132,7 +128,7 @@ describe('embedded job store written by an older version', () => {
       ),
     );
     await new Promise<void>((resolve) => db.close(() => resolve()));
-    const store = await SqliteStore.open(dir);
+    const store = await EMBEDDED.openJobStore('old-jobs', { dir });
     expect(await store.getPage('OLD', 0)).toMatchObject({ pageUrl: 'https://s.test/old', status: 'failed', failureKind: null });
     await store.updatePage('OLD', 0, 'failed', { status: 'failed', failureKind: 'timeout' });
     expect((await store.getPage('OLD', 0))?.failureKind).toBe('timeout');
