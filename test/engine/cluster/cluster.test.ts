@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
 import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
-import { REDIS_URL, uniqueNamespace } from '../../helpers/service.js';
-import { openRedisStore } from '../../helpers/redis-backend.js';
+import { uniqueNamespace } from '../../helpers/service.js';
+import { openRedisStore, REDIS_TOPOLOGIES, useRedisTopology, type TestRedisSettings } from '../../helpers/redis-backend.js';
 import { isUnfinished, type JobRecord } from '../../../src/jobs/types.js';
 
 /**
@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => site?.close());
 
-function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
+function clusterConfig(redis: TestRedisSettings, namespace: string, extra: Record<string, unknown> = {}) {
   const big = {
     id: 'big',
     name: 'Big',
@@ -44,7 +44,7 @@ function clusterConfig(namespace: string, extra: Record<string, unknown> = {}) {
     members: { owner: 'Owner' },
     pages: { urls: Array.from({ length: PAGES }, (_, i) => `/page/c${i}`) },
   };
-  return { ...clusterInstanceConfig({ redis: REDIS_URL, namespace, token: TOKEN, sites: [big] }), ...extra };
+  return { ...clusterInstanceConfig({ redis, namespace, token: TOKEN, sites: [big] }), ...extra };
 }
 
 const api = (p: ServiceProcess, method: string, path: string) =>
@@ -71,10 +71,12 @@ async function allPages(p: ServiceProcess, jobId: string): Promise<PageItem[]> {
 
 const documentHits = () => Array.from({ length: PAGES }, (_, i) => site.hits.get(`/page/c${i}`) ?? 0);
 
-describe('three instances sharing Redis', () => {
+describe.each(REDIS_TOPOLOGIES)('three instances sharing a $name Redis', (topology) => {
+  const redis = useRedisTopology(topology);
+
   it('refresh a 300-page site together: every page rendered once, spread over instances, served by any', async () => {
     const namespace = uniqueNamespace('cluster');
-    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))))));
+    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(redis(), namespace))))));
     const before = documentHits();
 
     const started = await api(processes[0]!, 'POST', '/sites/big/refresh');
@@ -112,7 +114,7 @@ describe('three instances sharing Redis', () => {
 
   it('loses no page when an instance is killed with SIGKILL in mid-job', async () => {
     const namespace = uniqueNamespace('cluster-kill');
-    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(namespace))))));
+    processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(clusterConfig(redis(), namespace))))));
     const started = await api(processes[0]!, 'POST', '/sites/big/refresh');
     const { id } = (await started.json()) as JobStatus;
 
@@ -139,14 +141,14 @@ describe('three instances sharing Redis', () => {
 
   it('starts exactly one refresh per cron tick across three instances', async () => {
     const namespace = uniqueNamespace('cluster-cron');
-    const config = clusterConfig(namespace, {
+    const config = clusterConfig(redis(), namespace, {
       schedule: { enabled: true, jitterSeconds: 0, catchUp: false },
       sites: [{ id: 'tiny', name: 'Tiny', origin: site.origin, members: { owner: 'Owner' }, schedule: '*/3 * * * * *', pages: { urls: ['/page/tick'] } }],
     });
     processes.push(...(await Promise.all([0, 1, 2].map(() => startServiceProcess(config)))));
     // Until three scheduled refreshes have ended (a tick may be running when we look: it is
     // counted for uniqueness, and judged once it has ended).
-    const store = await openRedisStore(REDIS_URL, namespace);
+    const store = await openRedisStore(redis(), namespace);
     const scheduledJobs = async () => (await store.jobsOfSite('tiny', 50)).filter((j) => j.trigger === 'schedule');
     const ended = (jobs: JobRecord[]) => jobs.filter((j) => !isUnfinished(j.progress));
     let scheduled = await scheduledJobs();
@@ -163,7 +165,7 @@ describe('three instances sharing Redis', () => {
 
   it('splits serving and rendering: --role api has no Chromium, --role worker serves no crawler', async () => {
     const namespace = uniqueNamespace('cluster-roles');
-    const config = clusterConfig(namespace, {
+    const config = clusterConfig(redis(), namespace, {
       sites: [{ id: 'small', name: 'Small', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/page/r1', '/page/r2', '/page/r3'] } }],
     });
     const [apiOnly, worker] = await Promise.all([startServiceProcess(config, 'api'), startServiceProcess(config, 'worker')]);
