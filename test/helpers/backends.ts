@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type Keyv from 'keyv';
 import { createKeyvStore } from '../../src/cache/store.js';
 import type { JobStore } from '../../src/jobs/job-store.js';
@@ -82,6 +83,14 @@ export function redisBackend(url: string = REDIS_URL): TestBackend {
 
 /** The Redis backend on the test Redis (REDIS_URL). */
 export const REDIS: TestBackend = redisBackend();
+
+/**
+ * A client of the test Redis that BullMQ accepts as a connection (no per-request retry
+ * limit): to look into the queues of a service on the Redis backend. The caller closes it.
+ */
+export function openRedisClient(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+}
 
 /** Every backend, for `describe.each(BACKENDS)('… on the $name backend', (backend) => …)`. */
 export const BACKENDS: readonly TestBackend[] = [EMBEDDED, REDIS];
