@@ -25,7 +25,7 @@ export const openRedisKeyv = (redis: TestRedisSettings | string, namespace: stri
 
 /** A Redis deployment the service supports, started for a suite that runs once per topology. */
 export interface RedisTopology {
-  readonly name: 'standalone' | 'cluster';
+  readonly name: 'standalone' | 'cluster' | 'sentinel';
   start(): Promise<{ settings: TestRedisSettings; close(): Promise<void> }>;
 }
 
