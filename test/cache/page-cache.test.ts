@@ -4,7 +4,7 @@ import { HotTier } from '../../src/cache/hot-tier.js';
 import { PageCache } from '../../src/cache/page-cache.js';
 import type Keyv from 'keyv';
 import { createLogger } from '../../src/observability/logger.js';
-import { BACKENDS, EMBEDDED, REDIS, redisBackend } from '../helpers/backends.js';
+import { EMBEDDED, REDIS, redisBackend, storeBackends } from '../helpers/backends.js';
 import { tempDir, uniqueNamespace } from '../helpers/service.js';
 
 function capturingLogger() {
@@ -36,14 +36,14 @@ function openCache(keyv: Keyv, logger = createLogger('silent')) {
 /** A Redis that is not there: nothing listens on port 1. */
 const DEAD_REDIS = redisBackend('redis://127.0.0.1:1');
 
-describe.each(BACKENDS)('PageCache on the $name backend', (backend) => {
+describe.each(storeBackends())('PageCache on the $name backend', (backend) => {
   it('keeps status, headers, HTML and provenance, and survives a restart of the process', async () => {
     const dir = tempDir();
     const ns = uniqueNamespace('pc');
-    const first = openCache(backend.openKeyv('pc', { dir, namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const first = openCache(backend.openKeyv('pc', { dir, namespace: ns }));
     await first.put('http://a.test/p', page('<html><body><p>hello</p></body></html>'));
     await first.close();
-    const second = openCache(backend.openKeyv('pc', { dir, namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const second = openCache(backend.openKeyv('pc', { dir, namespace: ns }));
     const entry = await second.get('http://a.test/p');
     expect(entry?.identity.toString()).toContain('<p>hello</p>');
     expect(entry?.stored).toMatchObject({ status: 200, headers: { 'x-robots-tag': 'noindex' }, renderTimeMs: 12, source: { trigger: 'api', jobId: 'j1' } });
@@ -53,7 +53,7 @@ describe.each(BACKENDS)('PageCache on the $name backend', (backend) => {
   });
 
   it('records a failure beside the entry without touching it', async () => {
-    const cache = openCache(backend.openKeyv('pc', { commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const cache = openCache(backend.openKeyv('pc'));
     await cache.put('http://a.test/p', page('<html><body>good</body></html>'));
     await cache.recordFailure('http://a.test/p', { kind: 'timeout', detail: 'slow' });
     const entry = await cache.get('http://a.test/p');
@@ -67,20 +67,20 @@ describe.each(BACKENDS)('PageCache on the $name backend', (backend) => {
 describe('a fresh Redis store', () => {
   it('takes every one of its first writes once connected, even when they come at once', async () => {
     const ns = uniqueNamespace('fresh');
-    const cache = openCache(REDIS.openKeyv('fresh', { namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const cache = openCache(REDIS.openKeyv('fresh', { namespace: ns }));
     await cache.connect();
     const urls = Array.from({ length: 12 }, (_, i) => `http://a.test/first/${i}`);
     const results = await Promise.all(urls.map((url) => cache.put(url, { ...page(`<html><body>${url}</body></html>`), url })));
     expect(results.map((r) => r.writeError)).toEqual(urls.map(() => null));
     await cache.close();
     // Durable: another process reads every one from the store.
-    const other = openCache(REDIS.openKeyv('fresh', { namespace: ns, commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const other = openCache(REDIS.openKeyv('fresh', { namespace: ns }));
     for (const url of urls) expect((await other.get(url))?.identity.toString()).toContain(url);
     await other.close();
   });
 
   it('refuses to connect to a store that does not answer', async () => {
-    const cache = openCache(DEAD_REDIS.openKeyv('dead', { commandTimeoutMs: COMMAND_TIMEOUT_MS }));
+    const cache = openCache(DEAD_REDIS.openKeyv('dead'));
     await expect(cache.connect()).rejects.toThrow();
     await cache.close();
   });
@@ -89,7 +89,7 @@ describe('a fresh Redis store', () => {
 describe('a store that is down', () => {
   it('reads as a miss with a logged error, quickly, and writes never throw', async () => {
     const { logger, lines } = capturingLogger();
-    const cache = openCache(DEAD_REDIS.openKeyv('dead', { commandTimeoutMs: COMMAND_TIMEOUT_MS }), logger);
+    const cache = openCache(DEAD_REDIS.openKeyv('dead'), logger);
     const started = Date.now();
     expect(await cache.get('http://a.test/p')).toBeUndefined();
     expect(Date.now() - started).toBeLessThan(2000);
@@ -107,7 +107,7 @@ describe('a store that is down', () => {
 
 describe('a corrupted entry', () => {
   it('is ignored, never served', async () => {
-    const store = EMBEDDED.openKeyv('bad', { commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    const store = EMBEDDED.openKeyv('bad');
     await store.set('page:http://a.test/bad', { v: 1, url: 42 });
     const cache = openCache(store);
     expect(await cache.get('http://a.test/bad')).toBeUndefined();

@@ -3,8 +3,8 @@ import type Keyv from 'keyv';
 import { createKeyvStore } from '../../src/cache/store.js';
 import type { JobStore } from '../../src/jobs/job-store.js';
 import type { SiteStateStore } from '../../src/sites/site-state.js';
-import { RedisStore } from '../../src/stores/redis-store.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
+import { onRedis, openRedisKeyv, openRedisStore, REDIS_TOPOLOGIES, useRedisTopology, type TestRedisSettings } from './redis-backend.js';
 import { REDIS_URL, tempDir, uniqueNamespace } from './service.js';
 
 /**
@@ -13,7 +13,7 @@ import { REDIS_URL, tempDir, uniqueNamespace } from './service.js';
  * service needs to run on it, and how to open its job store and its page-cache store
  * directly (to read what a service wrote, or to test a store alone).
  */
-export type BackendName = 'embedded' | 'redis';
+export type BackendName = 'embedded' | 'redis' | 'redis-cluster';
 
 /** A job store that is also the site-state store, as each backend's store is. */
 export type TestJobStore = JobStore & SiteStateStore & { close(): Promise<void> };
@@ -26,7 +26,7 @@ export interface OpenOptions {
 }
 
 export interface TestBackend {
-  /** 'embedded' or 'redis' */
+  /** 'embedded', 'redis', or 'redis-cluster' (Redis Cluster: the store suites only) */
   readonly name: BackendName;
   /**
    * The config fragment that puts a service on this backend under a fresh namespace (label
@@ -38,46 +38,35 @@ export interface TestBackend {
   /** A job + site-state store on this backend, fresh namespace/dir unless given. */
   openJobStore(label: string, options?: OpenOptions): Promise<TestJobStore>;
   /** A Keyv page-cache store on this backend (createKeyvStore), fresh namespace/dir unless given. */
-  openKeyv(label: string, options?: OpenOptions & { commandTimeoutMs?: number }): Keyv;
+  openKeyv(label: string, options?: OpenOptions): Keyv;
 }
-
-/** The config's default command timeout of the page-cache store. */
-const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 
 /** The embedded backend: SQLite files in a folder, one process. */
 export const EMBEDDED: TestBackend = {
   name: 'embedded',
   serviceConfig: (label, cacheExtras = {}) => ({
-    cache: { store: 'embedded', dir: tempDir(), namespace: uniqueNamespace(label), ...cacheExtras },
+    backend: 'embedded',
+    cache: { dir: tempDir(), namespace: uniqueNamespace(label), ...cacheExtras },
   }),
   openJobStore: (_label, options = {}) => SqliteStore.open(options.dir ?? tempDir()),
-  openKeyv: (label, options = {}) =>
-    createKeyvStore({
-      store: 'embedded',
-      dir: options.dir ?? tempDir(),
-      namespace: options.namespace ?? uniqueNamespace(label),
-      commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-    }),
+  openKeyv: (label, options = {}) => createKeyvStore({ backend: 'embedded', dir: options.dir ?? tempDir() }, options.namespace ?? uniqueNamespace(label)),
 };
 
 /**
- * The Redis backend on the Redis at `url`: the test Redis by default; another URL for a
- * test about a particular server (one of its own, with users; one that is not there).
+ * The Redis backend on the Redis that `redis` names: the test Redis by default; another for
+ * a test about a particular server (one of its own, with users; one that is not there), or a
+ * getter for one a suite starts itself (a Redis Cluster, see useRedisTopology).
  */
-export function redisBackend(url: string = REDIS_URL): TestBackend {
+export function redisBackend(redis: TestRedisSettings | string | (() => TestRedisSettings) = REDIS_URL, name: BackendName = 'redis'): TestBackend {
+  const settings = () => (typeof redis === 'function' ? redis() : redis);
   return {
-    name: 'redis',
+    name,
     serviceConfig: (label, cacheExtras = {}) => ({
-      cache: { store: url, dir: tempDir(), namespace: uniqueNamespace(label), ...cacheExtras },
+      ...onRedis(settings()),
+      cache: { dir: tempDir(), namespace: uniqueNamespace(label), ...cacheExtras },
     }),
-    openJobStore: (label, options = {}) => Promise.resolve(new RedisStore(url, options.namespace ?? uniqueNamespace(label))),
-    openKeyv: (label, options = {}) =>
-      createKeyvStore({
-        store: url,
-        dir: options.dir ?? tempDir(),
-        namespace: options.namespace ?? uniqueNamespace(label),
-        commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-      }),
+    openJobStore: (label, options = {}) => openRedisStore(settings(), options.namespace ?? uniqueNamespace(label)),
+    openKeyv: (label, options = {}) => openRedisKeyv(settings(), options.namespace ?? uniqueNamespace(label)),
   };
 }
 
@@ -94,3 +83,14 @@ export function openRedisClient(): Redis {
 
 /** Every backend, for `describe.each(BACKENDS)('… on the $name backend', (backend) => …)`. */
 export const BACKENDS: readonly TestBackend[] = [EMBEDDED, REDIS];
+
+/**
+ * The store suites' backends: every backend, plus Redis on a real three-master Redis Cluster
+ * that the calling file starts before its tests and ends after them. Call it at the top level
+ * of a test file (it registers the hooks there).
+ */
+export function storeBackends(): readonly TestBackend[] {
+  const cluster = REDIS_TOPOLOGIES.find((topology) => topology.name === 'cluster');
+  if (!cluster) throw new Error('REDIS_TOPOLOGIES has no cluster topology');
+  return [...BACKENDS, redisBackend(useRedisTopology(cluster), 'redis-cluster')];
+}

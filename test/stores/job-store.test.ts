@@ -3,7 +3,7 @@ import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
 import { newJobRecord } from '../../src/jobs/refresh-service.js';
 import type { JobRecord } from '../../src/jobs/types.js';
-import { BACKENDS, EMBEDDED } from '../helpers/backends.js';
+import { EMBEDDED, storeBackends } from '../helpers/backends.js';
 import { tempDir } from '../helpers/service.js';
 
 const job = (siteId: string, startTime = new Date().toISOString()): JobRecord => ({
@@ -11,7 +11,7 @@ const job = (siteId: string, startTime = new Date().toISOString()): JobRecord =>
   startTime,
 });
 
-describe.each(BACKENDS)('job store on the $name backend', (backend) => {
+describe.each(storeBackends())('job store on the $name backend', (backend) => {
   const open = () => backend.openJobStore('jobs');
   it('holds a job of 100,000 pages, pages through it and updates one page without rewriting the job', async () => {
     const store = await open();

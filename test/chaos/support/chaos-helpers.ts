@@ -4,25 +4,9 @@ import { createLogger, type Logger } from '../../../src/observability/logger.js'
 import { API_BASE, type JobStatusBody, type ManagementApi } from '../../helpers/management-api.js';
 import { generationOf, pagePath } from './chaos-origin.js';
 
-/**
- * Waits for `condition` to return a truthy value, polling every `everyMs`, and fails
- * with `what` when `timeoutMs` passes first. Never a fixed sleep: it returns as soon as
- * the condition holds.
- */
-export async function waitFor<T>(what: string, condition: () => Promise<T> | T, timeoutMs: number, everyMs = 50): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${errorText(last)})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+import { waitFor } from '../../helpers/wait-for.js';
+
+export { waitFor };
 
 /**
  * A thrown value or a logged `err` as text, for failure messages: an Error as String() shows it,
