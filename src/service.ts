@@ -33,7 +33,7 @@ import { PageLookup } from './serving/page-lookup.js';
 import { SiteDirectory } from './sites/site-directory.js';
 import { SiteRegistry } from './sites/site-registry.js';
 import type { SiteStateStore } from './sites/site-state.js';
-import { redisPolicy } from './redis/redis-connection.js';
+import { openCommandConnection, redisPolicy } from './redis/redis-connection.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
 
@@ -92,6 +92,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     renderer: rendering.renderer,
     logger,
   });
+  metrics.watchRenderQueue(engine.queue);
   const { server, drain } = buildHttp(config, state, rendering, engine, metrics, logger);
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
@@ -104,7 +105,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   await engine.start();
 
   let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= stopInOrder(config, { drain, engine, rendering, state, demo }, logger));
+  const stop = () => (stopping ??= stopInOrder(config, { drain, engine, rendering, state, backend, demo }, logger));
   return { url, server, pool: rendering.pool, cache: state.cache, queue: engine.queue, engine, refresh: engine.refresh, sites: state.sites, stop };
 }
 
@@ -115,6 +116,8 @@ interface Backend {
   /** The page cache's entries. */
   pages: Keyv;
   openEngine(parts: EngineParts): Promise<Engine>;
+  /** Closes what the stores and the engine share (Redis's request connection), after them. */
+  close(): Promise<void>;
 }
 
 /**
@@ -128,13 +131,21 @@ async function openBackend(config: RendercacheConfig): Promise<Backend> {
       jobs: await SqliteStore.open(dir),
       pages: createKeyvStore({ backend: 'embedded', dir }, namespace),
       openEngine: (parts) => Promise.resolve(new LocalEngine(parts)),
+      close: () => Promise.resolve(),
     };
   }
   const redis = redisPolicy(config.redis);
+  // One request connection for the job store and the engine: readiness (the engine's ping) then speaks for both.
+  const requests = await openCommandConnection(redis);
   return {
-    jobs: await RedisStore.open(redis, namespace),
+    jobs: RedisStore.over(requests, namespace),
     pages: createKeyvStore({ backend: 'redis', redis }, namespace),
-    openEngine: (parts) => ClusterEngine.open(parts, redis),
+    openEngine: (parts) => Promise.resolve(ClusterEngine.open(parts, redis, requests)),
+    close: () =>
+      requests.quit().then(
+        () => undefined,
+        () => requests.disconnect(),
+      ),
   };
 }
 
@@ -154,6 +165,7 @@ async function openState(config: RendercacheConfig, backend: Backend, logger: Lo
   await cache.connect().catch(async (err: unknown) => {
     await cache.close();
     await stateStore.close();
+    await backend.close();
     throw err;
   });
   return { registry, stateStore, sites, cache };
@@ -257,10 +269,10 @@ async function listen(server: http.Server, options: RendercacheConfig['server'])
  */
 async function stopInOrder(
   config: RendercacheConfig,
-  parts: { drain: HttpDrain; engine: Engine; rendering: Rendering; state: State; demo: http.Server | null },
+  parts: { drain: HttpDrain; engine: Engine; rendering: Rendering; state: State; backend: Backend; demo: http.Server | null },
   logger: Logger,
 ): Promise<void> {
-  const { drain, engine, rendering, state, demo } = parts;
+  const { drain, engine, rendering, state, backend, demo } = parts;
   const started = Date.now();
   // One part failing to close must not keep the others (Chromium above all) open.
   const step = (what: string, work: () => Promise<unknown>) =>
@@ -274,6 +286,7 @@ async function stopInOrder(
   await step('close egress', () => rendering.egress.close());
   await step('close cache store', () => state.cache.close());
   await step('close job store', () => state.stateStore.close());
+  await step('close backend', () => backend.close());
   if (demo) await new Promise<void>((resolve) => demo.close(() => resolve()));
   logger.info({ ms: Date.now() - started }, 'rendercache stopped');
 }

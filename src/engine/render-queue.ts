@@ -28,5 +28,7 @@ export class QueueFullError extends Error {
 /** Where render tasks wait for a browser: p-queue in one process, BullMQ across many. */
 export interface RenderQueue {
   submit(task: RenderTask, priority: number): Promise<RenderTaskResult>;
+  /** Tasks submitted here and not answered yet: waiting for a browser or rendering. */
+  unanswered(): number;
   close(): Promise<void>;
 }

@@ -22,7 +22,16 @@ export function createMetrics() {
     buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30],
     registers: [registry],
   });
-  const queueWaiting = new Gauge({ name: 'rendercache_render_queue_waiting', help: 'Render tasks waiting.', registers: [registry] });
+  // Read when scraped, from the render queue the engine builds after the metrics.
+  let unanswered: () => number = () => 0;
+  new Gauge({
+    name: 'rendercache_render_queue_waiting',
+    help: 'Render tasks submitted by this instance and not answered yet (queued or rendering).',
+    registers: [registry],
+    collect() {
+      this.set(unanswered());
+    },
+  });
   return {
     registry,
     lookups,
@@ -30,7 +39,10 @@ export function createMetrics() {
     lookupHit: lookups.labels('hit'),
     renders,
     renderDuration,
-    queueWaiting,
+    /** Where the render-queue gauge reads from. */
+    watchRenderQueue(queue: { unanswered(): number }): void {
+      unanswered = () => queue.unanswered();
+    },
   };
 }
 

@@ -55,13 +55,19 @@ export class RedisStore implements JobStore, SiteStateStore {
   private constructor(
     private readonly redis: RedisConnection,
     namespace: string,
+    private readonly ownsConnection: boolean,
   ) {
     this.ns = slotTag(namespace, 'jobs');
   }
 
-  /** Connects under the Redis policy (fails fast while Redis is away); rejects when Redis does not answer. */
+  /** Over its own connection under the Redis policy (fails fast while Redis is away); rejects when Redis does not answer. */
   static async open(policy: RedisPolicy, namespace: string): Promise<RedisStore> {
-    return new RedisStore(await openCommandConnection(policy), namespace);
+    return new RedisStore(await openCommandConnection(policy), namespace, true);
+  }
+
+  /** Over a request connection it shares with others (the engine's); whoever opened it closes it. */
+  static over(connection: RedisConnection, namespace: string): RedisStore {
+    return new RedisStore(connection, namespace, false);
   }
 
   private key(...parts: string[]): string {
@@ -254,6 +260,6 @@ export class RedisStore implements JobStore, SiteStateStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

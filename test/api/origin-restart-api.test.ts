@@ -16,6 +16,7 @@ import { startSickOrigin, type SickOrigin } from '../fixtures/sick-origin.js';
 import { json } from '../helpers/json.js';
 import { managementApi, stepKinds, type JobStatusBody, type ListBody, type PageItemBody } from '../helpers/management-api.js';
 import { anyOfType } from '../helpers/matchers.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -236,7 +237,7 @@ describe.each(BACKENDS)('POST /sites/{id}/origin/restart on the $name backend', 
   it('a restart job can be cancelled; the site is free at once', async () => {
     const res = await api.restart('owner', 'slow');
     const job = (await res.json()) as JobStatusBody;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor('the restart under way', async () => (await api.jobStatus(job.id, 'owner')).progress === 'processing', 10_000);
     const cancelled = await api.call('manager', 'DELETE', `/sites/_status/${job.id}`);
     expect(cancelled.status).toBe(200);
     expect(((await cancelled.json()) as JobStatusBody).progress).toBe('aborted');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { json, type ErrorBody } from '../helpers/json.js';
+import { waitFor } from '../helpers/wait-for.js';
 import type { JobStatusBody, ListBody, PageItemBody, SiteBody, SiteCacheBody } from '../helpers/management-api.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { lookupUrl, startTestService } from '../helpers/service.js';
@@ -65,6 +66,16 @@ describe.each(BACKENDS)('Sites Management API on the $name backend', (backend) =
       headers: { prefer: 'respond-async', ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(options.body !== undefined ? { body: options.body } : {}),
     });
+  /** Until the job has rendered a page and has more to go. */
+  const waitUntilRendering = (jobId: string) =>
+    waitFor(
+      `job ${jobId} rendering`,
+      async () => {
+        const body = await json<JobStatusBody>(await call('owner', 'GET', `/sites/_status/${jobId}`));
+        return body.progress === 'processing' && body.completedCount >= 1 && body.completedCount < body.pageCount;
+      },
+      20_000,
+    );
   async function waitForEnd(jobId: string, who: Who = 'owner'): Promise<JobStatusBody> {
     for (let i = 0; i < 300; i++) {
       const body = await json<JobStatusBody>(await call(who, 'GET', `/sites/_status/${jobId}`));
@@ -319,7 +330,7 @@ describe.each(BACKENDS)('Sites Management API on the $name backend', (backend) =
     it.runIf(backend.name === 'embedded')('ends a job interrupted by a restart as failed, with a clear error', async () => {
       const res = await refresh('owner', 'slow');
       const job = await json<JobStatusBody>(res);
-      await new Promise((r) => setTimeout(r, 500));
+      await waitUntilRendering(job.id);
       await service.stop();
       service = await startTestService(config());
       const status = await json<JobStatusBody>(await call('owner', 'GET', `/sites/_status/${job.id}`));
@@ -332,7 +343,7 @@ describe.each(BACKENDS)('Sites Management API on the $name backend', (backend) =
     it.runIf(backend.name === 'redis')('carries a job on across a restart: its pages wait in Redis', async () => {
       const res = await refresh('owner', 'slow');
       const job = await json<JobStatusBody>(res);
-      await new Promise((r) => setTimeout(r, 500));
+      await waitUntilRendering(job.id);
       await service.stop();
       service = await startTestService(config());
       const status = await waitForEnd(job.id);

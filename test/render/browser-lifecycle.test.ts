@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { lookupUrl, startTestService } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let site: FixtureSite;
 
@@ -24,8 +25,10 @@ describe('a Chromium crash during a render', () => {
   it('relaunches Chromium and retries the renders that were in flight once', async () => {
     const pidBefore = service.pool?.browserPid();
     expect(pidBefore).toBeTypeOf('number');
+    const dataBefore = site.hits.get('/api/data.json') ?? 0;
     const inFlight = [1, 2, 3].map((n) => fetch(lookupUrl(service, `${site.origin}/slow?delay=1500&crash=${n}`)));
-    await new Promise((r) => setTimeout(r, 600));
+    // Mid-render: each page is waiting for its 1.5 s data request.
+    await waitFor('three renders waiting for their data', () => (site.hits.get('/api/data.json') ?? 0) - dataBefore >= 3, 15_000);
     process.kill(pidBefore as number, 'SIGKILL');
     const answers = await Promise.all(inFlight);
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);

@@ -6,6 +6,7 @@ import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js'
 import { json, type ErrorBody } from '../helpers/json.js';
 import { BACKENDS } from '../helpers/backends.js';
 import { lookupUrl, startTestService } from '../helpers/service.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** Raw GET that keeps the body compressed, as a crawler with Accept-Encoding gets it. */
 function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
@@ -159,9 +160,11 @@ describe('back-pressure', () => {
   it('answers 503 with Retry-After when the render queue is full, never an empty 200', async () => {
     const slow = (n: number) => fetch(lookupUrl(service, `${site.origin}/slow?delay=1500&n=${n}`));
     const running = slow(1);
-    await new Promise((r) => setTimeout(r, 300));
+    // The one render slot is taken once Chromium has asked the site for the page.
+    await waitFor('the first render to reach the site', () => site.hits.get('/slow') === 1, 10_000);
     const waiting = slow(2);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the second lookup to wait in the queue', () => service.queue.unanswered() === 2, 10_000);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).toMatch(/^rendercache_render_queue_waiting 2$/m);
     const refused = await slow(3);
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);

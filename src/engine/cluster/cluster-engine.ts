@@ -10,7 +10,7 @@ import { PageJobProcessor } from './page-job.js';
 import { PageJobQueue } from './page-job-queue.js';
 import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE, type LookupJobData } from './queues.js';
 import { RedisWatch } from './redis-watch.js';
-import { openBlockingConnection, openCommandConnection, type RedisConnection, type RedisPolicy } from '../../redis/redis-connection.js';
+import { openBlockingConnection, type RedisConnection, type RedisPolicy } from '../../redis/redis-connection.js';
 import { RenderWorker } from './render-worker.js';
 import { withTimeout } from '../../cache/with-timeout.js';
 import { RefreshService } from '../../jobs/refresh-service.js';
@@ -77,10 +77,13 @@ export class ClusterEngine implements Engine {
     this.bus = new ClusterBus(producer, subscriber, `${config.cache.namespace}:events`, `${INSTANCE_ID}:${randomUUID()}`, logger);
   }
 
-  /** Connects under the Redis policy: one request connection, and blocking ones for workers, queue events and pub/sub. */
-  static async open(parts: EngineParts, redis: RedisPolicy): Promise<ClusterEngine> {
-    const producer = await openCommandConnection(redis);
-    return new ClusterEngine(parts, producer, openBlockingConnection(redis), openBlockingConnection(redis), openBlockingConnection(redis));
+  /**
+   * Over the instance's request connection (shared with the job store, so that what
+   * readiness sees of Redis is what the API gets; its opener closes it), plus blocking
+   * connections of its own under the Redis policy for workers, queue events and pub/sub.
+   */
+  static open(parts: EngineParts, redis: RedisPolicy, requests: RedisConnection): ClusterEngine {
+    return new ClusterEngine(parts, requests, openBlockingConnection(redis), openBlockingConnection(redis), openBlockingConnection(redis));
   }
 
   async start(): Promise<void> {
@@ -164,7 +167,7 @@ export class ClusterEngine implements Engine {
     await this.stopWork();
     await this.queue.close();
     await Promise.all([this.renderQueue.close(), this.controlQueue.close(), this.events.close()].map((p) => p.catch(() => {})));
-    for (const redis of [this.producer, this.workerConnection]) await redis.quit().catch(() => redis.disconnect());
+    await this.workerConnection.quit().catch(() => this.workerConnection.disconnect());
     await this.bus.close();
   }
 }

@@ -71,6 +71,11 @@ export class ClusterRenderQueue implements RenderQueue {
     }
   }
 
+  /** Lookups waiting here for a render on any instance (or on the local fallback while Redis is away). */
+  unanswered(): number {
+    return this.waitingHere;
+  }
+
   async close(): Promise<void> {
     await this.fallback?.close();
   }

@@ -37,6 +37,10 @@ export class LocalRenderQueue implements RenderQueue {
     );
   }
 
+  unanswered(): number {
+    return this.queue.size + this.queue.pending;
+  }
+
   async close(): Promise<void> {
     this.queue.clear();
     await this.queue.onIdle();

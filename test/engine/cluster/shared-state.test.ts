@@ -5,6 +5,7 @@ import { json } from '../../helpers/json.js';
 import type { JobStatusBody, SiteBody } from '../../helpers/management-api.js';
 import { lookupUrl, REDIS_URL, startTestService, uniqueNamespace } from '../../helpers/service.js';
 import { onRedis } from '../../helpers/redis-backend.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 /**
  * What each instance keeps in memory (hot tier, site state, request budgets) stays
@@ -12,7 +13,6 @@ import { onRedis } from '../../helpers/redis-backend.js';
  */
 const BASE = '/sites/management/api/v1';
 const TOKEN = 'shared-owner-token';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('two instances sharing one Redis', () => {
   let site: FixtureSite;
@@ -53,23 +53,28 @@ describe('two instances sharing one Redis', () => {
     const started = await call(a, 'POST', '/sites/shared/refresh');
     expect(started.status).toBe(202);
     expect(await a.refresh.whenDone((await json<JobStatusBody>(started)).id)).toMatchObject({ progress: 'succeeded' });
-    await sleep(200);
+    // b learns of a's write over pub/sub: until then its hot tier holds the first version.
     for (const service of [a, b]) {
-      const res = await fetch(lookupUrl(service, `${site.origin}/version`));
-      expect(res.headers.get('x-rendercache-cache')).toBe('hit');
-      expect(await res.text()).toContain('second');
+      const res = await waitFor(
+        'the second version on every instance',
+        async () => {
+          const answer = await fetch(lookupUrl(service, `${site.origin}/version`));
+          const text = await answer.text();
+          return text.includes('second') ? { cache: answer.headers.get('x-rendercache-cache'), text } : null;
+        },
+        5000,
+      );
+      expect(res.cache).toBe('hit');
     }
   });
 
   it('stops serving crawlers on every instance when one deactivates the site', async () => {
     expect((await fetch(lookupUrl(b, `${site.origin}/version`))).status).toBe(200);
     expect((await call(a, 'POST', '/sites/shared/deactivate')).status).toBe(200);
-    await sleep(200);
-    expect((await fetch(lookupUrl(b, `${site.origin}/version`))).status).toBe(404);
+    await waitFor('b to stop serving the site', async () => (await fetch(lookupUrl(b, `${site.origin}/version`))).status === 404, 5000);
     expect((await json<SiteBody>(await call(b, 'GET', '/sites/shared'))).runtimeStatus).toBe('offline');
     expect((await call(b, 'POST', '/sites/shared/activate')).status).toBe(200);
-    await sleep(200);
-    expect((await fetch(lookupUrl(a, `${site.origin}/version`))).status).toBe(200);
+    await waitFor('a to serve the site again', async () => (await fetch(lookupUrl(a, `${site.origin}/version`))).status === 200, 5000);
   });
 
   it("shares each caller's request budget across instances", async () => {
