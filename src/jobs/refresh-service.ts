@@ -109,6 +109,11 @@ export class RefreshService {
     return this.store.getJob(jobId);
   }
 
+  /** A site's jobs, newest first. */
+  jobsOfSite(siteId: string, limit: number): Promise<JobRecord[]> {
+    return this.store.jobsOfSite(siteId, limit);
+  }
+
   pages(jobId: string, query: PageQuery): Promise<{ items: PageRecord[]; total: number }> {
     return this.store.listPages(jobId, query);
   }

@@ -6,6 +6,7 @@ import { API_BASE } from './links.js';
 import { originRestartRoutes } from './origin-restart.js';
 import { refreshRoutes } from './refresh.js';
 import { createRouteTable } from './route-table.js';
+import { siteJobRoutes } from './site-jobs.js';
 import { siteLifecycleRoutes } from './site-lifecycle.js';
 import { siteRoutes } from './sites.js';
 
@@ -27,6 +28,7 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
   refreshRoutes(table, deps);
   originRestartRoutes(table, deps);
   cacheRoutes(table, deps);
+  siteJobRoutes(table, deps);
   table.addOptionsRoutes();
   return router;
 }
