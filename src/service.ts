@@ -78,8 +78,8 @@ interface Rendering {
  * built earlier: the engine builds its RefreshService and schedulers itself.
  */
 export async function startService(config: RendercacheConfig, options: ServiceOptions = {}): Promise<RunningService> {
-  const logger = options.logger ?? createLogger(config.log.level);
-  const metrics = createMetrics();
+  const logger = options.logger ?? createLogger(config.log.level, process.stdout, config.log.format);
+  const metrics = createMetrics(logger);
   const backend = await openBackend(config);
   const state = await openState(config, backend, logger);
   const rendering = buildRendering(config, state, metrics, logger);

@@ -17,6 +17,7 @@ export interface ConfigEnv {
   REDIS_URL?: string | undefined;
   CHROME_PATH?: string | undefined;
   LOG_LEVEL?: string | undefined;
+  LOG_FORMAT?: string | undefined;
   RENDERCACHE_ROLE?: string | undefined;
 }
 
@@ -70,6 +71,7 @@ function applyEnv(raw: unknown, env: ConfigEnv, source: string): unknown {
   }
   if (env.CHROME_PATH) section('render').chromePath = env.CHROME_PATH;
   if (env.LOG_LEVEL) section('log').level = env.LOG_LEVEL;
+  if (env.LOG_FORMAT) section('log').format = env.LOG_FORMAT;
   if (env.RENDERCACHE_ROLE) section('cluster').role = env.RENDERCACHE_ROLE;
   return cfg;
 }

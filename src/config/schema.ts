@@ -412,8 +412,10 @@ export const configSchema = z.strictObject({
   demo: z.strictObject({ port: z.number().int().min(0).max(65535), root: z.string().min(1).default('demo-site') }).optional(),
   log: z
     .strictObject({
-      /** pino log level; env LOG_LEVEL overrides. */
+      /** pino log level; env LOG_LEVEL overrides. At "debug", every crawler lookup is logged too (otherwise only counted in metrics). */
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** "auto": readable lines (pino-pretty) when stdout is a terminal, JSON otherwise; "json" or "pretty" always. Env LOG_FORMAT overrides. */
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
     .prefault({}),
 }).superRefine((cfg, ctx) => {

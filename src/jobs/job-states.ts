@@ -51,7 +51,8 @@ export async function moveToFinished(
   if (!(await store.updateJob(jobId, { progress, endTime, error }, ['processing']))) return undefined;
   if (!failed) await sites.update(job.siteId, { refreshedAt: endTime, lastTrigger: job.trigger });
   await releaseJob(job, store, options);
-  log.info({ jobId, siteId: job.siteId, pages: job.pageCount, complete: job.completedCount, failed: job.failedCount, progress }, 'refresh ended');
+  // `log` is the job's own logger: it names the job and the site already.
+  log.info({ pages: job.pageCount, complete: job.completedCount, failed: job.failedCount, progress }, 'refresh ended');
   return { ...job, progress, endTime, error };
 }
 

@@ -15,6 +15,7 @@ import type { JobError, JobRecord, RestartStepRecord } from './types.js';
 
 export interface OriginRestartDeps {
   store: JobStore;
+  /** The job's logger: its lines name the job and the site already. */
   logger: Logger;
   /** Aborts the restart: the job was cancelled here, or this instance is stopping. */
   signal: AbortSignal;
@@ -77,7 +78,7 @@ export async function restartOrigin(job: JobRecord, site: Site, deps: OriginRest
   if (!config) {
     return { ok: false, steps: [], error: restartNotConfigured(site.id) };
   }
-  const log = deps.logger.child({ jobId: job.id, siteId: site.id, restartAdapter: config.adapter });
+  const log = deps.logger.child({ restartAdapter: config.adapter });
   const current = await deps.store.getJob(job.id);
   const refused = new AbortController();
   const recorder = stepRecorder(job.id, deps.store, current?.restartSteps ?? job.restartSteps, () => refused.abort(), log);
@@ -165,7 +166,7 @@ export async function restartThenRetryFailedPages(job: JobRecord, site: Site, de
     detail: `${again} failed page${again === 1 ? '' : 's'} set back to pending, to render again in this job`,
   };
   await recordRestartSteps(job.id, [...steps, requeued], deps.store);
-  deps.logger.info({ jobId: job.id, siteId: site.id, pages: again }, 'failed pages queued again after the origin restart');
+  deps.logger.info({ pages: again }, 'failed pages queued again after the origin restart');
   return again;
 }
 
@@ -181,5 +182,5 @@ export async function runRestartJob(job: JobRecord, site: Site, deps: OriginRest
   if (deps.signal.aborted) return;
   const error: JobError | null = result.ok ? null : restartJobError(result.error);
   await moveRestartToFinished(job, error, deps.store, options);
-  deps.logger.info({ jobId: job.id, siteId: site.id, progress: error ? 'failed' : 'succeeded' }, 'restart job ended');
+  deps.logger.info({ progress: error ? 'failed' : 'succeeded' }, 'restart job ended');
 }

@@ -1,7 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from './logger.js';
 
-/** Prometheus metrics of one process, served at GET /metrics. */
-export function createMetrics() {
+/** What a crawler lookup came to. */
+export type LookupResult = 'hit' | 'stale' | 'miss' | 'error';
+
+/**
+ * Prometheus metrics of one process, served at GET /metrics. Crawler lookups are counted
+ * here, and logged one by one only at level debug (`logger`).
+ */
+export function createMetrics(logger: Logger) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'rendercache_' });
   const lookups = new Counter({
@@ -32,11 +39,16 @@ export function createMetrics() {
       this.set(unanswered());
     },
   });
+  // Pre-bound children and a level read once: the hot path builds no label objects and asks nothing.
+  const counted = { hit: lookups.labels('hit'), stale: lookups.labels('stale'), miss: lookups.labels('miss'), error: lookups.labels('error') };
+  const logEach = logger.isLevelEnabled('debug');
   return {
     registry,
-    lookups,
-    /** Pre-bound children: the hot path must not build label objects. */
-    lookupHit: lookups.labels('hit'),
+    /** Counts one crawler lookup of `url`. */
+    countLookup(result: LookupResult, url: string): void {
+      counted[result].inc();
+      if (logEach) logger.debug({ url, result }, 'crawler lookup');
+    },
     renders,
     renderDuration,
     /** Where the render-queue gauge reads from. */

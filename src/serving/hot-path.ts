@@ -33,7 +33,7 @@ export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: Se
     if (!isServed(target.site)) return false;
     const entry = cache.peek(target.key);
     if (!entry || cache.stateOf(entry) !== 'hit') return false;
-    metrics.lookupHit.inc();
+    metrics.countLookup('hit', target.key);
     writeEntry(req, res, entry, 'hit');
     return true;
   };

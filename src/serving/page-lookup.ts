@@ -58,18 +58,18 @@ export class PageLookup {
     const cached = await this.cache.get(key);
     if (cached) {
       const state = this.cache.stateOf(cached);
-      this.metrics.lookups.labels(state).inc();
+      this.metrics.countLookup(state, key);
       if (state === 'stale') this.revalidate(key, site);
       return { entry: cached, state };
     }
-    this.metrics.lookups.labels('miss').inc();
+    this.metrics.countLookup('miss', key);
     const result = await this.renderShared(key, site, PRIORITY.lookup, 'lookup');
     if (result.ok) {
       const entry = result.entry ?? (await this.cache.get(key));
       if (entry) return { entry, state: 'miss' };
       throw errors.renderFailed('The page was rendered but could not be read back from the cache.');
     }
-    this.metrics.lookups.labels('error').inc();
+    this.metrics.countLookup('error', key);
     const detail = `Rendering ${key} failed (${result.failure.kind}): ${result.failure.detail}`;
     throw result.failure.kind === 'timeout' ? errors.renderTimeout(detail) : errors.renderFailed(detail);
   }

@@ -66,7 +66,7 @@ async function renderOne(
     }
   } catch (err) {
     const error: JobError = pageError('chromium-error', err instanceof Error ? err.message : String(err));
-    logger.warn({ jobId: job.id, url: page.pageUrl, err: error.detail }, 'page render error');
+    logger.warn({ url: page.pageUrl, err: error.detail }, 'page render error');
     await movePageToFailed(store, job.id, page.seq, 'processing', error, attempts);
   }
 }
