@@ -1,61 +1,56 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfigFile } from '../config/load.js';
-import { startService } from '../service.js';
+import { Command, CommanderError } from 'commander';
+import { checkConfigCommand } from './commands/check-config.js';
+import { doctorCommand } from './commands/doctor.js';
+import { jobCommands } from './commands/jobs.js';
+import { actionCommands } from './commands/refresh.js';
+import { renderCommand } from './commands/render.js';
+import { serveCommand } from './commands/serve.js';
+import { sitesCommand } from './commands/sites.js';
+import { CliError, EXIT } from './errors.js';
 
-const USAGE = `usage: rendercache serve [--config FILE] [--role api|worker|all]
-
-  FILE is YAML or JSON (default: $RENDERCACHE_CONFIG, then ${DEFAULT_CONFIG_FILE}).
-  --role: api serves crawlers and the API, worker renders, all does both (default).
-          api and worker need REDIS_URL.
-  Environment overrides: PORT, REDIS_URL, CHROME_PATH, LOG_LEVEL, RENDERCACHE_ROLE.`;
-
+/**
+ * rendercache's command line: `serve` runs the service; the client commands call its
+ * management API (--url/--token or RENDERCACHE_URL/RENDERCACHE_TOKEN); render, check-config
+ * and doctor work from a config file alone. Exit codes: see ./errors.ts and docs/cli.md.
+ */
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  // -1: keep running (serve).
+  let code: number = EXIT.ok;
+  const run = async (work: () => Promise<number>): Promise<void> => {
+    code = await work();
+  };
+  const program = new Command('rendercache')
+    .description('Self-hosted pre-render cache for crawlers')
+    .exitOverride()
+    .showHelpAfterError('(rendercache --help for the commands; rendercache <command> --help for one)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 the work failed (job, render, doctor, config), 2 usage, 3 service unreachable, 4 refused by the API.\nSee docs/cli.md.',
+    );
+  serveCommand(program, run);
+  actionCommands(program, run);
+  jobCommands(program, run);
+  sitesCommand(program, run);
+  renderCommand(program, run);
+  checkConfigCommand(program, run);
+  doctorCommand(program, run);
+  for (const command of program.commands) command.exitOverride();
+
+  if (argv.length === 0) {
+    process.stdout.write(program.helpInformation());
+    return EXIT.usage;
+  }
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  const [command] = parsed.positionals;
-  if (parsed.values.help || command === undefined || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined && !parsed.values.help ? 2 : 0;
-  }
-  if (command !== 'serve') {
-    process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
-    return 2;
-  }
-  const file = parsed.values.config ?? process.env.RENDERCACHE_CONFIG ?? DEFAULT_CONFIG_FILE;
-  let config;
-  try {
-    const env = parsed.values.role === undefined ? process.env : { ...process.env, RENDERCACHE_ROLE: parsed.values.role };
-    config = loadConfigFile(file, env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`rendercache: ${err.message}\n`);
-      return 1;
+    if (err instanceof CommanderError) {
+      // Commander printed the message or the help already.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
     throw err;
   }
-  const service = await startService(config);
-  const stop = (signal: string) => {
-    process.stderr.write(`rendercache: ${signal}, stopping\n`);
-    service.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-    // stop() cuts answers still in flight after a render's deadline; this is the backstop.
-    setTimeout(() => process.exit(1), config.render.deadlineMs + 10_000).unref();
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  return -1;
+  return code;
 }
 
 main(process.argv.slice(2)).then(
@@ -63,7 +58,12 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`rendercache: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     process.stderr.write(`rendercache: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    if (process.env.RENDERCACHE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exit(EXIT.failed);
   },
 );
