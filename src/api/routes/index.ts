@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { cacheRoutes } from './cache.js';
+import { inspectRoutes, type InspectDeps } from './inspect.js';
+import { jobEventsRoutes } from './job-events.js';
 import type { SitesRoutesDeps } from './deps.js';
 import { jobRoutes } from './jobs.js';
 import { API_BASE } from './links.js';
@@ -9,6 +11,7 @@ import { createRouteTable } from './route-table.js';
 import { siteJobRoutes } from './site-jobs.js';
 import { siteLifecycleRoutes } from './site-lifecycle.js';
 import { siteRoutes } from './sites.js';
+import { siteStatsRoutes, type SiteStatsDeps } from './site-stats.js';
 
 export { API_BASE } from './links.js';
 export type { SitesRoutesDeps } from './deps.js';
@@ -29,6 +32,17 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
   originRestartRoutes(table, deps);
   cacheRoutes(table, deps);
   siteJobRoutes(table, deps);
+  table.addOptionsRoutes();
+  return router;
+}
+
+/** The management routes the operator console reads: job events (SSE), site stats, the cache inspector. */
+export function consoleApiRoutes(deps: SitesRoutesDeps & SiteStatsDeps & InspectDeps): Router {
+  const router = new Router({ prefix: API_BASE });
+  const table = createRouteTable(router, deps.edge);
+  jobEventsRoutes(table, deps);
+  siteStatsRoutes(table, deps);
+  inspectRoutes(table, deps);
   table.addOptionsRoutes();
   return router;
 }
