@@ -45,7 +45,8 @@ export function SitePage(props: { siteId: string }) {
   const [busy, setBusy] = useState(false);
   const runningId = started ?? data?.stats.runningJobId ?? null;
   const live = useJobProgress(runningId, (last) => {
-    setStarted(null);
+    // The ended job stays on screen (its final figures) until another one starts.
+    if (last) setStarted(last.id);
     setNotice(last ? `Job ${last.id} ended: ${last.progress}.` : 'The job ended.');
     reload();
   });
@@ -87,7 +88,7 @@ export function SitePage(props: { siteId: string }) {
     h(
       'dl',
       { class: 'figures-grid' },
-      h('div', null, h('dt', null, 'Last refresh'), h('dd', null, fmtDate(stats.lastRefresh))),
+      h('div', null, h('dt', null, 'Last successful refresh'), h('dd', null, fmtDate(stats.lastRefresh))),
       h('div', null, h('dt', null, 'Next refresh'), h('dd', null, fmtDate(stats.nextRefresh))),
       h('div', null, h('dt', null, 'Pages cached'), h('dd', { id: 'pages-cached' }, String(stats.pagesCached))),
       h('div', null, h('dt', null, 'Pages failed'), h('dd', { id: 'pages-failed' }, String(stats.pagesFailed))),
