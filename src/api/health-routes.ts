@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import type { Registry } from 'prom-client';
+import { recordRoute } from './openapi/route-doc.js';
+import { healthSchema, readySchema } from './openapi/schemas.js';
 
 export interface Readiness {
   browser(): boolean;
@@ -26,6 +28,32 @@ export function healthRoutes(readiness: Readiness, registry: Registry): Router {
   router.get('/metrics', async (ctx) => {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
+  });
+  const tags = ['Health'];
+  recordRoute(router, {
+    method: 'get',
+    path: '/healthz',
+    doc: { summary: 'Liveness', tags, responses: { 200: { description: 'The process answers', schema: healthSchema } }, errors: [] },
+  });
+  recordRoute(router, {
+    method: 'get',
+    path: '/readyz',
+    doc: {
+      summary: 'Readiness: Chromium launched, the cache and the queue reachable',
+      tags,
+      responses: { 200: { description: 'Ready', schema: readySchema }, 503: { description: 'Not ready: which part is not', schema: readySchema } },
+      errors: [],
+    },
+  });
+  recordRoute(router, {
+    method: 'get',
+    path: '/metrics',
+    doc: {
+      summary: 'Prometheus metrics',
+      tags,
+      responses: { 200: { description: 'The Prometheus text exposition format', mediaType: registry.contentType } },
+      errors: [],
+    },
   });
   return router;
 }

@@ -6,6 +6,9 @@ import { errors } from '../errors.js';
 import { jobStatusBody } from '../job-view.js';
 import { jobStatusUrl } from './links.js';
 
+/** The Prefer header of the routes that start a job (their OpenAPI doc). */
+export const respondAsyncDoc = { prefer: { description: 'Must include respond-async (else 400 OCE-SITEMGMT-009001)', required: true } };
+
 /** The 400 of an operation that is asynchronous only. */
 export function requireRespondAsync(ctx: Koa.Context): void {
   if (!/(^|[,;\s])respond-async($|[,;\s])/i.test(ctx.get('prefer'))) {

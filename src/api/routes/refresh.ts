@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { SiteView } from '../../sites/site-directory.js';
 import { errors } from '../errors.js';
 import { validate } from '../validate.js';
+import { jobStatusSchema } from '../openapi/schemas.js';
 import type { SitesRoutesDeps } from './deps.js';
-import { accepted, hasBody, requestBody, requireRespondAsync, siteBusy } from './job-requests.js';
+import { accepted, hasBody, requestBody, requireRespondAsync, respondAsyncDoc, siteBusy } from './job-requests.js';
 import { siteQuery } from './params.js';
 import type { RouteTable } from './route-table.js';
 import { siteFor } from './site-access.js';
@@ -15,17 +16,34 @@ const MAX_PAGES_PER_REQUEST = 1000;
 
 /** Starting a refresh of a site: all its pages, or those the body names. */
 export function refreshRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
-  route('post', '/sites/:id/refresh', 'Manager', async (ctx, access) => {
-    const query = validate(siteQuery, ctx.query, 'query');
-    requireRespondAsync(ctx);
-    const view = siteFor(deps.sites, ctx, access, query.includeDeleted ?? false);
-    const pages = requestedPages(ctx, view, deps);
-    requireRefreshable(view);
-    const { job } = await deps.refresh.start(view.site, { trigger: 'api', requestedBy: access.caller.user, ...(pages ? { pages } : {}) });
-    // A running refresh is the answer (OCM's behaviour); a running restart job is not a refresh.
-    if (job.action !== 'refresh') throw siteBusy(ctx, deps.publicUrl, view, job);
-    accepted(ctx, deps.publicUrl, job, deps.pollIntervalMs);
-  });
+  route(
+    'post',
+    '/sites/:id/refresh',
+    'Manager',
+    async (ctx, access) => {
+      const query = validate(siteQuery, ctx.query, 'query');
+      requireRespondAsync(ctx);
+      const view = siteFor(deps.sites, ctx, access, query.includeDeleted ?? false);
+      const pages = requestedPages(ctx, view, deps);
+      requireRefreshable(view);
+      const { job } = await deps.refresh.start(view.site, { trigger: 'api', requestedBy: access.caller.user, ...(pages ? { pages } : {}) });
+      // A running refresh is the answer (OCM's behaviour); a running restart job is not a refresh.
+      if (job.action !== 'refresh') throw siteBusy(ctx, deps.publicUrl, view, job);
+      accepted(ctx, deps.publicUrl, job, deps.pollIntervalMs);
+    },
+    {
+      summary: "Refreshes the site's cache: all its pages, or those the body names (≤ 1000)",
+      description:
+        'A refresh while one runs answers 202 with the running job. 400 OCE-SITEMGMT-009001 without Prefer: respond-async; ' +
+        '409 OCE-SITEMGMT-009059 deleted, OCE-SITEMGMT-009013 offline, OCE-SITEMGMT-009091 not public, OCE-PRE-001001 pre-renderer disabled, ' +
+        'RENDERCACHE-SITE-BUSY-409 a restart job runs; 413 more than 1000 pages.',
+      query: siteQuery,
+      body: refreshBody,
+      headers: respondAsyncDoc,
+      responses: { 202: { description: 'The job, started or running', schema: jobStatusSchema, headers: { location: 'The job status URL' } } },
+      errors: [403, 404, 409],
+    },
+  );
 }
 
 /** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site. */
