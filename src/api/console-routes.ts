@@ -46,7 +46,7 @@ const TYPES: Record<string, string> = {
 /** Where `npm run build` puts the console: dist/console, from dist/api or from src/api (tests, tsx). */
 export function defaultConsoleDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  return here.split(path.sep).includes('dist') ? path.resolve(here, '..', 'console') : path.resolve(here, '..', '..', 'dist', 'console');
+  return path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', 'console') : path.resolve(here, '..', '..', 'dist', 'console');
 }
 
 interface Built {
