@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { maskedConfig } from '../../service-parts.js';
 import { optionsOf, print } from '../client-options.js';
 import { EXIT } from '../errors.js';
 import { configFileOf, loadConfig } from './config-file.js';
@@ -15,16 +14,17 @@ export function checkConfigCommand(program: Command, run: (work: () => Promise<n
     )
     .option('--json', 'print the config as JSON instead of YAML')
     .action((file: string | undefined, raw: unknown) =>
-      run(() => {
+      run(async () => {
         const options = optionsOf(z.object({ json: z.boolean().optional() }), raw);
         const path = configFileOf(file);
         const config = loadConfig(path);
+        const { maskedConfig } = await import('../../service-parts.js');
         const masked = maskedConfig(config);
         process.stderr.write(
           `${path}: valid (${config.sites.length} site${config.sites.length === 1 ? '' : 's'}, backend ${config.backend}); environment overrides applied, secrets masked\n`,
         );
         print(options.json ? masked : YAML.stringify(masked));
-        return Promise.resolve(EXIT.ok);
+        return EXIT.ok;
       }),
     );
 }

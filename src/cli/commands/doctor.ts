@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { chromiumPath, chromiumVersion, discoverSitePages, launchChromium, probeStore } from '../../service-parts.js';
 import { optionsOf, print } from '../client-options.js';
 import { EXIT } from '../errors.js';
 import { networkReason } from '../network.js';
@@ -17,6 +16,9 @@ interface Check {
 }
 
 const ORIGIN_TIMEOUT_MS = 10_000;
+
+/** Loaded when a check runs: the other commands start faster without Chromium's and the stores' modules. */
+const parts = () => import('../../service-parts.js');
 
 /** doctor: Chromium, the store and each site's origin, checked; exit 1 when anything is wrong. */
 export function doctorCommand(program: Command, run: (work: () => Promise<number>) => Promise<void>): void {
@@ -59,6 +61,7 @@ export function doctorCommand(program: Command, run: (work: () => Promise<number
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 
 async function chromiumChecks(config: RendercacheConfig): Promise<Check[]> {
+  const { chromiumPath, chromiumVersion, launchChromium } = await parts();
   const path = chromiumPath(config);
   const fixPath = 'install Chromium (apt-get install chromium-headless-shell or chromium) or set render.chromePath / env CHROME_PATH';
   if (path !== undefined && !fs.existsSync(path)) {
@@ -83,6 +86,7 @@ async function chromiumChecks(config: RendercacheConfig): Promise<Check[]> {
 }
 
 async function storeCheck(config: RendercacheConfig): Promise<Check> {
+  const { probeStore } = await parts();
   const fix =
     config.backend === 'embedded'
       ? `make cache.dir (${config.cache.dir}) a writable folder`
@@ -110,6 +114,7 @@ async function siteChecks(config: RendercacheConfig, site: SiteConfig): Promise<
     },
   ];
   if (!reach.ok) return checks;
+  const { discoverSitePages } = await parts();
   const source =
     'sitemap' in site.pages
       ? `sitemap ${site.pages.sitemap}`

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../../config/load.js';
-import { MOBILE_DEVICE, NotASitePageError, renderOneUrl } from '../../service-parts.js';
 import { optionsOf } from '../client-options.js';
 import { CliError, EXIT } from '../errors.js';
 import { loadConfig, type RendercacheConfig } from './config-file.js';
@@ -25,6 +24,7 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
           raw,
         );
         const config = options.config ? loadConfig(options.config) : oneSiteConfig(url);
+        const { MOBILE_DEVICE, NotASitePageError, renderOneUrl } = await import('../../service-parts.js');
         let result;
         try {
           result = await renderOneUrl(config, url, { logLevel: options.logLevel, ...(options.device === 'mobile' ? { device: MOBILE_DEVICE } : {}) });
@@ -42,12 +42,14 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
         }
         if (options.out) fs.writeFileSync(options.out, outcome.html);
         else process.stdout.write(outcome.html.endsWith('\n') ? outcome.html : `${outcome.html}\n`);
-        const blocked = failedRequests.filter((r) => r.reason === 'net::ERR_BLOCKED_BY_CLIENT');
+        const blocked = failedRequests.filter((r) => r.reason.startsWith('net::ERR_BLOCKED_BY_CLIENT'));
         const lines = [
           `rendered ${outcome.finalUrl} (site ${result.siteId}, ${options.device})`,
           `  status ${outcome.status}, ${Buffer.byteLength(outcome.html)} bytes, ${outcome.renderTimeMs} ms${options.out ? `, written to ${options.out}` : ''}`,
           `  ${blocked.length} requests blocked, ${failedRequests.length - blocked.length} other requests failed`,
-          ...failedRequests.slice(0, SHOWN_FAILED_REQUESTS).map((r) => `    ${r.reason === 'net::ERR_BLOCKED_BY_CLIENT' ? 'blocked' : r.reason}  ${r.url}`),
+          ...failedRequests
+            .slice(0, SHOWN_FAILED_REQUESTS)
+            .map((r) => `    ${r.reason.startsWith('net::ERR_BLOCKED_BY_CLIENT') ? 'blocked' : r.reason}  ${r.url}`),
           ...(failedRequests.length > SHOWN_FAILED_REQUESTS ? [`    … and ${failedRequests.length - SHOWN_FAILED_REQUESTS} more`] : []),
         ];
         process.stderr.write(`${lines.join('\n')}\n`);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { startService } from '../../service.js';
 import { optionsOf } from '../client-options.js';
 import { configFileOf, loadConfig } from './config-file.js';
 
@@ -17,6 +16,8 @@ export function serveCommand(program: Command, run: (work: () => Promise<number>
         const options = optionsOf(z.object({ config: z.string().optional(), role: z.string().optional() }), raw);
         const env = options.role === undefined ? process.env : { ...process.env, RENDERCACHE_ROLE: options.role };
         const config = loadConfig(configFileOf(options.config), env);
+        // Loaded only here: the client commands start faster without the whole service.
+        const { startService } = await import('../../service.js');
         const service = await startService(config);
         const stop = (signal: string) => {
           process.stderr.write(`rendercache: ${signal}, stopping\n`);
