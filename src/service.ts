@@ -6,27 +6,29 @@ import { PageCache } from './cache/page-cache.js';
 import type Keyv from 'keyv';
 import { createKeyvStore } from './cache/store.js';
 import { apiEdge } from './api/api-edge.js';
+import { consoleRoutes } from './api/console-routes.js';
 import { createApp } from './api/app.js';
 import { healthRoutes } from './api/health-routes.js';
+import { apiDocsRoutes } from './api/openapi/docs-routes.js';
 import { HttpDrain } from './api/http-drain.js';
 import { createHttpServer } from './api/http-server.js';
-import { sitesRoutes } from './api/routes/index.js';
+import { sitesRoutes, type SitesRoutesDeps } from './api/routes/index.js';
 import { startDemoSite } from './demo/demo-site.js';
 import { ClusterEngine } from './engine/cluster/cluster-engine.js';
 import type { Engine, EngineParts } from './engine/engine.js';
 import { LocalEngine } from './engine/local/local-engine.js';
 import { RenderAndStore } from './engine/render-and-store.js';
 import type { RenderQueue } from './engine/render-queue.js';
-import { PageDiscovery } from './jobs/discovery/discover-pages.js';
+import type { PageDiscovery } from './jobs/discovery/discover-pages.js';
 import type { JobStore } from './jobs/job-store.js';
 import type { RefreshService } from './jobs/refresh-service.js';
 import { INSTANCE_ID } from './observability/instance.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { BrowserPool } from './render/browser-pool.js';
-import { resolveChromePath } from './render/chromium-launch.js';
-import { EgressProxy } from './render/egress/egress-proxy.js';
+import type { BrowserPool } from './render/browser-pool.js';
+import type { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
+import { buildRenderingParts } from './service-parts.js';
 import { crawlerRoutes } from './serving/crawler-routes.js';
 import { createHotPath } from './serving/hot-path.js';
 import { PageLookup } from './serving/page-lookup.js';
@@ -173,36 +175,15 @@ async function openState(config: RendercacheConfig, backend: Backend, logger: Lo
 
 /** Chromium (none on role "api") and discovery; their connections to a site go through the one egress guard. */
 function buildRendering(config: RendercacheConfig, state: State, metrics: Metrics, logger: Logger): Rendering {
-  const egress = new EgressProxy({ logger });
-  const pool =
-    config.cluster.role === 'api'
-      ? null
-      : new BrowserPool({
-          egress,
-          executablePath: resolveChromePath(config.render.chromePath),
-          userAgent: config.render.userAgent,
-          recycleAfterRenders: config.render.recycleAfterRenders,
-          recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
-          pageMaxRenders: config.render.pageMaxRenders,
-          idleSiteContexts: config.render.idleSiteContexts,
-          collectGarbageEveryRenders: config.render.collectGarbageEveryRenders,
-          protocolTimeoutMs: config.render.protocolTimeoutMs,
-          logger,
-        });
+  const { egress, pool, discovery } = buildRenderingParts(config, logger);
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger) : null;
-  const { discovery: discoveryConfig } = config.refresh;
-  const discovery = new PageDiscovery(egress, {
-    maxPages: config.refresh.maxPagesPerJob,
-    // One agent for a site: the renderer's when it is set.
-    userAgent: config.render.userAgent ?? discoveryConfig.userAgent,
-    timeoutMs: discoveryConfig.timeoutMs,
-    maxDocumentBytes: discoveryConfig.maxDocumentBytes,
-    maxSitemaps: discoveryConfig.maxSitemaps,
-  });
   return { egress, pool, renderer, discovery };
 }
 
-/** The HTTP server: the hot path, then Koa (health, crawler lookups, the management API); a worker answers health and metrics only. */
+/**
+ * The HTTP server: the hot path, then Koa (health, crawler lookups, the management API, the
+ * console, the API reference); a worker answers health and metrics only.
+ */
 function buildHttp(
   config: RendercacheConfig,
   state: State,
@@ -215,29 +196,12 @@ function buildHttp(
   const role = config.cluster.role;
   const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
   const health = healthRoutes({ browser: () => rendering.pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
-  // Crawlers and the API go to "api" instances.
+  // Crawlers, the API and the console go to "api" instances.
   const app = createApp(
     logger,
     role === 'worker'
       ? [health]
-      : [
-          health,
-          crawlerRoutes(lookup),
-          sitesRoutes({
-            sites,
-            refresh: engine.refresh,
-            discovery: rendering.discovery,
-            pollIntervalMs: config.refresh.pollIntervalMs,
-            publicUrl: config.server.publicUrl,
-            jitterSeconds: config.schedule.jitterSeconds,
-            edge: apiEdge({
-              tokens: config.auth.tokens,
-              limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
-              maxBodyBytes: config.api.maxBodyBytes,
-              bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
-            }),
-          }),
-        ],
+      : [health, crawlerRoutes(lookup), sitesRoutes(managementDeps(config, state, rendering, engine)), consoleRoutes({ logger }), apiDocsRoutes()],
     { trustProxy: config.server.trustProxy },
   );
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
@@ -249,6 +213,29 @@ function buildHttp(
   });
   const drain = new HttpDrain(server);
   return { server, drain };
+}
+
+/** What the management routes work with, behind one edge (token, the request budget, body limits). */
+function managementDeps(config: RendercacheConfig, state: State, rendering: Rendering, engine: Engine): SitesRoutesDeps {
+  const { discovery } = config.refresh;
+  return {
+    sites: state.sites,
+    refresh: engine.refresh,
+    discovery: rendering.discovery,
+    pollIntervalMs: config.refresh.pollIntervalMs,
+    publicUrl: config.server.publicUrl,
+    jitterSeconds: config.schedule.jitterSeconds,
+    edge: apiEdge({
+      tokens: config.auth.tokens,
+      limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
+      maxBodyBytes: config.api.maxBodyBytes,
+      bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
+    }),
+    cache: state.cache,
+    staleAfterSeconds: config.cache.staleAfterSeconds,
+    egress: rendering.egress,
+    originFetch: { userAgent: config.render.userAgent ?? discovery.userAgent, timeoutMs: discovery.timeoutMs, maxBytes: discovery.maxDocumentBytes },
+  };
 }
 
 /** Listens where the config says; resolves the service's base URL. */

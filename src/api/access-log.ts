@@ -9,7 +9,10 @@ import type { Caller } from './auth.js';
  */
 export function accessLog(logger: Logger, prefix: string): Koa.Middleware {
   return async (ctx, next) => {
-    if (!ctx.path.startsWith(prefix)) return next();
+    if (!ctx.path.startsWith(prefix)) {
+      await next();
+      return;
+    }
     const started = performance.now();
     try {
       await next();

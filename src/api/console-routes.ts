@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import compose from 'koa-compose';
 import type { Logger } from '../observability/logger.js';
-import { consoleApiRoutes } from './routes/index.js';
 
 /** What the console build writes beside index.html (scripts/build-console.mjs). */
 export interface ConsoleManifest {
@@ -74,22 +72,20 @@ export interface ConsoleOptions {
   /** The console build (default: dist/console). */
   dir?: string;
   logger: Logger;
-  /** What the console's own management routes work with (routes/index consoleApiRoutes). */
-  api: Parameters<typeof consoleApiRoutes>[0];
 }
 
 /**
  * The operator console: `/` → 302 `/console`; `/console` and every client route under it
  * answer index.html (no-cache); `/console/assets/<name>.<hash>.<ext>` the built files,
- * immutable. Then the management routes the console reads (job events, stats, inspect).
+ * immutable. The console reads the management API like any client (routes/: job events,
+ * stats and the inspector among them).
  */
 export function consoleRoutes(options: ConsoleOptions): Koa.Middleware {
   const dir = options.dir ?? defaultConsoleDir();
   let built: Built | null = null;
   let warned = false;
-  const api = consoleApiRoutes(options.api);
 
-  const serve: Koa.Middleware = async (ctx, next) => {
+  return async (ctx, next) => {
     const p = ctx.path;
     if (p !== '/' && p !== CONSOLE_PATH && !p.startsWith(`${CONSOLE_PATH}/`)) {
       await next();
@@ -129,6 +125,4 @@ export function consoleRoutes(options: ConsoleOptions): Koa.Middleware {
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = built.index;
   };
-  // The router's middleware is typed for its own context; Koa hands it the same context.
-  return compose([serve, api.routes() as Koa.Middleware, api.allowedMethods() as Koa.Middleware]);
 }

@@ -309,6 +309,14 @@ describe('the OpenAPI document', () => {
     expect((await api('owner', 'GET', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(200);
     expect((await api('owner', 'GET', '/sites/fix/cache/status', '/sites/{id}/cache/status')).status).toBe(303);
     expect((await api('stranger', 'GET', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(404);
+    // What the console reads: an ended job's events (progress, then end), site stats, the inspector.
+    const events = await api('viewer', 'GET', `/sites/_status/${jobId}/events`, '/sites/_status/{jobId}/events');
+    expect(events.status).toBe(200);
+    expect(String(events.body)).toMatch(/event: progress[\s\S]*event: end/);
+    expect((await api('owner', 'GET', '/sites/fix/stats', '/sites/{id}/stats')).status).toBe(200);
+    const inspected = `/sites/fix/inspect?url=${encodeURIComponent(`${fixture.origin}/vary`)}`;
+    expect((await api('viewer', 'GET', inspected, '/sites/{id}/inspect')).status).toBe(200);
+    expect((await api('owner', 'GET', '/sites/fix/inspect?url=https%3A%2F%2Felsewhere.example%2F', '/sites/{id}/inspect')).status).toBe(400);
     expect((await api('owner', 'GET', '/sites/fix/jobs', '/sites/{id}/jobs')).status).toBe(200);
     expect((await api('owner', 'GET', '/sites/fix/jobs?limit=0', '/sites/{id}/jobs')).status).toBe(400);
     expect((await api('owner', 'GET', '/sites/nope/jobs', '/sites/{id}/jobs')).status).toBe(404);

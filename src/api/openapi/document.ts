@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type DocumentedRoute, type HttpMethod, liveRouteTables, recordedRoutes, type ResponseDoc } from './route-doc.js';
+import { type DocumentedRoute, type HttpMethod, recordedRoutes, type ResponseDoc } from './route-doc.js';
 import { errorBodySchema } from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -100,9 +100,7 @@ const isRouter = (value: unknown): value is RouterLike => typeof value === 'obje
 
 /**
  * The routes of a running app: from its middleware, each router's (or middleware's)
- * recorded docs, and the route tables' routers (also those inside composed middleware);
- * flagged, any layer of those routers that has no doc. The same route twice (two services
- * in one process) counts once.
+ * recorded docs; flagged, any layer of those routers that has no doc.
  */
 export function appRoutes(middleware: readonly unknown[]): { documented: DocumentedRoute[]; undocumented: Array<{ method: HttpMethod; path: string }> } {
   const owners: object[] = [];
@@ -111,7 +109,6 @@ export function appRoutes(middleware: readonly unknown[]): { documented: Documen
     const router: unknown = (part as { router?: unknown }).router;
     owners.push(isRouter(router) ? router : part);
   }
-  owners.push(...liveRouteTables());
   const documented = new Map<string, DocumentedRoute>();
   const undocumented = new Map<string, { method: HttpMethod; path: string }>();
   for (const owner of owners) {

@@ -59,24 +59,3 @@ export function recordRoute(owner: object, route: DocumentedRoute): void {
 export function recordedRoutes(owner: object): readonly DocumentedRoute[] {
   return registry.get(owner) ?? [];
 }
-
-/**
- * Every route table's router in this process: a router can sit inside composed middleware
- * (koa-compose hides it from the app), and its routes must still be in the document.
- * Weak, so a stopped service's routers go.
- */
-const routeTables = new Set<WeakRef<object>>();
-
-export function registerRouteTable(router: object): void {
-  routeTables.add(new WeakRef(router));
-}
-
-export function liveRouteTables(): object[] {
-  const live: object[] = [];
-  for (const ref of routeTables) {
-    const router = ref.deref();
-    if (router) live.push(router);
-    else routeTables.delete(ref);
-  }
-  return live;
-}

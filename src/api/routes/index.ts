@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { cacheRoutes } from './cache.js';
-import { inspectRoutes, type InspectDeps } from './inspect.js';
+import { inspectRoutes } from './inspect.js';
 import { jobEventsRoutes } from './job-events.js';
 import type { SitesRoutesDeps } from './deps.js';
 import { jobRoutes } from './jobs.js';
@@ -11,7 +11,7 @@ import { createRouteTable } from './route-table.js';
 import { siteJobRoutes } from './site-jobs.js';
 import { siteLifecycleRoutes } from './site-lifecycle.js';
 import { siteRoutes } from './sites.js';
-import { siteStatsRoutes, type SiteStatsDeps } from './site-stats.js';
+import { siteStatsRoutes } from './site-stats.js';
 
 export { API_BASE } from './links.js';
 export type { SitesRoutesDeps } from './deps.js';
@@ -26,21 +26,14 @@ export function sitesRoutes(deps: SitesRoutesDeps): Router {
   const table = createRouteTable(router, deps.edge);
   // Job routes first: "_status" is not a site id.
   jobRoutes(table, deps);
+  jobEventsRoutes(table, deps);
   siteRoutes(table, deps);
   siteLifecycleRoutes(table, deps);
   refreshRoutes(table, deps);
   originRestartRoutes(table, deps);
   cacheRoutes(table, deps);
   siteJobRoutes(table, deps);
-  table.addOptionsRoutes();
-  return router;
-}
-
-/** The management routes the operator console reads: job events (SSE), site stats, the cache inspector. */
-export function consoleApiRoutes(deps: SitesRoutesDeps & SiteStatsDeps & InspectDeps): Router {
-  const router = new Router({ prefix: API_BASE });
-  const table = createRouteTable(router, deps.edge);
-  jobEventsRoutes(table, deps);
+  // What the operator console reads besides: site stats and the cache inspector.
   siteStatsRoutes(table, deps);
   inspectRoutes(table, deps);
   table.addOptionsRoutes();

@@ -1,20 +1,10 @@
 import { z } from 'zod';
-import type { PageCache } from '../../cache/page-cache.js';
 import { guardedFetch } from '../../jobs/discovery/guarded-fetch.js';
-import type { EgressProxy } from '../../render/egress/egress-proxy.js';
 import { errors } from '../errors.js';
 import { validate } from '../validate.js';
 import type { SitesRoutesDeps } from './deps.js';
 import type { RouteTable } from './route-table.js';
 import { siteFor } from './site-access.js';
-
-export interface InspectDeps {
-  cache: PageCache;
-  /** The egress guard: the origin is fetched through the site's listener, as discovery does. */
-  egress: EgressProxy;
-  /** How the raw origin is fetched: discovery's agent, time and byte limits. */
-  originFetch: { userAgent: string; timeoutMs: number; maxBytes: number };
-}
 
 const inspectQuery = z.strictObject({ url: z.string().min(1).max(4096) });
 
@@ -22,7 +12,7 @@ const inspectQuery = z.strictObject({ url: z.string().min(1).max(4096) });
  * One page of a site as the cache holds it (the entry's fields and HTML) beside what the
  * origin sends a crawler that runs no JavaScript, with the visible text length of each.
  */
-export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps & InspectDeps): void {
+export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
   route(
     'get',
     '/sites/:id/inspect',
@@ -81,7 +71,12 @@ const inspectSchema = z.looseObject({
   origin: z.looseObject({ status: z.number().nullable(), textLength: z.number().nullable(), error: z.string().nullable() }),
 });
 
-async function fetchOrigin(url: string, siteOrigin: string, allowPrivateNetwork: boolean, { egress, originFetch }: InspectDeps) {
+async function fetchOrigin(
+  url: string,
+  siteOrigin: string,
+  allowPrivateNetwork: boolean,
+  { egress, originFetch }: Pick<SitesRoutesDeps, 'egress' | 'originFetch'>,
+) {
   try {
     const doc = await guardedFetch(url, egress, { siteOrigin, allowPrivateNetwork, ...originFetch });
     const html = doc.body.toString('utf8');

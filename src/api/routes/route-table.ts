@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import type { SiteRole } from '../../config/schema.js';
 import type { Caller } from '../auth.js';
 import { errors } from '../errors.js';
-import { recordRoute, registerRouteTable, type RouteDoc } from '../openapi/route-doc.js';
+import { recordRoute, type RouteDoc } from '../openapi/route-doc.js';
 import { jobIdParam, siteIdParam } from './params.js';
 
 /** Who is calling, and the least role on the site the route needs. */
@@ -41,7 +41,6 @@ export function createRouteTable(router: Router, edge: Koa.Middleware): RouteTab
   const methodsByPath = new Map<string, Set<string>>();
 
   const prefix = router.opts.prefix ?? '';
-  registerRouteTable(router);
 
   function route(method: Method, path: string, atLeast: SiteRole, handler: Handler, doc: RouteDoc | undefined): void {
     router[method](path, edge, (ctx) => handler(ctx, { caller: callerOf(ctx), atLeast }));

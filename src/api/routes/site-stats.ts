@@ -9,11 +9,6 @@ import { plainQuery } from './params.js';
 import type { RouteTable } from './route-table.js';
 import { siteFor } from './site-access.js';
 
-export interface SiteStatsDeps {
-  /** cache.staleAfterSeconds: a page rendered longer ago than this is not fresh. */
-  staleAfterSeconds: number;
-}
-
 /** Pages read for the freshness share: a bigger job is sampled (its first pages, in seq order). */
 export const FRESHNESS_SAMPLE = 10_000;
 /** Pages read per job for its render-time percentiles (its first pages, in seq order). */
@@ -26,7 +21,7 @@ export const CHART_JOBS = 10;
  * refresh job's counts, freshness, and per-job figures for the charts. Bounded work: at most
  * FRESHNESS_SAMPLE + CHART_JOBS × TIMING_SAMPLE page records are read, in batches.
  */
-export function siteStatsRoutes({ route }: RouteTable, deps: SitesRoutesDeps & SiteStatsDeps): void {
+export function siteStatsRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
   route(
     'get',
     '/sites/:id/stats',
