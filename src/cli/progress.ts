@@ -36,7 +36,7 @@ class BarProgress implements JobProgress {
     this.bar = new cliProgress.SingleBar(
       {
         stream,
-        format: '{progress} [{bar}] {value}/{total} pages | {failed} failed | {rate} pages/s | ETA {eta}',
+        format: '{progress} [{bar}] {value}/{total} pages | {failed} failed | {rate} pages/s | ETA {left}',
         hideCursor: true,
         clearOnComplete: false,
         barsize: 30,
@@ -52,7 +52,7 @@ class BarProgress implements JobProgress {
       progress: job.progress.padEnd(10),
       failed: job.failedCount,
       rate: perSecond === null ? '-' : perSecond.toFixed(1),
-      eta: etaMs === null ? '-' : duration(etaMs),
+      left: etaMs === null ? '-' : duration(etaMs),
     };
     if (!this.started) {
       this.bar.start(job.pageCount, done, payload);

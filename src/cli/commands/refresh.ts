@@ -23,7 +23,7 @@ export function actionCommands(program: Command, run: (work: () => Promise<numbe
         const started = await client.refresh(site, options.pages);
         const json = options.json ?? false;
         if (!options.wait) {
-          print(json ? started : `started: \n${jobTable(started)}`);
+          print(json ? started : `started:\n${jobTable(started)}`);
           return EXIT.ok;
         }
         if (!json) process.stdout.write(`refresh job ${started.id} of ${started.context}\n`);
@@ -51,7 +51,7 @@ export function actionCommands(program: Command, run: (work: () => Promise<numbe
         const started = await client.restartOrigin(site);
         const json = options.json ?? false;
         if (!options.wait) {
-          print(json ? started : `started: \n${jobTable(started)}`);
+          print(json ? started : `started:\n${jobTable(started)}`);
           return EXIT.ok;
         }
         const job = await waitForJob(client, started, json);
