@@ -14,9 +14,9 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
     .command('render <url>')
     .description("renders one URL as the service would (its site's policy, the egress guard) and prints the HTML; timings on stderr")
     .option('-c, --config <file>', "config file whose sites the URL belongs to (default: the URL's own origin is the one site)")
-    .option('--device <device>', 'emulate a device: desktop (default) or mobile (viewport and user agent)', 'desktop')
+    .option('--device <device>', 'emulate a device: desktop or mobile (viewport and user agent)', 'desktop')
     .option('--out <file>', 'write the HTML to this file instead of stdout')
-    .option('--log-level <level>', "the renderer's log lines on stderr (default: silent)", 'silent')
+    .option('--log-level <level>', "the renderer's log lines on stderr (a pino level)", 'silent')
     .action((url: string, raw: unknown) =>
       run(async () => {
         const options = optionsOf(
