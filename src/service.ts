@@ -28,7 +28,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { BrowserPool } from './render/browser-pool.js';
 import type { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
-import { buildRenderingParts } from './service-parts.js';
+import { buildRenderingParts } from './rendering-parts.js';
 import { crawlerRoutes } from './serving/crawler-routes.js';
 import { createHotPath } from './serving/hot-path.js';
 import { PageLookup } from './serving/page-lookup.js';

@@ -18,7 +18,7 @@ export function checkConfigCommand(program: Command, run: (work: () => Promise<n
         const options = optionsOf(z.object({ json: z.boolean().optional() }), raw);
         const path = configFileOf(file);
         const config = loadConfig(path);
-        const { maskedConfig } = await import('../../service-parts.js');
+        const { maskedConfig } = await import('../../tools/masked-config.js');
         const masked = maskedConfig(config);
         process.stderr.write(
           `${path}: valid (${config.sites.length} site${config.sites.length === 1 ? '' : 's'}, backend ${config.backend}); environment overrides applied, secrets masked\n`,

@@ -18,7 +18,7 @@ interface Check {
 const ORIGIN_TIMEOUT_MS = 10_000;
 
 /** Loaded when a check runs: the other commands start faster without Chromium's and the stores' modules. */
-const parts = () => import('../../service-parts.js');
+const probes = () => import('../../tools/doctor-probes.js');
 
 /** doctor: Chromium, the store and each site's origin, checked; exit 1 when anything is wrong. */
 export function doctorCommand(program: Command, run: (work: () => Promise<number>) => Promise<void>): void {
@@ -61,7 +61,7 @@ export function doctorCommand(program: Command, run: (work: () => Promise<number
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
 
 async function chromiumChecks(config: RendercacheConfig): Promise<Check[]> {
-  const { chromiumPath, chromiumVersion, launchChromium } = await parts();
+  const { chromiumPath, chromiumVersion, launchChromium } = await probes();
   const path = chromiumPath(config);
   const fixPath = 'install Chromium (apt-get install chromium-headless-shell or chromium) or set render.chromePath / env CHROME_PATH';
   if (path !== undefined && !fs.existsSync(path)) {
@@ -86,7 +86,7 @@ async function chromiumChecks(config: RendercacheConfig): Promise<Check[]> {
 }
 
 async function storeCheck(config: RendercacheConfig): Promise<Check> {
-  const { probeStore } = await parts();
+  const { probeStore } = await probes();
   const fix =
     config.backend === 'embedded'
       ? `make cache.dir (${config.cache.dir}) a writable folder`
@@ -114,7 +114,7 @@ async function siteChecks(config: RendercacheConfig, site: SiteConfig): Promise<
     },
   ];
   if (!reach.ok) return checks;
-  const { discoverSitePages } = await parts();
+  const { discoverSitePages } = await probes();
   const source =
     'sitemap' in site.pages
       ? `sitemap ${site.pages.sitemap}`

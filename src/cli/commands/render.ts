@@ -24,7 +24,7 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
           raw,
         );
         const config = options.config ? loadConfig(options.config) : oneSiteConfig(url);
-        const { MOBILE_DEVICE, NotASitePageError, renderOneUrl } = await import('../../service-parts.js');
+        const { MOBILE_DEVICE, NotASitePageError, renderOneUrl } = await import('../../tools/render-one-url.js');
         let result;
         try {
           result = await renderOneUrl(config, url, { logLevel: options.logLevel, ...(options.device === 'mobile' ? { device: MOBILE_DEVICE } : {}) });
