@@ -16,6 +16,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
  && npm ci --no-audit --no-fund --include=dev \
  && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build-console.mjs ./scripts/
 COPY src ./src
 COPY config ./config
 COPY demo-site ./demo-site
