@@ -99,6 +99,12 @@ function SignIn(props: { refused: string | null; onSignedIn: () => void }) {
     { class: 'card signin', onSubmit: (e: Event) => void submit(e), 'aria-labelledby': 'signin-title' },
     h('h1', { id: 'signin-title' }, 'Sign in'),
     h('p', { class: 'muted' }, 'A management token (auth.tokens). It is kept in this tab only (sessionStorage).'),
+    // Public in the repository anyway; what a first run with the shipped config needs.
+    h(
+      'p',
+      { class: 'muted' },
+      'First run with config/default.yaml? Its development token is dev-admin-token-change-me: replace it before exposing the service.',
+    ),
     h('label', { for: 'token' }, 'Management token'),
     h('input', {
       id: 'token',

@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { enc, get, type JobStatus, type List, type PageItem } from './api.js';
 import { BASE, Link, Message, fmtDate, useLoad } from './ui.js';
 
@@ -7,21 +7,32 @@ const LIMIT = 50;
 const STATUSES = ['', 'pending', 'processing', 'complete', 'failed'] as const;
 
 /**
- * A job's pages, paged from the API (50 at a time) and filtered by status there (`q`). The
- * URL search filters the loaded page only: the stores have no URL search.
+ * A job's pages, paged from the API (50 at a time), filtered by status (`q`) and by URL
+ * (`search`) there: a job may hold 100,000 pages, never all loaded here.
  */
 export function JobPages(props: { siteId: string; jobId: string }) {
   const [status, setStatus] = useState<(typeof STATUSES)[number]>('');
   const [offset, setOffset] = useState(0);
   const [search, setSearch] = useState('');
+  const [applied, setApplied] = useState('');
+  // Searched once typing pauses, not on every key.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setApplied(search.trim());
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [search]);
   const job = useLoad(() => get<JobStatus>(`/sites/_status/${props.jobId}`), [props.jobId]);
   const pages = useLoad(
-    () => get<List<PageItem>>(`/sites/_status/${props.jobId}/pages?offset=${offset}&limit=${LIMIT}${status ? `&q=${enc(`status eq "${status}"`)}` : ''}`),
-    [props.jobId, status, offset],
+    () =>
+      get<List<PageItem>>(
+        `/sites/_status/${props.jobId}/pages?offset=${offset}&limit=${LIMIT}${status ? `&q=${enc(`status eq "${status}"`)}` : ''}${applied ? `&search=${enc(applied)}` : ''}`,
+      ),
+    [props.jobId, status, offset, applied],
   );
   const site = enc(props.siteId);
-  const needle = search.trim().toLowerCase();
-  const items = (pages.data?.items ?? []).filter((p) => !needle || p.pageUrl.toLowerCase().includes(needle));
+  const items = pages.data?.items ?? [];
   const total = pages.data?.totalResults ?? 0;
   return h(
     'section',
@@ -52,7 +63,7 @@ export function JobPages(props: { siteId: string; jobId: string }) {
         },
         STATUSES.map((s) => h('option', { value: s }, s || 'any')),
       ),
-      h('label', { for: 'page-search' }, 'Search URLs (this page)'),
+      h('label', { for: 'page-search' }, 'Search URLs'),
       h('input', { id: 'page-search', type: 'search', value: search, onInput: (e: Event) => setSearch((e.target as HTMLInputElement).value) }),
     ),
     h(

@@ -42,12 +42,17 @@ export function SitePage(props: { siteId: string }) {
   const [started, setStarted] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [endedBadly, setEndedBadly] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const runningId = started ?? data?.stats.runningJobId ?? null;
   const live = useJobProgress(runningId, (last) => {
     // The ended job stays on screen (its final figures) until another one starts.
     if (last) setStarted(last.id);
-    setNotice(last ? `Job ${last.id} ended: ${last.progress}.` : 'The job ended.');
+    // A failed or aborted job is said as an error, not as good news.
+    const ended = last ? `Job ${last.id} ended: ${last.progress}.` : 'The job ended.';
+    const good = !last || last.progress === 'succeeded';
+    setNotice(good ? ended : null);
+    setEndedBadly(good ? null : ended);
     reload();
   });
   const [inspectUrl, setInspectUrl] = useState('');
@@ -84,7 +89,7 @@ export function SitePage(props: { siteId: string }) {
     h('p', { class: 'crumbs' }, h(Link, { to: BASE }, 'Sites'), ' / ', site.name),
     h('div', { class: 'heading' }, h('h1', { id: 'site-title' }, site.name), h('span', { class: `badge ${site.runtimeStatus}` }, site.runtimeStatus)),
     h('p', { class: 'muted' }, `${site.origin} · id ${site.id} · schedule ${site.schedule} · your role: ${site.role ?? '—'}`),
-    h(Message, { error: error ?? actionError, notice }),
+    h(Message, { error: error ?? actionError ?? endedBadly, notice }),
     h(
       'dl',
       { class: 'figures-grid' },

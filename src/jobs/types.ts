@@ -74,4 +74,6 @@ export interface PageQuery {
   offset: number;
   limit: number;
   status?: PageStatus;
+  /** Only pages whose URL contains this, ignoring case. */
+  urlContains?: string;
 }

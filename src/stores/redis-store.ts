@@ -1,4 +1,4 @@
-import type { JobStore } from '../jobs/job-store.js';
+import { PAGE_READ_BATCH, type JobStore } from '../jobs/job-store.js';
 import {
   isUnfinished,
   type JobPatch,
@@ -174,6 +174,7 @@ export class RedisStore implements JobStore, SiteStateStore {
   }
 
   async listPages(jobId: string, query: PageQuery): Promise<{ items: PageRecord[]; total: number }> {
+    if (query.urlContains) return this.searchPages(jobId, query, query.urlContains.toLowerCase());
     let seqs: string[];
     let total: number;
     if (query.status) {
@@ -188,6 +189,31 @@ export class RedisStore implements JobStore, SiteStateStore {
     if (seqs.length === 0) return { items: [], total };
     const raws = await this.redis.hmget(this.key('job', jobId, 'pages'), ...seqs);
     return { items: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as PageRecord), total };
+  }
+
+  /**
+   * Pages whose URL contains `needle`: records hold the URL, so the job's pages (or those of
+   * one status) are read in batches, in seq order; the work grows with the job, never loads it whole.
+   */
+  private async searchPages(jobId: string, query: PageQuery, needle: string): Promise<{ items: PageRecord[]; total: number }> {
+    const items: PageRecord[] = [];
+    let total = 0;
+    const pageCount = Number((await this.redis.hget(this.key('job', jobId), 'pageCount')) ?? 0);
+    const set = query.status ? this.key('job', jobId, 'st', query.status) : null;
+    for (let from = 0; ; from += PAGE_READ_BATCH) {
+      const seqs = set
+        ? await this.redis.zrange(set, from, from + PAGE_READ_BATCH - 1)
+        : Array.from({ length: Math.max(0, Math.min(PAGE_READ_BATCH, pageCount - from)) }, (_, i) => String(from + i));
+      if (seqs.length === 0) break;
+      for (const raw of await this.redis.hmget(this.key('job', jobId, 'pages'), ...seqs)) {
+        if (raw === null) continue;
+        const page = JSON.parse(raw) as PageRecord;
+        if (!page.pageUrl.toLowerCase().includes(needle)) continue;
+        if (total >= query.offset && items.length < query.limit) items.push(page);
+        total++;
+      }
+    }
+    return { items, total };
   }
 
   async pageSeqs(jobId: string, status: PageStatus, limit: number): Promise<number[]> {

@@ -151,8 +151,18 @@ export class SqliteStore implements JobStore, SiteStateStore {
   }
 
   async listPages(jobId: string, query: PageQuery): Promise<{ items: PageRecord[]; total: number }> {
-    const where = query.status ? 'job_id = ? AND status = ?' : 'job_id = ?';
-    const params = query.status ? [jobId, query.status] : [jobId];
+    const conditions = ['job_id = ?'];
+    const params: Array<string | number> = [jobId];
+    if (query.status) {
+      conditions.push('status = ?');
+      params.push(query.status);
+    }
+    // instr, not LIKE: nothing in the searched text is a wildcard.
+    if (query.urlContains) {
+      conditions.push('instr(lower(url), ?) > 0');
+      params.push(query.urlContains.toLowerCase());
+    }
+    const where = conditions.join(' AND ');
     const [rows, count] = await Promise.all([
       this.all(`SELECT * FROM pages WHERE ${where} ORDER BY seq LIMIT ? OFFSET ?`, [...params, query.limit, query.offset]),
       this.get(`SELECT COUNT(*) AS n FROM pages WHERE ${where}`, params),

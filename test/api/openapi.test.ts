@@ -300,6 +300,8 @@ describe('the OpenAPI document', () => {
     await waitFor('the refresh to succeed', async () => (await progress()) === 'succeeded', 30_000);
     expect((await api('owner', 'GET', `/sites/_status/${jobId}`, '/sites/_status/{jobId}')).status).toBe(200);
     expect((await api('owner', 'GET', `/sites/_status/${jobId}/pages?q=status eq "complete"`, '/sites/_status/{jobId}/pages')).status).toBe(200);
+    const searched = await api('owner', 'GET', `/sites/_status/${jobId}/pages?search=VARY`, '/sites/_status/{jobId}/pages');
+    expect((searched.body as { totalResults: number }).totalResults).toBe(1);
     expect((await api('owner', 'GET', `/sites/_status/${jobId}/pages?q=bad`, '/sites/_status/{jobId}/pages')).status).toBe(400);
     expect((await api('owner', 'GET', `/sites/_status/${UNKNOWN_JOB}/pages`, '/sites/_status/{jobId}/pages')).status).toBe(404);
     expect((await api('owner', 'GET', '/sites/_status/not-a-job', '/sites/_status/{jobId}')).status).toBe(400);

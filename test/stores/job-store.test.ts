@@ -41,6 +41,27 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
     await store.close();
   });
 
+  it('searches a job of 1,200 pages by URL, ignoring case, alone or with a status, page by page', async () => {
+    const store = await open();
+    const j = job('search');
+    await store.createJob(j);
+    // Every 100th page is a product page; more than two read batches of pages in all.
+    const urls = Array.from({ length: 1200 }, (_, i) => (i % 100 === 7 ? `https://s.test/Products/${i}` : `https://s.test/p/${i}`));
+    await store.addPages(j.id, urls);
+    await store.updatePage(j.id, 107, 'pending', { status: 'processing' });
+    await store.updatePage(j.id, 107, 'processing', { status: 'failed', attempts: 1, error: { title: 'Origin Error', detail: 'origin answered 503' } });
+    const products = await store.listPages(j.id, { offset: 0, limit: 5, urlContains: 'PRODUCTS/' });
+    expect(products.total).toBe(12);
+    expect(products.items.map((p) => p.seq)).toEqual([7, 107, 207, 307, 407]);
+    expect((await store.listPages(j.id, { offset: 10, limit: 5, urlContains: 'products/' })).items.map((p) => p.seq)).toEqual([1007, 1107]);
+    const failed = await store.listPages(j.id, { offset: 0, limit: 50, status: 'failed', urlContains: 'products' });
+    expect(failed).toMatchObject({ total: 1, items: [{ seq: 107, status: 'failed' }] });
+    // Nothing in the searched text is a pattern.
+    expect((await store.listPages(j.id, { offset: 0, limit: 5, urlContains: '%' })).total).toBe(0);
+    expect((await store.listPages(j.id, { offset: 0, limit: 5, urlContains: '_' })).total).toBe(0);
+    await store.close();
+  });
+
   it('moves a page only from the state it is in (a compare-and-set): of racing callers exactly one records it', async () => {
     const store = await open();
     const j = job('cas');

@@ -35,7 +35,12 @@ export function jobRoutes({ route }: RouteTable, deps: SitesRoutesDeps): void {
       const query = validate(pagesQuery, ctx.query, 'query');
       const job = await jobFor(deps, ctx, access);
       const status = query.q ? (/"(\w+)"/.exec(query.q)?.[1] as PageStatus) : undefined;
-      const { items, total } = await deps.refresh.pages(job.id, { offset: query.offset, limit: query.limit, ...(status ? { status } : {}) });
+      const { items, total } = await deps.refresh.pages(job.id, {
+        offset: query.offset,
+        limit: query.limit,
+        ...(status ? { status } : {}),
+        ...(query.search ? { urlContains: query.search } : {}),
+      });
       ctx.body = {
         items: items.map(pageItem),
         offset: query.offset,

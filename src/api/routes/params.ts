@@ -21,6 +21,8 @@ export const pagesQuery = listQuery.omit({ includeDeleted: true }).extend({
     .string()
     .regex(/^status eq "(pending|processing|complete|failed)"$/, 'expected q=status eq "<pending|processing|complete|failed>"')
     .optional(),
+  /** Only pages whose URL contains this, ignoring case. */
+  search: z.string().min(1).max(2048).optional(),
 });
 export const plainQuery = z.strictObject({ links });
 export const siteIdParam = z.string().regex(/^(name:[^/]{1,200}|[A-Za-z0-9_-]{1,128})$/, 'not a site id or name:<SiteName>');
