@@ -18,6 +18,8 @@ export interface Site {
   prerender: boolean;
   isDeleted: boolean;
   schedule: string;
+  /** The platform adapter that restarts the origin; null: none configured. */
+  originRestart: { adapter: string; when: string } | null;
   role: Role | null;
 }
 

@@ -139,7 +139,7 @@ export function SitePage(props: { siteId: string }) {
                 'Cancel job',
               )
             : null,
-          manager
+          manager && site.originRestart
             ? h(
                 'button',
                 { type: 'button', disabled: busy || running, onClick: () => void startJob('Restart origin', `/sites/${id}/origin/restart`) },

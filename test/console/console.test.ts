@@ -124,6 +124,9 @@ describe('the operator console in Chromium', () => {
     await page.waitForSelector('.chart .uplot');
 
     // Refresh: progress arrives over SSE and reaches 100%.
+    // The site has no restart adapter: no Restart origin button, even for its Owner.
+    expect(await page.$$('xpath/.//button[normalize-space()="Restart origin"]')).toHaveLength(0);
+    expect(await page.$$('xpath/.//button[normalize-space()="Deactivate"]')).toHaveLength(1);
     const [refresh] = await page.$$('xpath/.//button[normalize-space()="Refresh"]');
     await refresh!.click();
     await page.waitForSelector('#job-progress');

@@ -82,6 +82,7 @@ export const siteSchema = z
     prerender: z.boolean(),
     isDeleted: z.boolean(),
     schedule: z.string(),
+    originRestart: z.object({ adapter: z.string(), when: z.enum(['before-refresh', 'on-failure', 'manual']) }).nullable(),
     role: siteRole.nullable(),
     links: z.array(z.object({ rel: z.string(), href: z.string(), method: z.string() })).optional(),
   })

@@ -15,6 +15,8 @@ export function siteBody(ctx: Koa.Context, view: SiteView, publicUrl: string | u
     prerender: view.site.config.prerender,
     isDeleted: view.state.deleted,
     schedule: view.site.config.schedule,
+    // Which platform adapter restarts the origin, and when; never its secrets. null: no restart.
+    originRestart: view.site.config.restart ? { adapter: view.site.config.restart.adapter, when: view.site.config.restart.when } : null,
     role: roleOn(view.site, callerOf(ctx)),
     ...(ctx.query.links === 'none' ? {} : { links: [{ rel: 'self', href: siteResourceUrl(ctx, publicUrl, view.site.id), method: 'GET' }] }),
   };
