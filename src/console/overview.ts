@@ -56,6 +56,20 @@ export function Overview() {
         placeholder: 'name, id, origin, status',
         onInput: (e: Event) => setFilter((e.target as HTMLInputElement).value),
       }),
+      // The column headings sort too, but a phone's card layout hides them.
+      h('label', { for: 'site-sort' }, 'Sort by'),
+      h(
+        'select',
+        {
+          id: 'site-sort',
+          value: `${sort.key}:${sort.desc ? 'desc' : 'asc'}`,
+          onChange: (e: Event) => {
+            const [key, order] = (e.target as HTMLSelectElement).value.split(':');
+            setSort({ key: key as Column, desc: order === 'desc' });
+          },
+        },
+        COLUMNS.flatMap((c) => [h('option', { value: `${c.key}:asc` }, `${c.label} ↑`), h('option', { value: `${c.key}:desc` }, `${c.label} ↓`)]),
+      ),
     ),
     h(Message, { error }),
     loading && !data ? h('p', { role: 'status' }, 'Loading…') : null,

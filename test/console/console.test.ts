@@ -114,6 +114,12 @@ describe('the operator console in Chromium', () => {
     await page.click('#site-filter', { count: 3 });
     await page.keyboard.press('Backspace');
     await page.waitForSelector('tr[data-site="shop"]');
+    const firstSite = () => page.evaluate(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site'));
+    await page.select('#site-sort', 'name:desc');
+    await page.waitForFunction(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site') === 'shop');
+    await page.select('#site-sort', 'name:asc');
+    await page.waitForFunction(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site') === 'blog');
+    expect(await firstSite()).toBe('blog');
     await shot(page, 'overview');
 
     await page.click('tr[data-site="shop"] a');
