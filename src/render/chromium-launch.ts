@@ -9,13 +9,7 @@ import fs from 'node:fs';
  */
 export function chromiumArgs(denyAllProxyUrl: string): string[] {
   return [
-    '--no-sandbox',
-    '--disable-dev-shm-usage',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--no-first-run',
-    '--disable-sync',
+    ...CONTAINER_ARGS,
     '--disable-extensions',
     '--disable-default-apps',
     '--mute-audio',
@@ -43,6 +37,20 @@ export function chromiumArgs(denyAllProxyUrl: string): string[] {
     '--enable-features=NetworkServiceInProcess2',
   ];
 }
+
+/**
+ * What any Chromium needs to start in a container as root and on a closed network: without
+ * the background-networking flags it waits on services it cannot reach.
+ */
+export const CONTAINER_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-dev-shm-usage',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 
 /** CHROME_PATH, then a system Chromium, then puppeteer's own download. */
 export function resolveChromePath(configured: string | undefined): string | undefined {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveChromePath } from '../../src/render/chromium-launch.js';
+import { CONTAINER_ARGS, resolveChromePath } from '../../src/render/chromium-launch.js';
 import type { RunningService } from '../../src/service.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/fixture-site.js';
 import { json } from '../helpers/json.js';
@@ -42,15 +42,7 @@ describe('the operator console in Chromium', () => {
     }
     browser = await puppeteer.launch({
       executablePath: resolveChromePath(undefined),
-      args: [
-        '--no-sandbox',
-        '--disable-dev-shm-usage',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
+      args: [...CONTAINER_ARGS],
     });
   });
   afterAll(async () => {
