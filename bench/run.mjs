@@ -149,7 +149,8 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const config = {
     server: { port, host: '127.0.0.1' },
     log: { level: 'warn' },
-    cache: { store: 'embedded', dir: path.join(tmp, 'cache') },
+    backend: 'embedded',
+    cache: { dir: path.join(tmp, 'cache') },
     sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
     ...(renderConcurrency ? { render: { concurrency: renderConcurrency } } : {}),
   };

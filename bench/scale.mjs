@@ -69,7 +69,9 @@ async function runOnce(fixture, pages, workers) {
     server: { port: 0, host: '127.0.0.1' },
     // The "listening" line (how this script learns each URL) is logged at info.
     log: { level: 'info' },
-    cache: { store: REDIS_URL, namespace: `rcbench:scale:${process.pid}:${workers}:${Date.now().toString(36)}` },
+    backend: 'redis',
+    redis: { url: REDIS_URL },
+    cache: { namespace: `rcbench:scale:${process.pid}:${workers}:${Date.now().toString(36)}` },
     auth: { tokens: [{ token: TOKEN, user: 'bench' }] },
     api: { rateLimit: { points: 100000, windowSeconds: 60 } },
     schedule: { enabled: false },
