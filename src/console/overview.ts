@@ -1,7 +1,7 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { enc, get, type List, type Site, type SiteStats } from './api.js';
-import { BASE, Link, Message, fmtDate, fmtPercent, useLoad } from './ui.js';
+import { BASE, Link, Message, SiteBadge, fmtDate, fmtPercent, siteStatus, useLoad } from './ui.js';
 
 interface Row {
   site: Site;
@@ -12,7 +12,7 @@ type Column = 'name' | 'status' | 'role' | 'last' | 'next' | 'cached' | 'failed'
 
 const COLUMNS: Array<{ key: Column; label: string; value: (r: Row) => string | number }> = [
   { key: 'name', label: 'Site', value: (r) => r.site.name.toLowerCase() },
-  { key: 'status', label: 'Status', value: (r) => r.site.runtimeStatus },
+  { key: 'status', label: 'Status', value: (r) => siteStatus(r.site) },
   { key: 'role', label: 'Your role', value: (r) => r.site.role ?? '' },
   { key: 'last', label: 'Last successful refresh', value: (r) => r.stats?.lastRefresh ?? '' },
   { key: 'next', label: 'Next refresh', value: (r) => r.stats?.nextRefresh ?? '' },
@@ -22,7 +22,8 @@ const COLUMNS: Array<{ key: Column; label: string; value: (r: Row) => string | n
 ];
 
 async function loadRows(): Promise<Row[]> {
-  const sites = await get<List<Site>>('/sites?limit=250');
+  // Deleted sites too: the overview says what each configured site is to crawlers.
+  const sites = await get<List<Site>>('/sites?limit=250&includeDeleted=true');
   return Promise.all(sites.items.map(async (site) => ({ site, stats: await get<SiteStats>(`/sites/${enc(site.id)}/stats`).catch(() => null) })));
 }
 
@@ -34,7 +35,7 @@ export function Overview() {
   const column = COLUMNS.find((c) => c.key === sort.key) ?? COLUMNS[0]!;
   const needle = filter.trim().toLowerCase();
   const rows = (data ?? [])
-    .filter((r) => !needle || `${r.site.name} ${r.site.id} ${r.site.origin} ${r.site.runtimeStatus}`.toLowerCase().includes(needle))
+    .filter((r) => !needle || `${r.site.name} ${r.site.id} ${r.site.origin} ${siteStatus(r.site)}`.toLowerCase().includes(needle))
     .sort((a, b) => {
       const x = column.value(a);
       const y = column.value(b);
@@ -113,7 +114,7 @@ export function Overview() {
                 h(Link, { to: `${BASE}/sites/${enc(r.site.id)}` }, r.site.name),
                 h('div', { class: 'muted small' }, r.site.origin),
               ),
-              h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${r.site.runtimeStatus}` }, r.site.runtimeStatus)),
+              h('td', { 'data-label': 'Status' }, h(SiteBadge, { site: r.site })),
               h('td', { 'data-label': 'Your role' }, r.site.role ?? '—'),
               h('td', { 'data-label': 'Last successful refresh' }, fmtDate(r.stats?.lastRefresh)),
               h('td', { 'data-label': 'Next refresh' }, fmtDate(r.stats?.nextRefresh)),

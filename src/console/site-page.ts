@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, enc, get, hasRole, type JobStatus, type List, type PageItem, type Site, type SiteStats } from './api.js';
 import { Charts } from './charts.js';
 import { ProgressView, useJobProgress } from './live-progress.js';
-import { BASE, Link, Message, fmtDate, fmtPercent, messageOf, navigate, useLoad } from './ui.js';
+import { BASE, Link, Message, SiteBadge, fmtDate, fmtPercent, fmtTook, messageOf, navigate, useLoad } from './ui.js';
 
 const FAILED_Q = enc('status eq "failed"');
 /** POST …/refresh takes at most this many pages. */
@@ -87,7 +87,7 @@ export function SitePage(props: { siteId: string }) {
     'section',
     { 'aria-labelledby': 'site-title' },
     h('p', { class: 'crumbs' }, h(Link, { to: BASE }, 'Sites'), ' / ', site.name),
-    h('div', { class: 'heading' }, h('h1', { id: 'site-title' }, site.name), h('span', { class: `badge ${site.runtimeStatus}` }, site.runtimeStatus)),
+    h('div', { class: 'heading' }, h('h1', { id: 'site-title' }, site.name), h(SiteBadge, { site })),
     h('p', { class: 'muted' }, `${site.origin} · id ${site.id} · schedule ${site.schedule} · your role: ${site.role ?? '—'}`),
     h(Message, { error: error ?? actionError ?? endedBadly, notice }),
     h(
@@ -199,7 +199,7 @@ export function SitePage(props: { siteId: string }) {
           h(
             'tr',
             null,
-            ['Started', 'Action', 'Trigger', 'Progress', 'Pages', 'Cached', 'Failed', 'Ended', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
+            ['Started', 'Action', 'Trigger', 'Progress', 'Took', 'Pages', 'Cached', 'Failed', 'Ended', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
           ),
         ),
         h(
@@ -217,6 +217,7 @@ export function SitePage(props: { siteId: string }) {
               h('td', { 'data-label': 'Action' }, j.action),
               h('td', { 'data-label': 'Trigger' }, j.trigger),
               h('td', { 'data-label': 'Progress' }, h('span', { class: `badge ${j.progress}` }, j.progress), ` ${j.completedPercentage}%`),
+              h('td', { 'data-label': 'Took', class: 'num' }, fmtTook(j.startTime, j.endTime)),
               h('td', { 'data-label': 'Pages', class: 'num' }, String(j.pageCount)),
               h('td', { 'data-label': 'Cached', class: 'num' }, String(j.completedCount)),
               h('td', { 'data-label': 'Failed', class: 'num' }, String(j.failedCount)),

@@ -1,5 +1,6 @@
 import { h, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import type { Site } from './api.js';
 
 /** The console's client routes, under /console. */
 export const BASE = '/console';
@@ -47,6 +48,26 @@ export function fmtSeconds(seconds: number | null | undefined): string {
   if (seconds < 60) return `${Math.round(seconds)} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
   return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+/** What a site is to crawlers, most telling first: deleted, secure, pre-render off, then offline or online. */
+export function siteStatus(site: Pick<Site, 'isDeleted' | 'securityStatus' | 'prerender' | 'runtimeStatus'>): string {
+  if (site.isDeleted) return 'deleted';
+  if (site.securityStatus === 'secure') return 'secure';
+  if (!site.prerender) return 'pre-render off';
+  return site.runtimeStatus;
+}
+
+/** A badge for a site's status: only an online site is served to crawlers. */
+export const SiteBadge = (props: { site: Pick<Site, 'isDeleted' | 'securityStatus' | 'prerender' | 'runtimeStatus'> }) => {
+  const status = siteStatus(props.site);
+  return h('span', { class: `badge ${status === 'online' ? 'online' : 'offline'}` }, status);
+};
+
+/** How long a job took (or has taken so far, while it runs). */
+export function fmtTook(start: string, end: string | null): string {
+  const ms = (end ? Date.parse(end) : Date.now()) - Date.parse(start);
+  return Number.isNaN(ms) ? '—' : ms < 1000 ? `${ms} ms` : fmtSeconds(ms / 1000);
 }
 
 export const fmtPercent = (share: number | null | undefined): string => (share === null || share === undefined ? '—' : `${Math.round(share * 1000) / 10}%`);

@@ -33,6 +33,7 @@ describe('the operator console in Chromium', () => {
       sites: [
         { id: 'shop', name: 'Shop', origin: site.origin, pages: { urls: PAGES }, members: { owner: 'Owner', viewer: 'Viewer' } },
         { id: 'blog', name: 'Blog', origin: `${site.origin}/blog/`, pages: { urls: ['/blog/page/x'] }, members: { owner: 'Manager', viewer: 'Viewer' } },
+        { id: 'vault', name: 'Vault', origin: `${site.origin}/vault/`, security: 'secure', members: { owner: 'Owner', viewer: 'Viewer' } },
       ],
     });
     // A finished refresh first: the charts and the overview have figures.
@@ -107,8 +108,10 @@ describe('the operator console in Chromium', () => {
     await page.keyboard.press('Backspace');
     await page.waitForSelector('tr[data-site="shop"]');
     const firstSite = () => page.evaluate(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site'));
+    // A secure site is listed with what it is to crawlers: not served.
+    expect(await text(page, 'tr[data-site="vault"]')).toContain('secure');
     await page.select('#site-sort', 'name:desc');
-    await page.waitForFunction(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site') === 'shop');
+    await page.waitForFunction(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site') === 'vault');
     await page.select('#site-sort', 'name:asc');
     await page.waitForFunction(() => document.querySelector('table.sites tbody tr')?.getAttribute('data-site') === 'blog');
     expect(await firstSite()).toBe('blog');
@@ -184,5 +187,19 @@ describe('the operator console in Chromium', () => {
     await page.waitForSelector('#rendered-text');
     expect(await page.$$('xpath/.//button[normalize-space()="Re-render now"]')).toHaveLength(0);
     await page.browserContext().close();
+  });
+  it('renders the API reference (/docs) from the bundled Swagger UI, with its operations and no CSP violation', async () => {
+    const page = await newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(String(err)));
+    const before = cspViolations.length;
+    await page.goto(`${service.url}/docs`);
+    // Swagger UI fetched the document and drew one block per operation.
+    await page.waitForSelector('.opblock', { timeout: 30_000 });
+    const operations = await page.$$eval('.opblock-summary-path', (nodes) => nodes.map((n) => n.textContent?.trim() ?? ''));
+    expect(operations).toContain('/sites/management/api/v1/sites/{id}/refresh');
+    expect(operations).toContain('/render');
+    expect(errors).toEqual([]);
+    expect(cspViolations.slice(before)).toEqual([]);
   });
 });
