@@ -402,6 +402,25 @@ describe('the OpenAPI document', () => {
     noProblems();
   });
 
+  it('describes the 429 of a spent request budget', async () => {
+    const tight = await startTestService({
+      ...routeTestConfig({ api: { rateLimit: { points: 2, windowSeconds: 60 } } }),
+      auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
+    });
+    try {
+      const call = () => fetch(`${tight.url}${API_BASE}/sites/main`, { headers: { authorization: `Bearer ${TOKENS.owner}` } });
+      await call();
+      await call();
+      const spent = await call();
+      expect(spent.status).toBe(429);
+      expect(spent.headers.get('retry-after')).toMatch(/^\d+$/);
+      await check('GET', `${API_BASE}/sites/{id}`, spent);
+      noProblems();
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('validated a success and the provokable errors of every operation', () => {
     // This file's scope: the routes of the service's own routers, and the crawler lookups.
     const crawler = ['/render', '/render/{pageUrl}', '/{pageUrl}'].flatMap((path) => [`GET ${path}`, `HEAD ${path}`]);
@@ -414,7 +433,7 @@ describe('the OpenAPI document', () => {
     ];
     expect(unchecked.sort(), 'operations without a validated 2xx answer').toEqual(expected.sort());
     const statuses = new Set([...validated].map((v) => v.split(' ')[2]));
-    expect([...statuses].sort()).toEqual(['200', '202', '204', '303', '304', '400', '401', '403', '404', '405', '408', '409', '413', '415']);
+    expect([...statuses].sort()).toEqual(['200', '202', '204', '303', '304', '400', '401', '403', '404', '405', '408', '409', '413', '415', '429']);
     console.info(`OpenAPI: ${operations.length} operations; ${validated.size} distinct (route, status) answers validated`);
   });
 });
