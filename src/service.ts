@@ -31,6 +31,7 @@ import { Renderer } from './render/renderer.js';
 import { buildRenderingParts } from './rendering-parts.js';
 import { crawlerRoutes } from './serving/crawler-routes.js';
 import { createHotPath } from './serving/hot-path.js';
+import { createLookupGate } from './serving/lookup-gate.js';
 import { PageLookup } from './serving/page-lookup.js';
 import { SiteDirectory } from './sites/site-directory.js';
 import { SiteRegistry } from './sites/site-registry.js';
@@ -195,16 +196,17 @@ function buildHttp(
   const { registry, sites, cache } = state;
   const role = config.cluster.role;
   const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
+  const mayLookUp = createLookupGate(config.lookup.tokens);
   const health = healthRoutes({ browser: () => rendering.pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
   // Crawlers, the API and the console go to "api" instances.
   const app = createApp(
     logger,
     role === 'worker'
       ? [health]
-      : [health, crawlerRoutes(lookup), sitesRoutes(managementDeps(config, state, rendering, engine)), consoleRoutes({ logger }), apiDocsRoutes()],
+      : [health, crawlerRoutes(lookup, mayLookUp), sitesRoutes(managementDeps(config, state, rendering, engine)), consoleRoutes({ logger }), apiDocsRoutes()],
     { trustProxy: config.server.trustProxy },
   );
-  const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, metrics);
+  const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, mayLookUp, metrics);
   const koa = app.callback();
   const server = createHttpServer(config.server, (req, res) => {
     // Tracked before any answer is written: once draining, it carries Connection: close.

@@ -305,6 +305,17 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Crawler lookups (/render?url=… and the other shapes). */
+  lookup: z
+    .strictObject({
+      /**
+       * When set, a lookup needs one of these in X-Prerender-Token (what prerender-node sends) or
+       * X-Rendercache-Token, so that only your own edge uses the renderer; others get 401. Empty:
+       * lookups are open, limited to the configured sites.
+       */
+      tokens: z.array(z.string().min(8, 'a lookup token has at least 8 characters')).default([]),
+    })
+    .prefault({}),
   api: z
     .strictObject({
       /**

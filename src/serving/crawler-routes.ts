@@ -1,6 +1,8 @@
 import type Koa from 'koa';
 import { z } from 'zod';
 import { recordRoute, type RouteDoc } from '../api/openapi/route-doc.js';
+import { errors } from '../api/errors.js';
+import type { LookupGate } from './lookup-gate.js';
 import { lookupTarget } from './lookup-target.js';
 import type { PageLookup } from './page-lookup.js';
 import { writeEntry } from './write-entry.js';
@@ -9,12 +11,15 @@ import { writeEntry } from './write-entry.js';
  * Koa middleware for crawler lookups in all three URL shapes. Answers with the page,
  * or lets an ApiError propagate to the error middleware.
  */
-export function crawlerRoutes(lookup: PageLookup): Koa.Middleware {
+export function crawlerRoutes(lookup: PageLookup, mayLookUp: LookupGate): Koa.Middleware {
   const middleware: Koa.Middleware = async (ctx, next) => {
     const target = ctx.method === 'GET' || ctx.method === 'HEAD' ? lookupTarget(ctx.url) : null;
     if (target === null) {
       await next();
       return;
+    }
+    if (!mayLookUp(ctx.headers)) {
+      throw errors.lookupTokenRequired('This service renders for its own edge only: send a lookup token in X-Prerender-Token or X-Rendercache-Token.');
     }
     const { entry, state } = await lookup.lookup(target);
     ctx.respond = false;
@@ -39,10 +44,10 @@ function lookupDoc(summary: string, extra: Partial<RouteDoc>): RouteDoc {
   return {
     summary,
     description:
-      'Answers with the cached render of the page, or renders it first (single flight). A page the origin answered with another status (301, 404…) is replayed with that status. 400 RENDERCACHE-URL-001 no or a malformed URL; 404 RENDERCACHE-URL-002 not a configured site, RENDERCACHE-URL-003 a site not pre-rendered (offline, deleted, secure, prerender off); 502 render failed; 503 render queue full (Retry-After); 504 render timed out.',
+      'Answers with the cached render of the page, or renders it first (single flight). A page the origin answered with another status (301, 404…) is replayed with that status. 400 RENDERCACHE-URL-001 no or a malformed URL; 401 RENDERCACHE-LOOKUP-401 lookup.tokens is set and the request has none of them in X-Prerender-Token or X-Rendercache-Token; 404 RENDERCACHE-URL-002 not a configured site, RENDERCACHE-URL-003 a site not pre-rendered (offline, deleted, secure, prerender off); 502 render failed; 503 render queue full (Retry-After); 504 render timed out.',
     tags: ['Crawler lookups'],
     responses: { 200: pageHtml, 304: { description: 'Not modified (If-None-Match, If-Modified-Since)' } },
-    errors: [400, 404, 502, 503, 504],
+    errors: [400, 401, 404, 502, 503, 504],
     ...extra,
   };
 }

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { PageCache } from '../cache/page-cache.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Site } from '../sites/site.js';
+import type { LookupGate } from './lookup-gate.js';
 import { lookupTarget } from './lookup-target.js';
 import type { PageLookup, ServingGate } from './page-lookup.js';
 import { writeEntry } from './write-entry.js';
@@ -12,12 +13,13 @@ import { writeEntry } from './write-entry.js';
  * map lookup and one write. Anything else (misses, stale pages, errors, other routes)
  * returns false and goes to the Koa app.
  */
-export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: ServingGate, metrics: Metrics) {
+export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: ServingGate, mayLookUp: LookupGate, metrics: Metrics) {
   // Request URL -> cache key and site: skips URL parsing on repeated lookups.
   const resolved = new LRUCache<string, { key: string; site: Site }>({ max: 10_000 });
 
   return function serveHot(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    // Without a token Koa answers (401 with its body), never the hot path.
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !mayLookUp(req.headers)) return false;
     const requestUrl = req.url ?? '/';
     let target = resolved.get(requestUrl);
     if (!target) {
