@@ -5,13 +5,14 @@ import { HotTier } from './cache/hot-tier.js';
 import { PageCache } from './cache/page-cache.js';
 import type Keyv from 'keyv';
 import { createKeyvStore } from './cache/store.js';
-import { apiEdge } from './api/api-edge.js';
+import { apiEdge, type ApiEdgeOptions } from './api/api-edge.js';
 import { consoleRoutes } from './api/console-routes.js';
 import { createApp } from './api/app.js';
 import { healthRoutes } from './api/health-routes.js';
 import { apiDocsRoutes } from './api/openapi/docs-routes.js';
 import { HttpDrain } from './api/http-drain.js';
 import { createHttpServer } from './api/http-server.js';
+import { prerenderRoutes } from './api/prerender-routes.js';
 import { sitesRoutes, type SitesRoutesDeps } from './api/routes/index.js';
 import { startDemoSite } from './demo/demo-site.js';
 import { ClusterEngine } from './engine/cluster/cluster-engine.js';
@@ -197,13 +198,27 @@ function buildHttp(
   const role = config.cluster.role;
   const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
   const mayLookUp = createLookupGate(config.lookup.tokens);
+  // One request budget per token across the management API and the prerender.io-compatible routes.
+  const edge: ApiEdgeOptions = {
+    tokens: config.auth.tokens,
+    limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
+    maxBodyBytes: config.api.maxBodyBytes,
+    bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
+  };
   const health = healthRoutes({ browser: () => rendering.pool?.isReady ?? true, cache: () => cache.ping(), engine: () => engine.ready() }, metrics.registry);
   // Crawlers, the API and the console go to "api" instances.
   const app = createApp(
     logger,
     role === 'worker'
       ? [health]
-      : [health, crawlerRoutes(lookup, mayLookUp), sitesRoutes(managementDeps(config, state, rendering, engine)), consoleRoutes({ logger }), apiDocsRoutes()],
+      : [
+          health,
+          crawlerRoutes(lookup, mayLookUp),
+          sitesRoutes(managementDeps(config, state, rendering, engine, edge)),
+          prerenderRoutes({ sites, refresh: engine.refresh, discovery: rendering.discovery, edge }),
+          consoleRoutes({ logger }),
+          apiDocsRoutes(),
+        ],
     { trustProxy: config.server.trustProxy },
   );
   const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, mayLookUp, metrics);
@@ -218,7 +233,7 @@ function buildHttp(
 }
 
 /** What the management routes work with, behind one edge (token, the request budget, body limits). */
-function managementDeps(config: RendercacheConfig, state: State, rendering: Rendering, engine: Engine): SitesRoutesDeps {
+function managementDeps(config: RendercacheConfig, state: State, rendering: Rendering, engine: Engine, edge: ApiEdgeOptions): SitesRoutesDeps {
   const { discovery } = config.refresh;
   return {
     sites: state.sites,
@@ -227,12 +242,7 @@ function managementDeps(config: RendercacheConfig, state: State, rendering: Rend
     pollIntervalMs: config.refresh.pollIntervalMs,
     publicUrl: config.server.publicUrl,
     jitterSeconds: config.schedule.jitterSeconds,
-    edge: apiEdge({
-      tokens: config.auth.tokens,
-      limiter: engine.createRateLimiter(config.api.rateLimit.points, config.api.rateLimit.windowSeconds),
-      maxBodyBytes: config.api.maxBodyBytes,
-      bodyReadTimeoutMs: config.api.bodyReadTimeoutMs,
-    }),
+    edge: apiEdge(edge),
     cache: state.cache,
     staleAfterSeconds: config.cache.staleAfterSeconds,
     egress: rendering.egress,

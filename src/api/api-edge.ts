@@ -14,6 +14,17 @@ export interface ApiEdgeOptions {
   bodyReadTimeoutMs: number;
 }
 
+/** One request from the caller's budget, or 429 with Retry-After when it is spent. */
+export async function spendBudget(limiter: RateLimiterAbstract, user: string): Promise<void> {
+  try {
+    await limiter.consume(user);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    throw errors.tooManyRequests(`Too many requests; try again in ${seconds} s.`, {}, { 'retry-after': String(seconds) });
+  }
+}
+
 /**
  * What every management route runs before its handler: a token (401), the caller's
  * request budget (429 with Retry-After), and a JSON body within limits (413, 415, 408,
@@ -23,17 +34,15 @@ export interface ApiEdgeOptions {
 export function apiEdge(options: ApiEdgeOptions): Koa.Middleware {
   const { limiter } = options;
   const rateLimit: Koa.Middleware = async (ctx, next) => {
-    const { user } = ctx.state.caller as Caller;
-    try {
-      await limiter.consume(user);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw errors.tooManyRequests(`Too many requests; try again in ${seconds} s.`, {}, { 'retry-after': String(seconds) });
-    }
+    await spendBudget(limiter, (ctx.state.caller as Caller).user);
     await next();
   };
-  const jsonBody: Koa.Middleware = async (ctx, next) => {
+  return compose([authenticate(options.tokens), rateLimit, jsonBodyEdge(options)]);
+}
+
+/** A JSON body within the size and time limits (413, 415, 408, 400), left in `ctx.request.body`. */
+export function jsonBodyEdge(options: Pick<ApiEdgeOptions, 'maxBodyBytes' | 'bodyReadTimeoutMs'>): Koa.Middleware {
+  return async (ctx, next) => {
     const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
     if (hasBody) {
       if (!ctx.is('application/json')) throw errors.unsupportedMediaType('Request bodies must be application/json.', {}, { connection: 'close' });
@@ -46,5 +55,4 @@ export function apiEdge(options: ApiEdgeOptions): Koa.Middleware {
     });
     await next();
   };
-  return compose([authenticate(options.tokens), rateLimit, jsonBody]);
 }

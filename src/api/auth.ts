@@ -21,28 +21,36 @@ const RANK: Record<SiteRole, number> = { Viewer: 1, Downloader: 2, Contributor: 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /**
- * `Authorization: Bearer <token>` → the caller, or 401. Tokens are compared as SHA-256
- * digests, each against every configured one with no early exit: the time taken tells
- * neither a token's length nor which one matched.
+ * A presented token → its caller, or null. Tokens are compared as SHA-256 digests, each
+ * against every configured one with no early exit: the time taken tells neither a token's
+ * length nor which one matched.
  */
-export function authenticate(tokens: readonly TokenEntry[]): Koa.Middleware {
+export function tokenCallers(tokens: readonly TokenEntry[]): (presented: string | undefined) => Caller | null {
   const known = tokens.map((t) => ({ ...t, digest: digest(t.token) }));
-  return async (ctx, next) => {
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const presented = digest(match?.[1] ?? '');
+  return (presented) => {
+    const asked = digest(presented ?? '');
     let entry: (typeof known)[number] | undefined;
     for (const candidate of known) {
-      if (timingSafeEqual(candidate.digest, presented) && match) entry ??= candidate;
+      if (timingSafeEqual(candidate.digest, asked) && presented !== undefined) entry ??= candidate;
     }
-    if (!entry) {
+    return entry ? { user: entry.user, admin: entry.admin } : null;
+  };
+}
+
+/** `Authorization: Bearer <token>` → the caller in `ctx.state.caller`, or 401. */
+export function authenticate(tokens: readonly TokenEntry[]): Koa.Middleware {
+  const callerOf = tokenCallers(tokens);
+  return async (ctx, next) => {
+    const header = ctx.get('authorization');
+    const caller = callerOf(/^Bearer\s+(\S+)\s*$/i.exec(header)?.[1]);
+    if (!caller) {
       throw errors.unauthorized(
         header ? 'The bearer token is not valid.' : 'This API needs an Authorization: Bearer <token> header.',
         {},
         { 'www-authenticate': 'Bearer realm="rendercache"' },
       );
     }
-    ctx.state.caller = { user: entry.user, admin: entry.admin } satisfies Caller;
+    ctx.state.caller = caller satisfies Caller;
     await next();
   };
 }

@@ -402,6 +402,21 @@ describe('the OpenAPI document', () => {
     noProblems();
   });
 
+  it("describes prerender.io's POST /recache", async () => {
+    const post = (body: unknown) =>
+      fetch(`${service.url}/recache`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const started = await post({ prerenderToken: TOKENS.owner, urls: [`${fixture.origin}/vary`, 'https://elsewhere.example/x'] });
+    expect(started.status).toBe(200);
+    await check('POST', '/recache', started);
+    const refused = await post({ prerenderToken: 'not-a-token-1', url: `${fixture.origin}/vary` });
+    expect(refused.status).toBe(401);
+    await check('POST', '/recache', refused);
+    const bad = await post({ prerenderToken: TOKENS.owner });
+    expect(bad.status).toBe(400);
+    await check('POST', '/recache', bad);
+    noProblems();
+  });
+
   it('describes the 429 of a spent request budget', async () => {
     const tight = await startTestService({
       ...routeTestConfig({ api: { rateLimit: { points: 2, windowSeconds: 60 } } }),
