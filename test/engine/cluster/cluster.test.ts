@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/fixture-site.js';
 import { clusterInstanceConfig, processesPerTest, startServiceProcess, type ServiceProcess } from '../../helpers/cluster-process.js';
 import { uniqueNamespace } from '../../helpers/service.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { openRedisStore, REDIS_TOPOLOGIES, useRedisTopology, type TestRedisSettings } from '../../helpers/redis-backend.js';
 import { isUnfinished, type JobRecord } from '../../../src/jobs/types.js';
 
@@ -151,11 +152,15 @@ describe.each(REDIS_TOPOLOGIES)('three instances sharing a $name Redis', (topolo
     const store = await openRedisStore(redis(), namespace);
     const scheduledJobs = async () => (await store.jobsOfSite('tiny', 50)).filter((j) => j.trigger === 'schedule');
     const ended = (jobs: JobRecord[]) => jobs.filter((j) => !isUnfinished(j.progress));
-    let scheduled = await scheduledJobs();
-    for (const deadline = Date.now() + 30_000; ended(scheduled).length < 3 && Date.now() < deadline; scheduled = await scheduledJobs()) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await store.close();
+    const scheduled = await waitFor(
+      'three scheduled refreshes ended',
+      async () => {
+        const jobs = await scheduledJobs();
+        return ended(jobs).length >= 3 ? jobs : null;
+      },
+      30_000,
+      200,
+    ).finally(() => store.close());
     expect(ended(scheduled).length).toBeGreaterThanOrEqual(3);
     const ticks = scheduled.map((j) => Math.floor(Date.parse(j.startTime) / 3000));
     // One job per tick: no tick started two.

@@ -8,6 +8,7 @@ import type { StartedRefresh } from '../../../src/jobs/refresh-service.js';
 import type { JobRecord } from '../../../src/jobs/types.js';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
 import { siteJitterMs } from '../../../src/schedule/jitter.js';
+import { waitFor } from '../../helpers/wait-for.js';
 import { nextScheduledRefresh } from '../../../src/schedule/site-schedule.js';
 import { SiteDirectory } from '../../../src/sites/site-directory.js';
 import { SiteRegistry } from '../../../src/sites/site-registry.js';
@@ -272,17 +273,21 @@ describe('local scheduler on node-cron (the real wiring)', () => {
         sites: [{ id: 'tick', name: 'tick', origin: site.origin, pages: { urls: ['/page/1'] }, members: { admin: 'Owner' }, schedule: EVERY_1S }],
       });
       // A deadline, not a fixed sleep: the first tick comes within a second.
-      const deadline = Date.now() + 5000;
-      let job: JobRecord | undefined;
-      while (!job && Date.now() < deadline) {
-        const store = await SqliteStore.open(dir);
-        job = (await store.jobsOfSite('tick', 10)).find((j) => j.progress === 'succeeded');
-        await store.close();
-        if (!job) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const job = await waitFor(
+        'the first scheduled refresh to succeed',
+        async () => {
+          const store = await SqliteStore.open(dir);
+          try {
+            return (await store.jobsOfSite('tick', 10)).find((j) => j.progress === 'succeeded');
+          } finally {
+            await store.close();
+          }
+        },
+        5000,
+      );
       expect(job).toMatchObject({ trigger: 'schedule', requestedBy: 'scheduler' });
       // No jitter: the job started on its whole-second tick.
-      expect(Date.parse(job?.startTime ?? '') % 1000).toBeLessThan(500);
+      expect(Date.parse(job.startTime) % 1000).toBeLessThan(500);
 
       const before = new Date();
       const info = await json<SiteCacheBody>(
