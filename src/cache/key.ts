@@ -31,3 +31,24 @@ export function normalizePageUrl(raw: string): string {
 }
 
 const truncate = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
+/**
+ * The variant whose entries are keyed by the bare URL: `desktop`, what every page was
+ * rendered as before sites had variants, so those entries stay valid.
+ */
+const BARE_KEY_VARIANT = 'desktop';
+
+/**
+ * The cache key of one variant of a page: the normalised URL for `desktop`, and
+ * `<url>#<variant>` for the others. A normalised URL never has a fragment, so the
+ * two never collide, and every variant of a URL starts with the URL itself.
+ */
+export function variantKey(url: string, variant: string): string {
+  return variant === BARE_KEY_VARIANT ? url : `${url}#${variant}`;
+}
+
+/** The URL and variant a cache key names (the inverse of `variantKey`). */
+export function parseVariantKey(key: string): { url: string; variant: string } {
+  const hash = key.indexOf('#');
+  return hash === -1 ? { url: key, variant: BARE_KEY_VARIANT } : { url: key.slice(0, hash), variant: key.slice(hash + 1) };
+}
