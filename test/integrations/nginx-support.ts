@@ -1,79 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findBinary } from './edge-suite.js';
 
 /** integrations/nginx/, the snippet files the test includes as they are. */
 export const SNIPPET_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../integrations/nginx');
 
-/** The nginx binary on PATH (or /usr/sbin, which is not on every user's PATH); a clear error when there is none. */
-export function findNginx(): string {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    const candidate = path.join(dir, 'nginx');
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  throw new Error('nginx is not installed (no `nginx` on PATH): install it (e.g. `apt-get install -y nginx`) to run test/integrations/nginx.test.ts');
-}
-
-/**
- * The app behind nginx: a client-rendered shell whose script fills #app from
- * /api/content.json, a static asset, a 301 and a page that counts hits.
- */
-export interface TestApp {
-  origin: string;
-  port: number;
-  hits: Map<string, number>;
-  close(): Promise<void>;
-}
-
-export const SHELL_MARKER = 'app-shell-loading';
-export const RENDERED_MARKER = 'filled-by-script';
-
-export async function startTestApp(): Promise<TestApp> {
-  const hits = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://app');
-    hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
-    if (url.pathname === '/api/content.json') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ text: RENDERED_MARKER }));
-    }
-    if (url.pathname === '/assets/app.js' || url.pathname === '/assets/logo.png' || url.pathname === '/sitemap.xml') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-served-by': 'app' });
-      return res.end('asset');
-    }
-    if (url.pathname === '/moved') {
-      res.writeHead(301, { location: `http://${req.headers.host}/target`, 'x-served-by': 'app' });
-      return res.end();
-    }
-    const body =
-      `<!doctype html><html><head><meta charset="utf-8"><title>App</title></head><body>` +
-      `<div id="app">${SHELL_MARKER}</div><script>fetch('/api/content.json').then(function (r) { return r.json(); })` +
-      `.then(function (d) { document.getElementById('app').innerHTML = '<h1 id="content">' + d.text + ' ' + location.pathname + '</h1>'; });</script>` +
-      `</body></html>`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-served-by': 'app' });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+/** The nginx binary on PATH (or /usr/sbin, which is not on every user's PATH), or null when there is none. */
+export function findNginx(): string | null {
+  return findBinary('nginx');
 }
 
 export interface RunningNginx {
@@ -88,6 +24,7 @@ export interface RunningNginx {
  */
 export async function startNginx(options: { dir: string; port: number; rendercachePort: number; appPort: number }): Promise<RunningNginx> {
   const bin = findNginx();
+  if (!bin) throw new Error('nginx is not installed (no `nginx` on PATH): install it (e.g. `apt-get install -y nginx`)');
   const { dir, port } = options;
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   const conf = `
