@@ -33,6 +33,16 @@ export class HotTier {
     this.entries?.delete(key);
   }
 
+  /** Drops every entry whose key passes `test`; how many. */
+  deleteWhere(test: (key: string) => boolean): number {
+    if (!this.entries) return 0;
+    // Collected first: the LRU is not changed while it is being walked.
+    const doomed: string[] = [];
+    for (const key of this.entries.keys()) if (test(key)) doomed.push(key);
+    for (const key of doomed) this.entries.delete(key);
+    return doomed.length;
+  }
+
   clear(): void {
     this.entries?.clear();
   }

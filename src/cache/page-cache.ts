@@ -3,7 +3,8 @@ import type Keyv from 'keyv';
 import type { Logger } from '../observability/logger.js';
 import { isStoredEntry, toServable, toStoredEntry, type RenderedPage, type ServableEntry } from './entry.js';
 import type { HotTier } from './hot-tier.js';
-import { connectStore } from './store.js';
+import { keyPrefix, matchesKey, matchesUrl, type PurgeMatch } from './purge-match.js';
+import { connectStore, deleteKeys, keysWithPrefix } from './store.js';
 import { withTimeout } from './with-timeout.js';
 
 export interface PageCacheOptions {
@@ -36,6 +37,9 @@ export type CacheState = 'hit' | 'stale' | 'miss';
  */
 export class PageCache {
   private readonly writeListeners: Array<(key: string) => void> = [];
+  private readonly purgeListeners: Array<(match: PurgeMatch) => void> = [];
+  /** Counts purges begun and ended: a store read that overlapped one does not fill the hot tier. */
+  private purgeGeneration = 0;
 
   constructor(
     private readonly store: Keyv,
@@ -54,6 +58,7 @@ export class PageCache {
   async get(key: string): Promise<ServableEntry | undefined> {
     const hot = this.hot.get(key);
     if (hot) return hot;
+    const generation = this.purgeGeneration;
     const [value, failure] = await Promise.all([this.read(pageKey(key)), this.read(failureKey(key))]);
     if (value === undefined) return undefined;
     if (!isStoredEntry(value)) {
@@ -62,7 +67,8 @@ export class PageCache {
     }
     const servable = toServable(value);
     if (isFailureRecord(failure) && Date.parse(failure.at) > servable.renderedAtMs) servable.failedAtMs = Date.parse(failure.at);
-    this.hot.set(key, servable);
+    // Read before a purge dropped it: served this once, not kept.
+    if (generation === this.purgeGeneration) this.hot.set(key, servable);
     return servable;
   }
 
@@ -130,6 +136,70 @@ export class PageCache {
     this.hot.delete(key);
   }
 
+  /**
+   * Removes every variant of every page URL the match names: the entries and failure
+   * records in the store, then this instance's hot tier (also entries that are only
+   * there), and tells the other instances to drop theirs (onPurge), also when the store
+   * fails part way (the error is thrown after). The store is read in batches: memory is
+   * bounded by a batch whatever the size of the cache. Resolves to the number of entries
+   * removed from the store.
+   */
+  async purge(match: PurgeMatch): Promise<number> {
+    this.purgeGeneration += 1;
+    try {
+      let deleted = 0;
+      const prefix = keyPrefix(match);
+      if (prefix !== null) {
+        deleted += await this.purgeKeys(`page:${prefix}`, (keys) => keys.filter((key) => matchesKey(match, key.slice('page:'.length))));
+        await this.purgeKeys(`fail:${prefix}`, (keys) => keys.filter((key) => matchesKey(match, key.slice('fail:'.length))));
+      }
+      // Keys of long URLs are digests: the URL is only in the value (an entry's url has no variant, a failure's has).
+      deleted += await this.purgeKeys(`page:${HASHED}`, (keys) => this.hashedMatches(keys, (value) => isStoredEntry(value) && matchesUrl(match, value.url)));
+      await this.purgeKeys(`fail:${HASHED}`, (keys) => this.hashedMatches(keys, (value) => isFailureRecord(value) && matchesKey(match, value.url)));
+      return deleted;
+    } catch (err) {
+      this.logger.error({ match, err: errorMessage(err) }, 'cache purge failed part way');
+      throw err;
+    } finally {
+      this.forgetMatching(match);
+      for (const listener of this.purgeListeners) listener(match);
+    }
+  }
+
+  /** Called after every purge (so other instances can drop their hot copies). */
+  onPurge(listener: (match: PurgeMatch) => void): void {
+    this.purgeListeners.push(listener);
+  }
+
+  /** Drops what a purge names from this process's hot tier (a purge here or on another instance); how many. */
+  forgetMatching(match: PurgeMatch): number {
+    this.purgeGeneration += 1;
+    return this.hot.deleteWhere((key) => matchesKey(match, key));
+  }
+
+  /** Deletes, batch by batch, the store keys under `prefix` that `pick` picks; how many were there. */
+  private async purgeKeys(prefix: string, pick: (keys: string[]) => string[] | Promise<string[]>): Promise<number> {
+    let deleted = 0;
+    for await (const batch of keysWithPrefix(this.store, prefix, PURGE_SCAN_BATCH)) {
+      const doomed = await pick(batch);
+      deleted += await withTimeout(deleteKeys(this.store, doomed), this.options.commandTimeoutMs * 4, 'cache purge');
+    }
+    return deleted;
+  }
+
+  /** The hashed keys whose stored value passes `test`, read a few at a time (each value may hold a page). */
+  private async hashedMatches(keys: string[], test: (value: unknown) => boolean): Promise<string[]> {
+    const picked: string[] = [];
+    for (let at = 0; at < keys.length; at += PURGE_VALUE_BATCH) {
+      const chunk = keys.slice(at, at + PURGE_VALUE_BATCH);
+      const values: unknown[] = await withTimeout(this.store.getMany(chunk), this.options.commandTimeoutMs * 4, 'cache purge read');
+      chunk.forEach((key, i) => {
+        if (test(values[i])) picked.push(key);
+      });
+    }
+    return picked;
+  }
+
   /** Readiness: does the store answer? */
   async ping(): Promise<boolean> {
     try {
@@ -171,8 +241,12 @@ export class PageCache {
 }
 
 /** Store keys stay short whatever the URL length. */
+const HASHED = 'sha256:';
 const storeKey = (prefix: string, url: string) =>
-  url.length <= 512 ? `${prefix}:${url}` : `${prefix}:sha256:${createHash('sha256').update(url).digest('hex')}`;
+  url.length <= 512 ? `${prefix}:${url}` : `${prefix}:${HASHED}${createHash('sha256').update(url).digest('hex')}`;
+/** Store keys a purge lists at once, and stored values it reads at once (each may hold a page). */
+const PURGE_SCAN_BATCH = 500;
+const PURGE_VALUE_BATCH = 16;
 const pageKey = (url: string) => storeKey('page', url);
 const failureKey = (url: string) => storeKey('fail', url);
 

@@ -41,3 +41,74 @@ export async function connectStore(keyv: Keyv): Promise<void> {
     await adapter.getClient();
   }
 }
+
+/**
+ * The keys of a Keyv store that start with `prefix` (as Keyv is given them, without its
+ * namespace), in batches of at most `batchSize`, keys only. Deleting the keys of a batch
+ * before asking for the next is safe. Keyv's `iterator()` is not used: on SQLite it pages
+ * with LIMIT/OFFSET and no ORDER BY, so deleting what it yielded skips as many other keys
+ * (half of them when each one is deleted), and on every backend it reads and parses every value.
+ *   SQLite: an ordered range scan on the key (its primary key), resumed after the last key.
+ *   Redis: SCAN with a MATCH on each master (every node of a Redis Cluster): cursors stay
+ *   valid while keys are deleted; a key may come twice.
+ */
+export async function* keysWithPrefix(keyv: Keyv, prefix: string, batchSize: number): AsyncGenerator<string[]> {
+  const adapter: unknown = keyv.store;
+  if (adapter instanceof KeyvRedis) {
+    const stored = `${adapter.namespace ?? ''}${adapter.namespace ? adapter.keyPrefixSeparator : ''}`;
+    const pattern = `${globEscape(stored + prefix)}*`;
+    for (const client of await adapter.getMasterNodes()) {
+      let cursor = '0';
+      do {
+        const result = await client.scan(cursor, { MATCH: pattern, COUNT: batchSize, TYPE: 'string' });
+        cursor = String(result.cursor);
+        if (result.keys.length > 0) yield result.keys.map((key) => key.slice(stored.length));
+      } while (cursor !== '0');
+    }
+    return;
+  }
+  if (adapter instanceof KeyvSqlite) {
+    const stored = keyv.namespace ? `${keyv.namespace}:` : '';
+    const low = stored + prefix;
+    // Every key that starts with `low` sorts below this (U+10FFFF is the greatest code point).
+    const high = `${low}\u{10FFFF}`;
+    const table = String(adapter.opts.table);
+    let after: string | null = null;
+    for (;;) {
+      const rows = (await adapter.query(
+        `SELECT key FROM ${table} WHERE key ${after === null ? '>=' : '>'} ? AND key < ? ORDER BY key LIMIT ?`,
+        after ?? low,
+        high,
+        batchSize,
+      )) as Array<{ key: string }>;
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]?.key ?? null;
+      yield rows.map((row) => row.key.slice(stored.length));
+      if (rows.length < batchSize) return;
+    }
+  }
+  throw new Error('keysWithPrefix: the store is neither SQLite nor Redis');
+}
+
+/**
+ * Deletes these keys (as Keyv is given them); how many were there. SQLite: one statement
+ * (one transaction, not one per key); Redis: one DEL per key, pipelined by the client and
+ * routed to each key's node on a Redis Cluster.
+ */
+export async function deleteKeys(keyv: Keyv, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const adapter: unknown = keyv.store;
+  if (adapter instanceof KeyvSqlite) {
+    const stored = keyv.namespace ? `${keyv.namespace}:` : '';
+    const rows = (await adapter.query(
+      `DELETE FROM ${String(adapter.opts.table)} WHERE key IN (SELECT value FROM json_each(?)) RETURNING key`,
+      JSON.stringify(keys.map((key) => stored + key)),
+    )) as unknown[];
+    return rows.length;
+  }
+  const deleted = await Promise.all(keys.map((key) => keyv.delete(key)));
+  return deleted.filter(Boolean).length;
+}
+
+/** A literal in a Redis glob (SCAN MATCH). */
+const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
