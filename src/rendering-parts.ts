@@ -20,7 +20,6 @@ export function buildRenderingParts(config: RendercacheConfig, logger: Logger): 
       : new BrowserPool({
           egress,
           executablePath: resolveChromePath(config.render.chromePath),
-          userAgent: config.render.userAgent,
           recycleAfterRenders: config.render.recycleAfterRenders,
           recycleAfterMs: config.render.recycleAfterMinutes * 60_000,
           pageMaxRenders: config.render.pageMaxRenders,

@@ -121,6 +121,7 @@ export const errors = {
   malformedPageUrl: define({ status: 400, title: 'Malformed Page URL', code: 'RENDERCACHE-URL-001' }),
   unknownSite: define({ status: 404, title: 'Not a Configured Site', code: 'RENDERCACHE-URL-002' }),
   siteNotServed: define({ status: 404, title: 'Site Not Pre-rendered', code: 'RENDERCACHE-URL-003' }),
+  unknownDevice: define({ status: 400, title: 'Unknown Device Variant', code: 'RENDERCACHE-DEVICE-001' }),
   lookupTokenRequired: define({ status: 401, title: 'Lookup Token Required', code: 'RENDERCACHE-LOOKUP-401' }),
   renderFailed: define({ status: 502, title: 'Render Failed', code: 'RENDERCACHE-RENDER-001' }),
   renderTimeout: define({ status: 504, title: 'Render Timed Out', code: 'RENDERCACHE-RENDER-002' }),

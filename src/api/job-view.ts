@@ -35,6 +35,7 @@ function errorBodyOf(job: JobRecord) {
 export function pageItem(page: PageRecord) {
   return {
     pageUrl: page.pageUrl,
+    variant: page.variant,
     status: page.status,
     httpStatus: page.httpStatus,
     renderedAt: page.renderedAt,

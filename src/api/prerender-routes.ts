@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
+import { pageVariants } from '../jobs/refresh-flow.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import type { Site } from '../sites/site.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
@@ -24,7 +25,7 @@ const recacheBody = z
     prerenderToken: z.string().min(1).max(512),
     url: z.string().min(1).max(4096).optional(),
     urls: z.array(z.string().min(1).max(4096)).min(1).max(MAX_URLS).optional(),
-    /** The device variant; one variant is rendered until variants exist, so it is accepted and not used yet. */
+    /** Only this device variant of each page (a site without it rejects the URLs); every variant of the site when absent. */
     adaptiveType: z.enum(['mobile', 'desktop']).optional(),
   })
   .refine((body) => (body.url === undefined) !== (body.urls === undefined), { message: 'send either "url" or "urls" (at most 1000)' });
@@ -65,7 +66,7 @@ export function prerenderRoutes(deps: PrerenderRoutesDeps): Router {
     const { bySite, rejected } = groupBySite(body.urls ?? [body.url ?? ''], caller, deps.sites);
     const jobs = [];
     for (const [site, urls] of bySite) {
-      const started = await startRefresh(site, urls, caller, deps, rejected);
+      const started = await startRefresh(site, urls, body.adaptiveType, caller, deps, rejected);
       if (started) jobs.push(started);
     }
     ctx.body = { ok: true, jobs, rejected } satisfies z.infer<typeof recacheAnswer>;
@@ -102,10 +103,15 @@ function groupBySite(urls: readonly string[], caller: Caller, sites: SiteDirecto
 }
 
 /** One site's refresh of these URLs; a site that cannot be refreshed now rejects them, with the API's reason. */
-async function startRefresh(site: Site, urls: string[], caller: Caller, deps: PrerenderRoutesDeps, rejected: Rejected) {
+async function startRefresh(site: Site, urls: string[], variant: string | undefined, caller: Caller, deps: PrerenderRoutesDeps, rejected: Rejected) {
   const { urls: pages, rejected: notPages } = deps.discovery.pagesOf(site, urls);
   for (const url of notPages) rejected.push({ url, reason: `not a page of site ${site.id}` });
   if (pages.length === 0) return null;
+  if (variant !== undefined && !site.config.variants.includes(variant)) {
+    for (const url of pages)
+      rejected.push({ url, reason: `site ${site.id} renders no "${variant}" variant (its variants: ${site.config.variants.join(', ')})` });
+    return null;
+  }
   try {
     requireRefreshable(deps.sites.view(site));
   } catch (err) {
@@ -113,10 +119,11 @@ async function startRefresh(site: Site, urls: string[], caller: Caller, deps: Pr
     for (const url of pages) rejected.push({ url, reason: err.body.detail });
     return null;
   }
-  const { job } = await deps.refresh.start(site, { trigger: 'api', requestedBy: caller.user, pages });
+  const requested = pages.map((url) => (variant === undefined ? { url } : { url, variant }));
+  const { job } = await deps.refresh.start(site, { trigger: 'api', requestedBy: caller.user, pages: requested });
   if (job.action !== 'refresh') {
     for (const url of pages) rejected.push({ url, reason: `site ${site.id} is busy with ${job.action} job ${job.id}` });
     return null;
   }
-  return { siteId: site.id, jobId: job.id, pages: job.pageCount || pages.length, progress: job.progress };
+  return { siteId: site.id, jobId: job.id, pages: job.pageCount || pageVariants(requested, site.config.variants).length, progress: job.progress };
 }

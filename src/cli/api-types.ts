@@ -31,6 +31,8 @@ export type Job = z.infer<typeof jobSchema>;
 
 export const pageSchema = z.looseObject({
   pageUrl: z.string(),
+  /** Absent from servers older than device variants. */
+  variant: z.string().optional(),
   status: z.string(),
   httpStatus: z.number().nullable(),
   renderedAt: z.string().nullable(),

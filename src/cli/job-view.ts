@@ -42,8 +42,16 @@ export function jobsTable(jobs: Job[]): string {
 
 export function pagesTable(pages: Page[]): string {
   return table(
-    ['page', 'status', 'http', 'ms', 'bytes', 'error'],
-    pages.map((p) => [p.pageUrl, p.status, cell(p.httpStatus), cell(p.renderTimeMs), cell(p.bytes), p.error ? cell(p.error.detail ?? p.error.title) : '-']),
+    ['page', 'variant', 'status', 'http', 'ms', 'bytes', 'error'],
+    pages.map((p) => [
+      p.pageUrl,
+      p.variant ?? '-',
+      p.status,
+      cell(p.httpStatus),
+      cell(p.renderTimeMs),
+      cell(p.bytes),
+      p.error ? cell(p.error.detail ?? p.error.title) : '-',
+    ]),
   );
 }
 

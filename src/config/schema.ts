@@ -54,6 +54,40 @@ const renderOverrides = z.strictObject({
   deadlineMs: z.number().int().min(1000).max(120_000).optional(),
 });
 
+/** A device name: what `variants` and `X-Rendercache-Device` call it. */
+const deviceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", starting with a letter (1-32)');
+
+/** How Chromium presents itself while rendering one variant of a page. */
+const deviceSchema = z.strictObject({
+  /** Viewport width, CSS pixels. */
+  width: z.number().int().min(100).max(8192),
+  /** Viewport height, CSS pixels. */
+  height: z.number().int().min(100).max(8192),
+  /** window.devicePixelRatio. */
+  deviceScaleFactor: z.number().min(0.5).max(5).default(1),
+  /** Mobile emulation: the meta viewport is honoured and navigator.userAgentData.mobile is true. */
+  isMobile: z.boolean().default(false),
+  /** Touch emulation: navigator.maxTouchPoints > 0, and the pointer is coarse with no hover. */
+  hasTouch: z.boolean().default(false),
+  /** The variant's User-Agent (default: render.userAgent, then Chromium's). */
+  userAgent: z.string().min(1).optional(),
+});
+
+/** The devices every config has; `render.devices` adds to them or redefines them. */
+export const BUILT_IN_DEVICES = {
+  desktop: { width: 1366, height: 768, deviceScaleFactor: 1, isMobile: false, hasTouch: false },
+  /** A current Android phone, as Googlebot Smartphone presents itself. */
+  mobile: {
+    width: 412,
+    height: 915,
+    deviceScaleFactor: 2.625,
+    isMobile: true,
+    hasTouch: true,
+    userAgent:
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  },
+} as const satisfies Record<string, z.input<typeof deviceSchema>>;
+
 const pagesSource = z.union([
   z.strictObject({ sitemap: z.string().min(1) }),
   z.strictObject({ urls: z.array(z.string().min(1)).min(1) }),
@@ -108,6 +142,18 @@ const siteSchema = z.strictObject({
   security: z.enum(['public', 'secure']).default('public'),
   /** The pre-renderer for this site; false: crawlers are not served. */
   prerender: z.boolean().default(true),
+  /**
+   * The device variants rendered and cached for each page, names of `render.devices`. The first
+   * is the default: what a lookup gets when neither X-Rendercache-Device, ?_device= nor a mobile
+   * User-Agent picks another. ["desktop", "mobile"] renders every page twice and serves
+   * Googlebot Smartphone the phone's render.
+   */
+  variants: z
+    .array(deviceName)
+    .min(1)
+    .max(8)
+    .refine((names) => new Set(names).size === names.length, { message: 'a variant is named twice' })
+    .default(['desktop']),
   /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. */
   allowPrivateNetwork: z.boolean().default(false),
   /**
@@ -246,6 +292,16 @@ export const configSchema = z.strictObject({
       protocolTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
       /** User agent of the renderer (default: Chromium's). */
       userAgent: z.string().min(1).optional(),
+      /**
+       * Devices a site's `variants` may name, beyond or instead of the built-in desktop (1366×768)
+       * and mobile (412×915, scale 2.625, touch, an Android Chrome User-Agent): name →
+       * {width, height, deviceScaleFactor, isMobile, hasTouch, userAgent}.
+       * @oneRow
+       */
+      devices: z
+        .record(deviceName, deviceSchema)
+        .default({})
+        .transform((own): Record<string, z.output<typeof deviceSchema>> => ({ ...BUILT_IN_DEVICES, ...own })),
       /** Resource types aborted before they reach the network; their URLs stay in the HTML. */
       blockResourceTypes: z.array(resourceType).default(['image', 'media', 'font']),
       /** Substrings of URLs to abort (default: analytics and tag-manager hosts). */
@@ -446,6 +502,11 @@ export const configSchema = z.strictObject({
     if (names.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
     ids.add(site.id);
     names.add(site.name);
+    site.variants.forEach((variant, j) => {
+      if (!(variant in cfg.render.devices)) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'variants', j], message: `no device "${variant}"; known: ${Object.keys(cfg.render.devices).join(', ')} (add it under render.devices)` });
+      }
+    });
     const problem = scheduleProblem(site.schedule, site.timezone);
     if (problem) ctx.addIssue({ code: 'custom', path: ['sites', i, problem.field], message: problem.message });
   });
@@ -456,6 +517,7 @@ export type RendercacheConfig = z.infer<typeof configSchema>;
 export type SiteConfig = RendercacheConfig['sites'][number];
 export type SiteRole = z.infer<typeof siteRole>;
 export type RenderOptionsConfig = RendercacheConfig['render'];
+export type DeviceConfig = z.output<typeof deviceSchema>;
 export type ResourceType = z.infer<typeof resourceType>;
 export type ClusterRetention = RendercacheConfig['cluster']['retention'];
 export type KeptJobs = ClusterRetention['lookups'];

@@ -51,6 +51,7 @@ export interface JobProgress extends JobStatus {
 
 export interface PageItem {
   pageUrl: string;
+  variant: string;
   status: 'pending' | 'processing' | 'complete' | 'failed';
   httpStatus: number | null;
   renderedAt: string | null;
@@ -95,6 +96,7 @@ export interface SiteStats {
 export interface Inspection {
   siteId: string;
   url: string;
+  variant: string;
   cached: {
     status: number;
     headers: Record<string, string>;

@@ -69,7 +69,10 @@ function Routes() {
   if (parts[0] === 'sites' && parts[1]) {
     const siteId = parts[1];
     if (parts[2] === 'jobs' && parts[3]) return h(JobPages, { siteId, jobId: parts[3], key: parts[3] });
-    if (parts[2] === 'inspect') return h(Inspector, { siteId, url: search.get('url') ?? '', key: search.get('url') ?? '' });
+    if (parts[2] === 'inspect') {
+      const [url, variant] = [search.get('url') ?? '', search.get('variant') ?? ''];
+      return h(Inspector, { siteId, url, variant, key: `${url} ${variant}` });
+    }
     return h(SitePage, { siteId, key: siteId });
   }
   return h(Overview, null);

@@ -8,12 +8,18 @@ import { BASE, Link, Message, fmtDate, messageOf, navigate, useLoad } from './ui
  * One page of a site: the cache entry's fields, its HTML in a sandboxed frame (no scripts,
  * opaque origin), and the visible text of the origin's raw HTML beside the rendered one.
  */
-export function Inspector(props: { siteId: string; url: string }) {
+export function Inspector(props: { siteId: string; url: string; variant: string }) {
   const site = enc(props.siteId);
   const [value, setValue] = useState(props.url);
   const info = useLoad(
-    () => Promise.all([get<Site>(`/sites/${site}`), props.url ? get<Inspection>(`/sites/${site}/inspect?url=${enc(props.url)}`) : Promise.resolve(null)]),
-    [props.siteId, props.url],
+    () =>
+      Promise.all([
+        get<Site>(`/sites/${site}`),
+        props.url
+          ? get<Inspection>(`/sites/${site}/inspect?url=${enc(props.url)}${props.variant ? `&variant=${enc(props.variant)}` : ''}`)
+          : Promise.resolve(null),
+      ]),
+    [props.siteId, props.url, props.variant],
   );
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -25,7 +31,10 @@ export function Inspector(props: { siteId: string; url: string }) {
   const rerender = async () => {
     setError(null);
     try {
-      const job = await call<JobStatus>('POST', `/sites/${site}/refresh`, { async: true, body: { pages: [page?.url ?? props.url] } });
+      const job = await call<JobStatus>('POST', `/sites/${site}/refresh`, {
+        async: true,
+        body: { pages: [page ? { url: page.url, variant: page.variant } : props.url] },
+      });
       setJobId(job.id);
     } catch (err) {
       setError(`Re-render: ${messageOf(err)}`);
@@ -60,7 +69,7 @@ export function Inspector(props: { siteId: string; url: string }) {
       ? h(
           'div',
           { class: 'inspect' },
-          h('p', { class: 'url' }, page.url),
+          h('p', { class: 'url' }, page.url, h('span', { class: 'badge variant' }, page.variant)),
           h(
             'div',
             { class: 'compare' },

@@ -78,7 +78,7 @@ export function JobPages(props: { siteId: string; jobId: string }) {
           h(
             'tr',
             null,
-            ['URL', 'Status', 'HTTP', 'Rendered', 'Time', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
+            ['URL', 'Variant', 'Status', 'HTTP', 'Rendered', 'Time', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
           ),
         ),
         h(
@@ -87,12 +87,17 @@ export function JobPages(props: { siteId: string; jobId: string }) {
           items.map((p) =>
             h(
               'tr',
-              { key: p.pageUrl, 'data-status': p.status },
+              { key: `${p.pageUrl} ${p.variant}`, 'data-status': p.status },
               h(
                 'td',
                 { 'data-label': 'URL', class: 'url' },
-                h(Link, { to: `${BASE}/sites/${site}/inspect?url=${enc(p.pageUrl)}`, label: `Inspect ${p.pageUrl}` }, p.pageUrl),
+                h(
+                  Link,
+                  { to: `${BASE}/sites/${site}/inspect?url=${enc(p.pageUrl)}&variant=${enc(p.variant)}`, label: `Inspect ${p.pageUrl} (${p.variant})` },
+                  p.pageUrl,
+                ),
               ),
+              h('td', { 'data-label': 'Variant' }, p.variant),
               h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${p.status}` }, p.status)),
               h('td', { 'data-label': 'HTTP', class: 'num' }, p.httpStatus === null ? '—' : String(p.httpStatus)),
               h('td', { 'data-label': 'Rendered' }, fmtDate(p.renderedAt)),

@@ -1,3 +1,4 @@
+import { variantKey } from '../cache/key.js';
 import type { PageCache } from '../cache/page-cache.js';
 import { INSTANCE_ID } from '../observability/instance.js';
 import type { Logger } from '../observability/logger.js';
@@ -33,20 +34,27 @@ export class RenderAndStore {
 
   async run(task: RenderTask): Promise<RenderTaskResult> {
     const site = this.sites.byId(task.siteId);
-    if (!site) {
-      return { ok: false, failure: { kind: 'chromium-error', detail: `unknown site ${task.siteId}` }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+    // A task queued before the config changed may name what is no longer there.
+    const gone = !site
+      ? `unknown site ${task.siteId}`
+      : !(task.variant in this.renderDefaults.devices)
+        ? `no device "${task.variant}" in render.devices`
+        : null;
+    if (!site || gone !== null) {
+      return { ok: false, failure: { kind: 'chromium-error', detail: gone ?? '' }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
     }
-    const outcome = await this.renderer.render(task.url, renderPolicyFor(site.config, this.renderDefaults));
+    const key = variantKey(task.url, task.variant);
+    const outcome = await this.renderer.render(task.url, renderPolicyFor(site.config, this.renderDefaults, task.variant));
     this.metrics.renderDuration.observe(outcome.renderTimeMs / 1000);
     if (!outcome.ok) {
       this.metrics.renders.labels(outcome.failure.kind).inc();
-      this.logger.warn({ url: task.url, failure: outcome.failure, trigger: task.source.trigger }, 'render failed; cached page kept');
+      this.logger.warn({ url: task.url, variant: task.variant, failure: outcome.failure, trigger: task.source.trigger }, 'render failed; cached page kept');
       // A render cut by this instance's stop says nothing about the page: no stale mark.
-      if (!this.stopping) await this.cache.recordFailure(task.url, outcome.failure);
+      if (!this.stopping) await this.cache.recordFailure(key, outcome.failure);
       return { ok: false, failure: outcome.failure, renderTimeMs: outcome.renderTimeMs, renderedBy: INSTANCE_ID };
     }
     this.metrics.renders.labels('ok').inc();
-    const { entry, writeError } = await this.cache.put(task.url, {
+    const { entry, writeError } = await this.cache.put(key, {
       url: task.url,
       status: outcome.status,
       headers: outcome.headers,
@@ -63,7 +71,7 @@ export class RenderAndStore {
         renderedBy: INSTANCE_ID,
       };
     }
-    this.logger.debug({ url: task.url, status: outcome.status, ms: outcome.renderTimeMs }, 'rendered');
+    this.logger.debug({ url: task.url, variant: task.variant, status: outcome.status, ms: outcome.renderTimeMs }, 'rendered');
     return {
       ok: true,
       status: outcome.status,

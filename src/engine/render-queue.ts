@@ -1,13 +1,24 @@
 import type { EntrySource, ServableEntry } from '../cache/entry.js';
+import type { JobRecord, PageRecord } from '../jobs/types.js';
 import type { RenderFailure } from '../render/types.js';
 
 /** One page to render and store. */
 export interface RenderTask {
-  /** Normalised page URL (also its cache key). */
+  /** Normalised page URL. */
   url: string;
+  /** The device variant rendered (a name of the site's `variants`); with the URL, the cache key. */
+  variant: string;
   siteId: string;
   source: EntrySource;
 }
+
+/** The render task of one page (one variant of a URL) of a refresh job, in both engines. */
+export const refreshPageTask = (job: JobRecord, page: PageRecord): RenderTask => ({
+  url: page.pageUrl,
+  variant: page.variant,
+  siteId: job.siteId,
+  source: { trigger: job.trigger, jobId: job.id },
+});
 
 /** What became of a render task: the cache holds the page only when ok. */
 export type RenderTaskResult =

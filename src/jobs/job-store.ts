@@ -1,4 +1,4 @@
-import type { JobPatch, JobProgress, JobRecord, PageQuery, PageRecord, PageStatus, PageUpdate } from './types.js';
+import type { JobPatch, JobProgress, JobRecord, PageQuery, PageRecord, PageStatus, PageTarget, PageUpdate } from './types.js';
 
 /**
  * Pages read from the store at once when a job's pages are walked (queued, rendered,
@@ -13,8 +13,8 @@ export const PAGE_READ_BATCH = 500;
  */
 export interface JobStore {
   createJob(job: JobRecord): Promise<void>;
-  /** Appends pages (seq continues from the job's pageCount) and returns how many were added. */
-  addPages(jobId: string, urls: readonly string[]): Promise<number>;
+  /** Appends pages, each a URL and a variant (seq continues from the job's pageCount), and returns how many were added. */
+  addPages(jobId: string, pages: readonly PageTarget[]): Promise<number>;
   getJob(jobId: string): Promise<JobRecord | undefined>;
   /**
    * Updates job fields other than the counters. With `onlyIf`, only while the job is in

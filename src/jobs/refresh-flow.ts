@@ -19,7 +19,7 @@ import { DiscoveryFailedError } from './job-errors.js';
 import type { JobStore } from './job-store.js';
 import { moveToFailed, moveToFinished, moveToProcessing, type JobEndOptions } from './job-states.js';
 import { afterPagesDone, failedPagesRequeued, restartBeforeRefresh, restartThenRetryFailedPages } from './origin-restart.js';
-import type { JobRecord } from './types.js';
+import type { JobRecord, PageTarget, RequestedPage } from './types.js';
 
 /** What a step leaves to the engine: render the job's pending pages, or nothing more here. */
 export type NextStep = 'render' | 'done';
@@ -47,7 +47,7 @@ export interface RefreshStepDeps extends JobEndDeps {
 export async function beginRefresh(
   job: JobRecord,
   site: Site,
-  requested: string[] | undefined,
+  requested: RequestedPage[] | undefined,
   deps: RefreshStepDeps & { discovery: PageDiscovery },
 ): Promise<NextStep> {
   const restartError = await restartBeforeRefresh(job, site, deps);
@@ -94,14 +94,26 @@ export async function restartOnFailure(job: JobRecord, site: Site, deps: Refresh
  * The discover step: the site's pages (or the requested ones) into the store. Idempotent:
  * a job whose pages were already added (a discovery taken over after a crash) keeps them.
  */
-async function addJobPages(job: JobRecord, site: Site, requested: string[] | undefined, store: JobStore, discovery: PageDiscovery): Promise<number> {
+async function addJobPages(job: JobRecord, site: Site, requested: RequestedPage[] | undefined, store: JobStore, discovery: PageDiscovery): Promise<number> {
   const current = await store.getJob(job.id);
   if (current && current.pageCount > 0) return current.pageCount;
-  const urls =
+  const wanted =
     requested ??
-    (await discovery.discover(site).catch((err: unknown) => {
-      throw new DiscoveryFailedError(err);
-    }));
-  await store.addPages(job.id, urls);
-  return urls.length;
+    (
+      await discovery.discover(site).catch((err: unknown) => {
+        throw new DiscoveryFailedError(err);
+      })
+    ).map((url) => ({ url }));
+  return store.addPages(job.id, pageVariants(wanted, site.config.variants));
+}
+
+/**
+ * Every variant of each page, or the one a request named, one after the other, so that a
+ * page's variants are rendered close together. A named variant the site no longer has is
+ * left out (the API refuses one the site does not have).
+ */
+export function pageVariants(pages: readonly RequestedPage[], variants: readonly string[]): PageTarget[] {
+  return pages.flatMap(({ url, variant }) =>
+    variant === undefined ? variants.map((v) => ({ url, variant: v })) : variants.includes(variant) ? [{ url, variant }] : [],
+  );
 }

@@ -1,11 +1,11 @@
-import type { JobRecord, JobTrigger } from './types.js';
+import type { JobRecord, JobTrigger, RequestedPage } from './types.js';
 import type { Site } from '../sites/site.js';
 
 export interface RefreshRequest {
   trigger: JobTrigger;
   requestedBy: string;
-  /** Only these pages (normalised URLs of the site); all discovered pages when absent. */
-  pages?: string[];
+  /** Only these pages (normalised URLs of the site, each in every variant or the one named); all discovered pages when absent. */
+  pages?: RequestedPage[];
 }
 
 /**

@@ -53,9 +53,23 @@ export const UNFINISHED: readonly JobProgress[] = ['pending', 'processing'];
 
 export const isUnfinished = (progress: JobProgress): boolean => UNFINISHED.includes(progress);
 
+/** One page of a job: a URL and the device variant it is rendered as. */
+export interface PageTarget {
+  url: string;
+  variant: string;
+}
+
+/** A page a refresh request names: every variant of the site, or the one named. */
+export interface RequestedPage {
+  url: string;
+  variant?: string;
+}
+
 export interface PageRecord {
   seq: number;
   pageUrl: string;
+  /** The device variant (a name of the site's `variants`); pages of one URL differ by it. */
+  variant: string;
   status: PageStatus;
   httpStatus: number | null;
   renderedAt: string | null;
@@ -68,7 +82,7 @@ export interface PageRecord {
   failureKind: RenderFailureKind | null;
 }
 
-export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl'>>;
+export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl' | 'variant'>>;
 
 export interface PageQuery {
   offset: number;

@@ -12,12 +12,13 @@ import type { Logger } from '../observability/logger.js';
 import type { EgressProxy } from './egress/egress-proxy.js';
 import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
 import { chromiumArgs, isHeadlessShell } from './chromium-launch.js';
+import { emulateDevice } from './device-emulation.js';
+import type { DeviceProfile } from './types.js';
 import { BLOCK_SERVICE_WORKERS, DISABLE_WEBSOCKETS, TRACK_PAGE_WORK } from './page-scripts.js';
 
 export interface BrowserPoolOptions {
   /** Chromium binary; undefined lets puppeteer use its own download. */
   executablePath: string | undefined;
-  userAgent: string | undefined;
   /** Relaunch after this many renders. */
   recycleAfterRenders: number;
   /** Relaunch after this much time. */
@@ -73,6 +74,8 @@ class PageSlot {
   broken = false;
   /** Garbage collection started after the last render; the next render waits for it. */
   collecting: Promise<unknown> | null = null;
+  /** The device the tab presents itself as: changed only when a render needs another. */
+  device: string | null = null;
   constructor(
     readonly page: Page,
     readonly cdp: CDPSession,
@@ -88,7 +91,11 @@ class Generation {
   draining = false;
   dead = false;
   readonly startedAt = Date.now();
-  constructor(readonly browser: Browser) {}
+  constructor(
+    readonly browser: Browser,
+    /** Chromium's own User-Agent: what a device without one of its own presents. */
+    readonly userAgent: string,
+  ) {}
 }
 
 /** A page lent to one render. */
@@ -129,16 +136,20 @@ export class BrowserPool {
     return this.current?.browser.process()?.pid;
   }
 
-  /** Lends a page of the site's context to `fn`. */
-  async withPage<T>(egress: EgressPolicy, fn: (lease: PageLease) => Promise<T>): Promise<T> {
+  /** Lends a page of the site's context, presenting itself as the policy's device, to `fn`. */
+  async withPage<T>(policy: EgressPolicy & { device: DeviceProfile }, fn: (lease: PageLease) => Promise<T>): Promise<T> {
     const gen = await this.generation();
     gen.active++;
     gen.renders++;
-    const context = this.contextFor(gen, egress);
+    const context = this.contextFor(gen, policy);
     let slot: PageSlot | undefined;
     try {
       slot = context.idle.pop() ?? (await this.openSlot(context));
       await clearState(slot);
+      if (slot.device !== policy.device.name) {
+        await emulateDevice(slot.page, slot.cdp, policy.device, gen.userAgent);
+        slot.device = policy.device.name;
+      }
       const lease: PageLease = {
         page: slot.page,
         listen: (listener) => {
@@ -240,6 +251,8 @@ export class BrowserPool {
       headless: isHeadlessShell(this.options.executablePath) ? 'shell' : true,
       // A pipe, not a WebSocket: Chromium exits when this process dies, even by SIGKILL.
       pipe: true,
+      // Each tab's device is set by render/device-emulation alone.
+      defaultViewport: null,
       args: chromiumArgs(await this.options.egress.denyAllUrl()),
       protocolTimeout: this.options.protocolTimeoutMs,
       handleSIGINT: false,
@@ -257,7 +270,7 @@ export class BrowserPool {
     });
     // The start-up tab is never used; its renderer would cost ~20 MB.
     for (const page of await browser.pages()) await page.close();
-    const gen = new Generation(browser);
+    const gen = new Generation(browser, await browser.userAgent());
     browser.on('disconnected', () => {
       if (gen.draining || this.closed) return;
       gen.dead = true;
@@ -285,8 +298,6 @@ export class BrowserPool {
       page.evaluateOnNewDocument(DISABLE_WEBSOCKETS),
       page.evaluateOnNewDocument(BLOCK_SERVICE_WORKERS),
       page.evaluateOnNewDocument(TRACK_PAGE_WORK),
-      page.setViewport({ width: 1366, height: 768 }),
-      this.options.userAgent ? page.setUserAgent(this.options.userAgent) : Promise.resolve(),
     ]);
     page.on('request', (request) => {
       if (slot.listener) slot.listener.onRequest(request);

@@ -12,6 +12,20 @@ export interface RenderPolicy {
   longPollAfterMs: number;
   deadlineMs: number;
   replayHeaders: readonly string[];
+  /** The device the page is rendered as (the variant). */
+  device: DeviceProfile;
+}
+
+/** A variant's device: `render.devices[name]`, with its name. */
+export interface DeviceProfile {
+  name: string;
+  width: number;
+  height: number;
+  deviceScaleFactor: number;
+  isMobile: boolean;
+  hasTouch: boolean;
+  /** Undefined: render.userAgent, then Chromium's own. */
+  userAgent: string | undefined;
 }
 
 export type RenderFailureKind =

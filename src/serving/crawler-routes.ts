@@ -21,9 +21,9 @@ export function crawlerRoutes(lookup: PageLookup, mayLookUp: LookupGate): Koa.Mi
     if (!mayLookUp(ctx.headers)) {
       throw errors.lookupTokenRequired('This service renders for its own edge only: send a lookup token in X-Prerender-Token or X-Rendercache-Token.');
     }
-    const { entry, state } = await lookup.lookup(target);
+    const { entry, state, site } = await lookup.lookup(target, ctx.headers);
     ctx.respond = false;
-    writeEntry(ctx.req, ctx.res, entry, state);
+    writeEntry(ctx.req, ctx.res, entry, state, site.config.variants.length > 1);
   };
   for (const [path, doc] of LOOKUP_DOCS) {
     recordRoute(middleware, { method: 'get', path, doc });

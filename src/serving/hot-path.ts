@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { PageCache } from '../cache/page-cache.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Site } from '../sites/site.js';
+import { variantKey } from '../cache/key.js';
+import { pickVariant } from './device-variant.js';
 import type { LookupGate } from './lookup-gate.js';
 import { lookupTarget } from './lookup-target.js';
-import type { PageLookup, ServingGate } from './page-lookup.js';
+import type { PageLookup, ResolvedLookup, ServingGate } from './page-lookup.js';
 import { writeEntry } from './write-entry.js';
 
 /**
@@ -14,8 +15,8 @@ import { writeEntry } from './write-entry.js';
  * returns false and goes to the Koa app.
  */
 export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: ServingGate, mayLookUp: LookupGate, metrics: Metrics) {
-  // Request URL -> cache key and site: skips URL parsing on repeated lookups.
-  const resolved = new LRUCache<string, { key: string; site: Site }>({ max: 10_000 });
+  // Request URL -> page URL and site: skips URL parsing on repeated lookups.
+  const resolved = new LRUCache<string, ResolvedLookup>({ max: 10_000 });
 
   return function serveHot(req: IncomingMessage, res: ServerResponse): boolean {
     // Without a token Koa answers (401 with its body), never the hot path.
@@ -32,11 +33,18 @@ export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: Se
       }
       resolved.set(requestUrl, target);
     }
-    if (!isServed(target.site)) return false;
-    const entry = cache.peek(target.key);
+    const { site } = target;
+    if (!isServed(site)) return false;
+    let key: string;
+    try {
+      key = variantKey(target.url, pickVariant(site.config.variants, target.device, req.headers));
+    } catch {
+      return false;
+    }
+    const entry = cache.peek(key);
     if (!entry || cache.stateOf(entry) !== 'hit') return false;
-    metrics.countLookup('hit', target.key);
-    writeEntry(req, res, entry, 'hit');
+    metrics.countLookup('hit', key);
+    writeEntry(req, res, entry, 'hit', site.config.variants.length > 1);
     return true;
   };
 }

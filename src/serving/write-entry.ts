@@ -2,14 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServableEntry } from '../cache/entry.js';
 import type { CacheState } from '../cache/page-cache.js';
 import { replayableHeaders } from '../render/replay-headers.js';
+import { DEVICE_VARY } from './device-variant.js';
 
 /**
  * Writes a cached page: the stored status and headers, gzip when the client takes it,
  * 304 for a matching If-None-Match or If-Modified-Since. Shared by the hot path and
- * the Koa route so both answer byte for byte alike.
+ * the Koa route so both answer byte for byte alike. `byDevice`: the site has several variants,
+ * so the answer varies by the User-Agent and X-Rendercache-Device too.
  */
-export function writeEntry(req: IncomingMessage, res: ServerResponse, entry: ServableEntry, state: CacheState): void {
-  const headers = [...servedHeaders(entry)];
+export function writeEntry(req: IncomingMessage, res: ServerResponse, entry: ServableEntry, state: CacheState, byDevice = false): void {
+  const headers = [...servedHeaders(entry, byDevice)];
   headers.push('x-rendercache-cache', state);
   const status = entry.stored.status;
   if (status === 204 || status === 304) {
@@ -35,14 +37,16 @@ export function writeEntry(req: IncomingMessage, res: ServerResponse, entry: Ser
 const OURS = new Set(['content-type', 'etag', 'last-modified', 'vary']);
 
 const served = new WeakMap<ServableEntry, readonly string[]>();
+const servedByDevice = new WeakMap<ServableEntry, readonly string[]>();
 
 /**
  * The entry's headers as a flat list, filtered at write time through the replay
  * allow-list: entries cached before the filter existed (or written by an older version)
  * cannot replay framing or hop-by-hop headers either. Computed once per entry.
  */
-function servedHeaders(entry: ServableEntry): readonly string[] {
-  const known = served.get(entry);
+function servedHeaders(entry: ServableEntry, byDevice: boolean): readonly string[] {
+  const cache = byDevice ? servedByDevice : served;
+  const known = cache.get(entry);
   if (known) return known;
   const list: string[] = [];
   for (const [name, value] of Object.entries(replayableHeaders(entry.stored.headers))) {
@@ -53,9 +57,16 @@ function servedHeaders(entry: ServableEntry): readonly string[] {
   if ((status < 300 || status >= 400) && status !== 204) list.push('content-type', 'text/html; charset=utf-8');
   // Vary: the entry's merge of the origin's Vary with our Accept-Encoding.
   const vary = entry.headers.findLast(([name]) => name === 'vary')?.[1] ?? 'Accept-Encoding';
-  list.push('etag', entry.stored.etag, 'last-modified', entry.lastModified, 'vary', vary);
-  served.set(entry, list);
+  list.push('etag', entry.stored.etag, 'last-modified', entry.lastModified, 'vary', byDevice ? withDeviceVary(vary) : vary);
+  cache.set(entry, list);
   return list;
+}
+
+/** The entry's Vary and the names a device variant is picked by, each once. */
+function withDeviceVary(vary: string): string {
+  const names = vary.split(',').map((name) => name.trim());
+  for (const name of DEVICE_VARY) if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) names.push(name);
+  return names.join(', ');
 }
 
 function isNotModified(req: IncomingMessage, entry: ServableEntry): boolean {

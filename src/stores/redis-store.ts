@@ -6,6 +6,7 @@ import {
   type JobRecord,
   type PageQuery,
   type PageRecord,
+  type PageTarget,
   type PageStatus,
   type PageUpdate,
 } from '../jobs/types.js';
@@ -86,18 +87,19 @@ export class RedisStore implements JobStore, SiteStateStore {
       .exec();
   }
 
-  async addPages(jobId: string, urls: readonly string[]): Promise<number> {
-    if (urls.length === 0) return 0;
-    const end = await this.redis.hincrby(this.key('job', jobId), 'pageCount', urls.length);
-    let seq = end - urls.length;
-    for (let i = 0; i < urls.length; i += 1000) {
-      const batch = urls.slice(i, i + 1000);
+  async addPages(jobId: string, pages: readonly PageTarget[]): Promise<number> {
+    if (pages.length === 0) return 0;
+    const end = await this.redis.hincrby(this.key('job', jobId), 'pageCount', pages.length);
+    let seq = end - pages.length;
+    for (let i = 0; i < pages.length; i += 1000) {
+      const batch = pages.slice(i, i + 1000);
       const fields: Record<string, string> = {};
       const scored: Array<number | string> = [];
-      for (const url of batch) {
+      for (const target of batch) {
         const page: PageRecord = {
           seq,
-          pageUrl: url,
+          pageUrl: target.url,
+          variant: target.variant,
           status: 'pending',
           httpStatus: null,
           renderedAt: null,
@@ -118,7 +120,7 @@ export class RedisStore implements JobStore, SiteStateStore {
         .zadd(this.key('job', jobId, 'st', 'pending'), ...scored)
         .exec();
     }
-    return urls.length;
+    return pages.length;
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
@@ -148,7 +150,7 @@ export class RedisStore implements JobStore, SiteStateStore {
     for (let tries = 0; tries < PAGE_WRITE_TRIES; tries++) {
       const raw = await this.redis.hget(pages, String(seq));
       if (!raw) return false;
-      const page = JSON.parse(raw) as PageRecord;
+      const page = readPage(raw);
       if (page.status !== from) return false;
       // Checked and written in one script: of two instances racing on one page, one records
       // it. The page leaves every other status set, so it is never counted twice.
@@ -170,7 +172,7 @@ export class RedisStore implements JobStore, SiteStateStore {
 
   async getPage(jobId: string, seq: number): Promise<PageRecord | undefined> {
     const raw = await this.redis.hget(this.key('job', jobId, 'pages'), String(seq));
-    return raw ? (JSON.parse(raw) as PageRecord) : undefined;
+    return raw ? readPage(raw) : undefined;
   }
 
   async listPages(jobId: string, query: PageQuery): Promise<{ items: PageRecord[]; total: number }> {
@@ -188,7 +190,7 @@ export class RedisStore implements JobStore, SiteStateStore {
     }
     if (seqs.length === 0) return { items: [], total };
     const raws = await this.redis.hmget(this.key('job', jobId, 'pages'), ...seqs);
-    return { items: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as PageRecord), total };
+    return { items: raws.filter((r): r is string => r !== null).map((r) => readPage(r)), total };
   }
 
   /**
@@ -207,7 +209,7 @@ export class RedisStore implements JobStore, SiteStateStore {
       if (seqs.length === 0) break;
       for (const raw of await this.redis.hmget(this.key('job', jobId, 'pages'), ...seqs)) {
         if (raw === null) continue;
-        const page = JSON.parse(raw) as PageRecord;
+        const page = readPage(raw);
         if (!page.pageUrl.toLowerCase().includes(needle)) continue;
         if (total >= query.offset && items.length < query.limit) items.push(page);
         total++;
@@ -288,4 +290,9 @@ export class RedisStore implements JobStore, SiteStateStore {
   async close(): Promise<void> {
     if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+/** A page record; one written before device variants was rendered as desktop. */
+function readPage(raw: string): PageRecord {
+  return { variant: 'desktop', ...(JSON.parse(raw) as Omit<PageRecord, 'variant'> & { variant?: string }) };
 }

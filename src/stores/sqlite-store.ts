@@ -9,6 +9,7 @@ import {
   type JobRecord,
   type PageQuery,
   type PageRecord,
+  type PageTarget,
   type PageStatus,
   type PageUpdate,
 } from '../jobs/types.js';
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS pages (
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
   http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER,
   attempts INTEGER NOT NULL DEFAULT 0, rendered_by TEXT, error TEXT, failure_kind TEXT,
+  variant TEXT NOT NULL DEFAULT 'desktop',
   PRIMARY KEY (job_id, seq)
 );
 CREATE INDEX IF NOT EXISTS pages_by_status ON pages (job_id, status, seq);
@@ -75,19 +77,19 @@ export class SqliteStore implements JobStore, SiteStateStore {
     );
   }
 
-  async addPages(jobId: string, urls: readonly string[]): Promise<number> {
-    if (urls.length === 0) return 0;
+  async addPages(jobId: string, pages: readonly PageTarget[]): Promise<number> {
+    if (pages.length === 0) return 0;
     const row = await this.get('SELECT page_count FROM jobs WHERE id = ?', [jobId]);
     let seq = Number(row?.page_count ?? 0);
     // Batches keep one statement under SQLite's parameter limit.
-    for (let i = 0; i < urls.length; i += 200) {
-      const batch = urls.slice(i, i + 200);
-      const values = batch.map(() => "(?, ?, ?, 'pending')").join(', ');
-      const params = batch.flatMap((url) => [jobId, seq++, url]);
-      await this.run(`INSERT INTO pages (job_id, seq, url, status) VALUES ${values}`, params);
+    for (let i = 0; i < pages.length; i += 200) {
+      const batch = pages.slice(i, i + 200);
+      const values = batch.map(() => "(?, ?, ?, ?, 'pending')").join(', ');
+      const params = batch.flatMap((page) => [jobId, seq++, page.url, page.variant]);
+      await this.run(`INSERT INTO pages (job_id, seq, url, variant, status) VALUES ${values}`, params);
     }
     await this.run('UPDATE jobs SET page_count = ? WHERE id = ?', [seq, jobId]);
-    return urls.length;
+    return pages.length;
   }
 
   async getJob(jobId: string): Promise<JobRecord | undefined> {
@@ -231,6 +233,8 @@ export class SqliteStore implements JobStore, SiteStateStore {
   private async addMissingColumns(): Promise<void> {
     const columns = await this.all('PRAGMA table_info(pages)', []);
     if (!columns.some((column) => column.name === 'failure_kind')) await this.run('ALTER TABLE pages ADD COLUMN failure_kind TEXT', []);
+    // Pages from before device variants were all rendered as desktop.
+    if (!columns.some((column) => column.name === 'variant')) await this.run("ALTER TABLE pages ADD COLUMN variant TEXT NOT NULL DEFAULT 'desktop'", []);
   }
 
   /** Counters come from the pages themselves: they can never drift from them. */
@@ -277,6 +281,7 @@ function toPage(row: Row): PageRecord {
   return {
     seq: Number(row.seq),
     pageUrl: String(row.url),
+    variant: String(row.variant),
     status: row.status as PageStatus,
     httpStatus: row.http_status === null ? null : Number(row.http_status),
     renderedAt: row.rendered_at === null ? null : String(row.rendered_at),

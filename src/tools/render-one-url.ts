@@ -8,21 +8,10 @@ import { buildRenderingParts } from '../rendering-parts.js';
 import { SiteRegistry } from '../sites/site-registry.js';
 import { toolLogger } from './tool-logger.js';
 
-/** A device a one-off render emulates: its viewport and user agent. */
-export interface Device {
-  name: string;
-  userAgent: string;
-  viewport: { width: number; height: number; deviceScaleFactor: number; isMobile: boolean; hasTouch: boolean };
-}
-
-export const MOBILE_DEVICE: Device = {
-  name: 'mobile',
-  userAgent: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
-  viewport: { width: 412, height: 915, deviceScaleFactor: 2.625, isMobile: true, hasTouch: true },
-};
-
 export interface OneRender {
   siteId: string;
+  /** The device the page was rendered as. */
+  device: string;
   outcome: RenderOutcome;
   /** Requests that failed during the render: blocked by the site's policy, refused by the egress guard, or failed. */
   failedRequests: { url: string; reason: string }[];
@@ -37,19 +26,15 @@ export class NotASitePageError extends Error {
  * Renders one URL as the service would: the site's policy (blocking, readiness, stripping,
  * deadline), behind the same egress guard, in a Chromium of its own that is closed after.
  */
-export async function renderOneUrl(config: RendercacheConfig, url: string, options: { logLevel?: string; device?: Device } = {}): Promise<OneRender> {
+export async function renderOneUrl(config: RendercacheConfig, url: string, options: { logLevel?: string; device?: string } = {}): Promise<OneRender> {
   const pageUrl = new URL(url).href;
   const site = new SiteRegistry(config.sites).forUrl(pageUrl);
   if (!site) throw new NotASitePageError(`${pageUrl} is not a page of a configured site (${config.sites.map((s) => s.origin).join(', ') || 'none'})`);
-  const device = options.device;
-  const own: RendercacheConfig = {
-    ...config,
-    cluster: { ...config.cluster, role: 'all' },
-    render: { ...config.render, ...(device ? { userAgent: device.userAgent } : {}) },
-  };
+  const own: RendercacheConfig = { ...config, cluster: { ...config.cluster, role: 'all' } };
   const parts = buildRenderingParts(own, toolLogger(options.logLevel));
   const pool = parts.pool as BrowserPool;
-  const policy = renderPolicyFor(site.config, own.render);
+  // The site's default variant, or the device asked for (any of render.devices).
+  const policy = renderPolicyFor(site.config, own.render, options.device);
   const failedRequests: OneRender['failedRequests'] = [];
   const started = performance.now();
   try {
@@ -58,7 +43,6 @@ export async function renderOneUrl(config: RendercacheConfig, url: string, optio
         const onFailed = (request: HTTPRequest) => failedRequests.push({ url: request.url(), reason: request.failure()?.errorText ?? 'failed' });
         lease.page.on('requestfailed', onFailed);
         try {
-          if (device) await lease.page.setViewport(device.viewport);
           return await renderPage(lease, pageUrl, policy);
         } finally {
           lease.page.off('requestfailed', onFailed);
@@ -69,7 +53,7 @@ export async function renderOneUrl(config: RendercacheConfig, url: string, optio
         failure: { kind: err instanceof BrowserCrashedError ? 'browser-crashed' : 'chromium-error', detail: err instanceof Error ? err.message : String(err) },
         renderTimeMs: Math.round(performance.now() - started),
       }));
-    return { siteId: site.id, outcome, failedRequests };
+    return { siteId: site.id, device: policy.device.name, outcome, failedRequests };
   } finally {
     await pool.close().catch(() => undefined);
     await parts.egress.close().catch(() => undefined);

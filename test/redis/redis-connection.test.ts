@@ -38,7 +38,12 @@ describe.each([...REDIS_TOPOLOGIES, SENTINEL])('every connection from one policy
     try {
       const job = newJobRecord('s', 'refresh', { trigger: 'api', requestedBy: 'u' });
       await store.createJob(job);
-      expect(await store.addPages(job.id, ['https://s.test/a', 'https://s.test/b'])).toBe(2);
+      expect(
+        await store.addPages(job.id, [
+          { url: 'https://s.test/a', variant: 'desktop' },
+          { url: 'https://s.test/b', variant: 'desktop' },
+        ]),
+      ).toBe(2);
       expect(await store.updatePage(job.id, 0, 'pending', { status: 'processing' })).toBe(true);
       expect(await store.updateJob(job.id, { progress: 'processing' }, ['pending'])).toBe(true);
       expect(await store.updateJob(job.id, { progress: 'succeeded' }, ['pending'])).toBe(false);

@@ -116,7 +116,7 @@ describe.each(BACKENDS)('crawler lookups on the $name backend', (backend) => {
     expect(good.status).toBe(200);
     site.setFlakyBroken(true);
     // A forced re-render through the queue, as a refresh would do.
-    const result = await service.queue.submit({ url: `${site.origin}/flaky`, siteId: 'fixture', source: { trigger: 'api' } }, 0);
+    const result = await service.queue.submit({ url: `${site.origin}/flaky`, variant: 'desktop', siteId: 'fixture', source: { trigger: 'api' } }, 0);
     expect(result.ok).toBe(false);
     const after = await fetch(lookupUrl(service, `${site.origin}/flaky`));
     expect(after.status).toBe(200);

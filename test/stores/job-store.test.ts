@@ -11,17 +11,24 @@ const job = (siteId: string, startTime = new Date().toISOString()): JobRecord =>
   startTime,
 });
 
+const desktop = (urls: string[]) => urls.map((url) => ({ url, variant: 'desktop' }));
+
 describe.each(storeBackends())('job store on the $name backend', (backend) => {
   const open = () => backend.openJobStore('jobs');
   it('holds a job of 100,000 pages, pages through it and updates one page without rewriting the job', async () => {
     const store = await open();
     const big = job('big');
     await store.createJob(big);
-    const urls = Array.from({ length: 100_000 }, (_, i) => `https://s.test/p/${i}`);
-    expect(await store.addPages(big.id, urls)).toBe(100_000);
+    // 50,000 URLs, each in two device variants.
+    const pages = Array.from({ length: 100_000 }, (_, i) => ({ url: `https://s.test/p/${Math.floor(i / 2)}`, variant: i % 2 ? 'mobile' : 'desktop' }));
+    expect(await store.addPages(big.id, pages)).toBe(100_000);
     const page = await store.listPages(big.id, { offset: 99_990, limit: 250 });
     expect(page.total).toBe(100_000);
     expect(page.items.map((p) => p.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 99_990 + i));
+    expect(page.items.slice(0, 2)).toMatchObject([
+      { pageUrl: 'https://s.test/p/49995', variant: 'desktop' },
+      { pageUrl: 'https://s.test/p/49995', variant: 'mobile' },
+    ]);
     await store.updatePage(big.id, 5, 'pending', { status: 'processing' });
     await store.updatePage(big.id, 5, 'processing', { status: 'failed', attempts: 3, error: { title: 'Origin Error', detail: 'origin answered 503' } });
     await store.updatePage(big.id, 6, 'pending', {
@@ -47,7 +54,7 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
     await store.createJob(j);
     // Every 100th page is a product page; more than two read batches of pages in all.
     const urls = Array.from({ length: 1200 }, (_, i) => (i % 100 === 7 ? `https://s.test/Products/${i}` : `https://s.test/p/${i}`));
-    await store.addPages(j.id, urls);
+    await store.addPages(j.id, desktop(urls));
     await store.updatePage(j.id, 107, 'pending', { status: 'processing' });
     await store.updatePage(j.id, 107, 'processing', { status: 'failed', attempts: 1, error: { title: 'Origin Error', detail: 'origin answered 503' } });
     const products = await store.listPages(j.id, { offset: 0, limit: 5, urlContains: 'PRODUCTS/' });
@@ -66,7 +73,7 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
     const store = await open();
     const j = job('cas');
     await store.createJob(j);
-    await store.addPages(j.id, ['https://s.test/a']);
+    await store.addPages(j.id, desktop(['https://s.test/a']));
     expect(await store.updatePage(j.id, 0, 'processing', { status: 'complete' })).toBe(false);
     expect(await store.getPage(j.id, 0)).toMatchObject({ status: 'pending' });
     expect(await store.updatePage(j.id, 0, 'pending', { status: 'processing' })).toBe(true);
@@ -106,7 +113,7 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
     const store = await open();
     const j = job('claims');
     await store.createJob(j);
-    await store.addPages(j.id, ['https://s.test/a', 'https://s.test/b']);
+    await store.addPages(j.id, desktop(['https://s.test/a', 'https://s.test/b']));
     await store.updatePage(j.id, 0, 'pending', {
       status: 'failed',
       attempts: 2,
@@ -136,7 +143,7 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
 });
 
 describe('embedded job store written by an older version', () => {
-  it('gains the failure_kind column on open and keeps its pages', async () => {
+  it('gains the failure_kind and variant columns on open and keeps its pages, as desktop', async () => {
     const dir = tempDir();
     const db = new sqlite3.Database(path.join(dir, 'jobs.sqlite'));
     await new Promise<void>((resolve, reject) =>
@@ -150,7 +157,7 @@ describe('embedded job store written by an older version', () => {
     );
     await new Promise<void>((resolve) => db.close(() => resolve()));
     const store = await EMBEDDED.openJobStore('old-jobs', { dir });
-    expect(await store.getPage('OLD', 0)).toMatchObject({ pageUrl: 'https://s.test/old', status: 'failed', failureKind: null });
+    expect(await store.getPage('OLD', 0)).toMatchObject({ pageUrl: 'https://s.test/old', variant: 'desktop', status: 'failed', failureKind: null });
     await store.updatePage('OLD', 0, 'failed', { status: 'failed', failureKind: 'timeout' });
     expect((await store.getPage('OLD', 0))?.failureKind).toBe('timeout');
     await store.close();

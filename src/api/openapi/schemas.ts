@@ -61,6 +61,8 @@ const pageError = z.object({ title: z.string(), detail: z.string(), code: z.stri
 export const pageItemSchema = z
   .object({
     pageUrl: z.string(),
+    /** The device variant this page was rendered as. */
+    variant: z.string(),
     status: z.enum(['pending', 'processing', 'complete', 'failed']),
     httpStatus: z.number().int().nullable(),
     renderedAt: time.nullable(),
@@ -83,6 +85,8 @@ export const siteSchema = z
     isDeleted: z.boolean(),
     schedule: z.string(),
     originRestart: z.object({ adapter: z.string(), when: z.enum(['before-refresh', 'on-failure', 'manual']) }).nullable(),
+    /** The device variants rendered for each page; the first is the default. */
+    variants: z.array(z.string()),
     role: siteRole.nullable(),
     links: z.array(z.object({ rel: z.string(), href: z.string(), method: z.string() })).optional(),
   })

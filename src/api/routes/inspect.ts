@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { variantKey } from '../../cache/key.js';
 import { guardedFetch } from '../../jobs/discovery/guarded-fetch.js';
 import { errors } from '../errors.js';
 import { validate } from '../validate.js';
@@ -6,7 +7,11 @@ import type { SitesRoutesDeps } from './deps.js';
 import type { RouteTable } from './route-table.js';
 import { siteFor } from './site-access.js';
 
-const inspectQuery = z.strictObject({ url: z.string().min(1).max(4096) });
+const inspectQuery = z.strictObject({
+  url: z.string().min(1).max(4096),
+  /** Which variant's entry (default: the site's first). */
+  variant: z.string().min(1).max(32).optional(),
+});
 
 /**
  * One page of a site as the cache holds it (the entry's fields and HTML) beside what the
@@ -23,7 +28,13 @@ export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps): voi
       const { urls, rejected } = deps.discovery.pagesOf(view.site, [query.url]);
       const url = urls[0];
       if (rejected.length > 0 || !url) throw errors.badRequest(`Not a page of site ${view.site.id}: ${query.url.slice(0, 200)}.`);
-      const [entry, origin] = await Promise.all([deps.cache.get(url), fetchOrigin(url, view.site.origin, view.site.config.allowPrivateNetwork, deps)]);
+      const { variants } = view.site.config;
+      const variant = query.variant ?? variants[0];
+      if (variant === undefined || !variants.includes(variant)) throw errors.badRequest(`Site ${view.site.id} has no variant "${variant}"; its variants: ${variants.join(', ')}.`);
+      const [entry, origin] = await Promise.all([
+        deps.cache.get(variantKey(url, variant)),
+        fetchOrigin(url, view.site.origin, view.site.config.allowPrivateNetwork, deps),
+      ]);
       let cached = null;
       if (entry) {
         const html = entry.identity.toString('utf8');
@@ -41,7 +52,7 @@ export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps): voi
         };
       }
       ctx.set('cache-control', 'no-store');
-      ctx.body = { siteId: view.site.id, url, cached, origin };
+      ctx.body = { siteId: view.site.id, url, variant, cached, origin };
     },
     {
       summary: 'One page: its cache entry and what the origin sends without JavaScript',
@@ -57,6 +68,7 @@ export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps): voi
 const inspectSchema = z.looseObject({
   siteId: z.string(),
   url: z.string(),
+  variant: z.string(),
   cached: z
     .looseObject({
       status: z.number(),

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { z } from 'zod';
+import type { RequestedPage } from '../../jobs/types.js';
 import type { SiteView } from '../../sites/site-directory.js';
 import { errors } from '../errors.js';
 import { validate } from '../validate.js';
@@ -11,7 +12,9 @@ import type { RouteTable } from './route-table.js';
 import { siteFor } from './site-access.js';
 import { requireRefreshable } from './site-rules.js';
 
-const refreshBody = z.strictObject({ pages: z.array(z.string().min(1).max(4096)).min(1) });
+/** A page is its URL (every variant of the site) or {url, variant} (that variant only). */
+const requestedPage = z.union([z.string().min(1).max(4096), z.strictObject({ url: z.string().min(1).max(4096), variant: z.string().min(1).max(32) })]);
+const refreshBody = z.strictObject({ pages: z.array(requestedPage).min(1) });
 const MAX_PAGES_PER_REQUEST = 1000;
 
 /** Starting a refresh of a site: all its pages, or those the body names. */
@@ -46,14 +49,26 @@ export function refreshRoutes({ route }: RouteTable, deps: SitesRoutesDeps): voi
   );
 }
 
-/** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site. */
-function requestedPages(ctx: Koa.Context, view: SiteView, { discovery }: SitesRoutesDeps): string[] | undefined {
+/** The optional {"pages": [...]} body: at most 1000 pages, each a page of the site, in a variant it has. */
+function requestedPages(ctx: Koa.Context, view: SiteView, { discovery }: SitesRoutesDeps): RequestedPage[] | undefined {
   if (!hasBody(ctx)) return undefined;
   const body = validate(refreshBody, requestBody(ctx), 'body');
   if (body.pages.length > MAX_PAGES_PER_REQUEST) {
     throw errors.payloadTooLarge(`At most ${MAX_PAGES_PER_REQUEST} pages per request; got ${body.pages.length}.`);
   }
-  const { urls, rejected } = discovery.pagesOf(view.site, body.pages);
+  const asked: RequestedPage[] = body.pages.map((page) => (typeof page === 'string' ? { url: page } : page));
+  const { variants } = view.site.config;
+  const unknown = asked.filter((page) => page.variant !== undefined && !variants.includes(page.variant));
+  if (unknown.length > 0) {
+    throw errors.badRequest(`Site ${view.site.id} has no variant "${unknown[0]?.variant}"; its variants: ${variants.join(', ')}.`);
+  }
+  const pages = new Map<string, RequestedPage>();
+  const rejected: string[] = [];
+  for (const page of asked) {
+    const url = discovery.pagesOf(view.site, [page.url]).urls[0];
+    if (url === undefined) rejected.push(page.url);
+    else pages.set(`${url} ${page.variant ?? ''}`, { ...page, url });
+  }
   if (rejected.length > 0) throw errors.badRequest(`Not pages of site ${view.site.id}: ${rejected.slice(0, 5).join(', ')}${rejected.length > 5 ? ', …' : ''}.`);
-  return urls;
+  return [...pages.values()];
 }

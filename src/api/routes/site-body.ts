@@ -17,6 +17,7 @@ export function siteBody(ctx: Koa.Context, view: SiteView, publicUrl: string | u
     schedule: view.site.config.schedule,
     // Which platform adapter restarts the origin, and when; never its secrets. null: no restart.
     originRestart: view.site.config.restart ? { adapter: view.site.config.restart.adapter, when: view.site.config.restart.when } : null,
+    variants: view.site.config.variants,
     role: roleOn(view.site, callerOf(ctx)),
     ...(ctx.query.links === 'none' ? {} : { links: [{ rel: 'self', href: siteResourceUrl(ctx, publicUrl, view.site.id), method: 'GET' }] }),
   };

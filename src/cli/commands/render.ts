@@ -14,20 +14,23 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
     .command('render <url>')
     .description("renders one URL as the service would (its site's policy, the egress guard) and prints the HTML; timings on stderr")
     .option('-c, --config <file>', "config file whose sites the URL belongs to (default: the URL's own origin is the one site)")
-    .option('--device <device>', 'emulate a device: desktop or mobile (viewport and user agent)', 'desktop')
+    .option('--device <device>', "render as this device of render.devices: desktop, mobile or the config's own (default: the site's first variant)")
     .option('--out <file>', 'write the HTML to this file instead of stdout')
     .option('--log-level <level>', "the renderer's log lines on stderr (a pino level)", 'silent')
     .action((url: string, raw: unknown) =>
       run(async () => {
         const options = optionsOf(
-          z.object({ config: z.string().optional(), device: z.enum(['desktop', 'mobile']), out: z.string().optional(), logLevel: z.string() }),
+          z.object({ config: z.string().optional(), device: z.string().optional(), out: z.string().optional(), logLevel: z.string() }),
           raw,
         );
         const config = options.config ? loadConfig(options.config) : oneSiteConfig(url);
-        const { MOBILE_DEVICE, NotASitePageError, renderOneUrl } = await import('../../tools/render-one-url.js');
+        if (options.device !== undefined && !(options.device in config.render.devices)) {
+          throw new CliError(`no device "${options.device}": render.devices has ${Object.keys(config.render.devices).join(', ')}`, EXIT.usage);
+        }
+        const { NotASitePageError, renderOneUrl } = await import('../../tools/render-one-url.js');
         let result;
         try {
-          result = await renderOneUrl(config, url, { logLevel: options.logLevel, ...(options.device === 'mobile' ? { device: MOBILE_DEVICE } : {}) });
+          result = await renderOneUrl(config, url, { logLevel: options.logLevel, ...(options.device ? { device: options.device } : {}) });
         } catch (err) {
           if (err instanceof NotASitePageError) throw new CliError(err.message, EXIT.usage);
           throw err;
@@ -44,7 +47,7 @@ export function renderCommand(program: Command, run: (work: () => Promise<number
         else process.stdout.write(outcome.html.endsWith('\n') ? outcome.html : `${outcome.html}\n`);
         const blocked = failedRequests.filter((r) => r.reason.startsWith('net::ERR_BLOCKED_BY_CLIENT'));
         const lines = [
-          `rendered ${outcome.finalUrl} (site ${result.siteId}, ${options.device})`,
+          `rendered ${outcome.finalUrl} (site ${result.siteId}, ${result.device})`,
           `  status ${outcome.status}, ${Buffer.byteLength(outcome.html)} bytes, ${outcome.renderTimeMs} ms${options.out ? `, written to ${options.out}` : ''}`,
           `  ${blocked.length} requests blocked, ${failedRequests.length - blocked.length} other requests failed`,
           ...failedRequests

@@ -3,7 +3,7 @@ import type { KeptJobs } from '../../config/schema.js';
 import { PAGE_READ_BATCH, type JobStore } from '../../jobs/job-store.js';
 import { isPageDone } from '../../jobs/page-states.js';
 import type { JobRecord } from '../../jobs/types.js';
-import { PRIORITY } from '../render-queue.js';
+import { PRIORITY, refreshPageTask } from '../render-queue.js';
 import { bullPriority, removeOptions, RENDER_JOB, type PageJobData } from './queues.js';
 
 export interface PageJobQueueOptions {
@@ -37,7 +37,7 @@ export class PageJobQueue {
         pending.map((page) => ({
           name: RENDER_JOB.page,
           data: {
-            task: { url: page.pageUrl, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } },
+            task: refreshPageTask(job, page),
             jobId: job.id,
             seq: page.seq,
             maxAttempts: this.options.maxAttempts,

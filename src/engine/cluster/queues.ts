@@ -1,5 +1,6 @@
 import type { KeepJobs } from 'bullmq';
 import type { KeptJobs } from '../../config/schema.js';
+import type { RequestedPage } from '../../jobs/types.js';
 import type { RenderTask } from '../render-queue.js';
 import { PRIORITY } from '../render-queue.js';
 import { slotTag } from '../../redis/redis-connection.js';
@@ -36,7 +37,7 @@ export interface DiscoverJobData {
   jobId: string;
   siteId: string;
   /** The pages asked for; absent means discover them. */
-  pages?: string[];
+  pages?: RequestedPage[];
 }
 
 export interface RestartOriginJobData {

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { Logger } from '../../observability/logger.js';
-import { PRIORITY, QueueFullError, type RenderQueue } from '../render-queue.js';
+import { PRIORITY, QueueFullError, refreshPageTask, type RenderQueue, type RenderTask } from '../render-queue.js';
 import { pageError } from '../../jobs/job-errors.js';
 import { PAGE_READ_BATCH, type JobStore } from '../../jobs/job-store.js';
 import { movePageToFailed, movePageToFinished, movePageToProcessing } from '../../jobs/page-states.js';
@@ -57,7 +57,7 @@ async function renderOne(
   try {
     for (;;) {
       attempts++;
-      const result = await submitWhenRoom(queue, job, page.pageUrl, signal);
+      const result = await submitWhenRoom(queue, refreshPageTask(job, page), signal);
       if (!result.ok && attempts < options.maxAttempts && !signal.aborted) await sleep(options.retryBackoffMs * 2 ** (attempts - 1), signal);
       if (result.ok || attempts >= options.maxAttempts || signal.aborted) {
         await movePageToFinished(store, job.id, page.seq, result, attempts);
@@ -66,16 +66,16 @@ async function renderOne(
     }
   } catch (err) {
     const error: JobError = pageError('chromium-error', err instanceof Error ? err.message : String(err));
-    logger.warn({ url: page.pageUrl, err: error.detail }, 'page render error');
+    logger.warn({ url: page.pageUrl, variant: page.variant, err: error.detail }, 'page render error');
     await movePageToFailed(store, job.id, page.seq, 'processing', error, attempts);
   }
 }
 
 /** A full render queue (crawler lookups come first) means waiting, not failing. */
-async function submitWhenRoom(queue: RenderQueue, job: JobRecord, url: string, signal: AbortSignal) {
+async function submitWhenRoom(queue: RenderQueue, task: RenderTask, signal: AbortSignal) {
   for (;;) {
     try {
-      return await queue.submit({ url, siteId: job.siteId, source: { trigger: job.trigger, jobId: job.id } }, PRIORITY.refresh);
+      return await queue.submit(task, PRIORITY.refresh);
     } catch (err) {
       if (!(err instanceof QueueFullError) || signal.aborted) throw err;
       await sleep(Math.min(err.retryAfterSeconds * 1000, 5000), signal);

@@ -77,7 +77,6 @@ beforeAll(async () => {
   pool = new BrowserPool({
     egress,
     executablePath: resolveChromePath(undefined),
-    userAgent: undefined,
     recycleAfterRenders: 10_000,
     recycleAfterMs: 3_600_000,
     pageMaxRenders: defaults.render.pageMaxRenders,
