@@ -30,7 +30,8 @@ export function inspectRoutes({ route }: RouteTable, deps: SitesRoutesDeps): voi
       if (rejected.length > 0 || !url) throw errors.badRequest(`Not a page of site ${view.site.id}: ${query.url.slice(0, 200)}.`);
       const { variants } = view.site.config;
       const variant = query.variant ?? variants[0];
-      if (variant === undefined || !variants.includes(variant)) throw errors.badRequest(`Site ${view.site.id} has no variant "${variant}"; its variants: ${variants.join(', ')}.`);
+      if (variant === undefined || !variants.includes(variant))
+        throw errors.badRequest(`Site ${view.site.id} has no variant "${variant}"; its variants: ${variants.join(', ')}.`);
       const [entry, origin] = await Promise.all([
         deps.cache.get(variantKey(url, variant)),
         fetchOrigin(url, view.site.origin, view.site.config.allowPrivateNetwork, deps),
