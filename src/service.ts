@@ -13,6 +13,7 @@ import { apiDocsRoutes } from './api/openapi/docs-routes.js';
 import { HttpDrain } from './api/http-drain.js';
 import { createHttpServer } from './api/http-server.js';
 import { prerenderRoutes } from './api/prerender-routes.js';
+import { purgeRoutes } from './api/purge-routes.js';
 import { sitesRoutes, type SitesRoutesDeps } from './api/routes/index.js';
 import { startDemoSite } from './demo/demo-site.js';
 import { ClusterEngine } from './engine/cluster/cluster-engine.js';
@@ -216,6 +217,7 @@ function buildHttp(
           crawlerRoutes(lookup, mayLookUp),
           sitesRoutes(managementDeps(config, state, rendering, engine, edge)),
           prerenderRoutes({ sites, refresh: engine.refresh, discovery: rendering.discovery, edge }),
+          purgeRoutes({ sites, cache, edge }),
           consoleRoutes({ logger }),
           apiDocsRoutes(),
         ],

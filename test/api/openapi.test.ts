@@ -417,6 +417,43 @@ describe('the OpenAPI document', () => {
     noProblems();
   });
 
+  it('describes the purge routes: prerender.io cache-clear, the management API, Rendertron invalidate', async () => {
+    const page = `${fixture.origin}/vary`;
+    await fetch(`${service.url}/render?url=${encodeURIComponent(page)}`);
+    const clear = (body: unknown) =>
+      fetch(`${service.url}/cache-clear`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const cleared = await clear({ prerenderToken: TOKENS.owner, query: `${fixture.origin}/va%` });
+    expect(cleared.status).toBe(200);
+    await check('POST', '/cache-clear', cleared);
+    for (const [body, status] of [
+      [{ prerenderToken: 'not-a-token-1', query: page }, 401],
+      [{ prerenderToken: TOKENS.viewer, query: page }, 403],
+      [{ prerenderToken: TOKENS.owner, query: 'https://elsewhere.example/%' }, 404],
+      [{ prerenderToken: TOKENS.owner }, 400],
+    ] as const) {
+      const res = await clear(body);
+      expect(res.status).toBe(status);
+      await check('POST', '/cache-clear', res);
+    }
+    expect((await api('owner', 'DELETE', '/sites/fix/cache?match=/v*', '/sites/{id}/cache')).status).toBe(200);
+    expect((await api('owner', 'DELETE', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(200);
+    expect((await api('owner', 'DELETE', '/sites/fix/cache?match=v*', '/sites/{id}/cache')).status).toBe(400);
+    expect((await api('viewer', 'DELETE', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(403);
+    expect((await api('stranger', 'DELETE', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(404);
+    expect((await api(null, 'DELETE', '/sites/fix/cache', '/sites/{id}/cache')).status).toBe(401);
+    for (const [url, token, status] of [
+      [page, TOKENS.owner, 200],
+      [encodeURIComponent(page), TOKENS.owner, 200],
+      [page, null, 401],
+      [page, TOKENS.viewer, 403],
+      ['https://elsewhere.example/x', TOKENS.owner, 404],
+      ['not-a-url', TOKENS.owner, 400],
+    ] as const) {
+      expect((await plain('GET', `/invalidate/${url}`, '/invalidate/{pageUrl}', token ? { 'x-rendercache-token': token } : {})).status).toBe(status);
+    }
+    noProblems();
+  });
+
   it('describes the 429 of a spent request budget', async () => {
     const tight = await startTestService({
       ...routeTestConfig({ api: { rateLimit: { points: 2, windowSeconds: 60 } } }),

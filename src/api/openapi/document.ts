@@ -38,13 +38,13 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json)
   return rest;
 }
 
-/** Koa's `/sites/:id` as OpenAPI's `/sites/{id}`. */
-export const openApiPath = (koaPath: string) => koaPath.replace(/:(\w+)/g, '{$1}');
+/** Koa's `/sites/:id` as OpenAPI's `/sites/{id}` (and a wildcard, `/invalidate/*pageUrl`, as `/invalidate/{pageUrl}`). */
+export const openApiPath = (koaPath: string) => koaPath.replace(/[:*](\w+)/g, '{$1}');
 
 function operation(route: DocumentedRoute, components: Json): Json {
   const { doc } = route;
   const parameters: Json[] = [];
-  for (const name of [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1] ?? '')) {
+  for (const name of [...route.path.matchAll(/[:*](\w+)/g)].map((m) => m[1] ?? '')) {
     const schema = doc.params?.[name];
     parameters.push({ name, in: 'path', required: true, schema: schema ? jsonSchema(schema, 'input', components) : { type: 'string' } });
   }

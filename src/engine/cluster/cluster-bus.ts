@@ -1,8 +1,12 @@
+import { isPurgeMatch, type PurgeMatch } from '../../cache/purge-match.js';
 import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 
-/** What one instance tells the others: a page was rewritten, a site's state changed. */
-export type BusMessage = { kind: 'page'; key: string } | { kind: 'site'; siteId: string };
+/**
+ * What one instance tells the others: a page was rewritten, pages were purged (the match,
+ * not the keys: one message whatever the number of pages), a site's state changed.
+ */
+export type BusMessage = { kind: 'page'; key: string } | { kind: 'purge'; match: PurgeMatch } | { kind: 'site'; siteId: string };
 
 /**
  * Redis pub/sub between instances. Each keeps a hot tier and site state in memory;
@@ -47,9 +51,10 @@ export class ClusterBus {
 
 function parseMessage(raw: string): { from: string; message: BusMessage } | undefined {
   try {
-    const value = JSON.parse(raw) as { from?: unknown; message?: { kind?: unknown } };
+    const value = JSON.parse(raw) as { from?: unknown; message?: { kind?: unknown; match?: unknown } };
     if (typeof value.from !== 'string' || !value.message) return undefined;
     if (value.message.kind === 'page' || value.message.kind === 'site') return value as { from: string; message: BusMessage };
+    if (value.message.kind === 'purge' && isPurgeMatch(value.message.match)) return value as { from: string; message: BusMessage };
   } catch {
     /* not ours */
   }

@@ -98,9 +98,11 @@ export class ClusterEngine implements Engine {
     const { sites, cache, logger } = this.parts;
     this.bus.onMessage((message) => {
       if (message.kind === 'page') cache.forgetLocal(message.key);
+      else if (message.kind === 'purge') cache.forgetMatching(message.match);
       else void sites.reload(message.siteId).catch((err: unknown) => logger.warn({ err: String(err) }, 'could not reload a site'));
     });
     cache.onWrite((key) => this.bus.publish({ kind: 'page', key }));
+    cache.onPurge((match) => this.bus.publish({ kind: 'purge', match }));
     sites.onChange((siteId) => this.bus.publish({ kind: 'site', siteId }));
     await this.bus.start();
   }
