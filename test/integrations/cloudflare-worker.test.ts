@@ -51,8 +51,8 @@ describe('Cloudflare Worker (integrations/cloudflare): its lookup', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-served-by')).toBe('app');
       expect(await res.text()).toContain(SHELL_MARKER);
-      // workerd's timers run on its own coarse clock (it only moves on I/O): a margin below 400.
-      expect(elapsed).toBeGreaterThanOrEqual(250);
+      // The stand-in never answers: an answer at all is the Worker giving up on it. No lower
+      // bound: workerd's clock only moves on I/O, so its timers may fire before 400 ms of ours.
       expect(elapsed).toBeLessThan(3_000);
       expect(hanging.requests).toHaveLength(1);
       const lookup = hanging.requests[0]!;
