@@ -24,7 +24,7 @@ describe('cache purge: prerender.io cache-clear, the management API, Rendertron 
     service = await startTestService({
       auth: { tokens: Object.entries(TOKENS).map(([user, token]) => ({ token, user })) },
       sites: [
-        { id: 'shop', name: 'Shop', origin: site.origin, members: { owner: 'Owner', viewer: 'Viewer' } },
+        { id: 'shop', name: 'Shop', origin: site.origin, variants: ['desktop', 'mobile'], members: { owner: 'Owner', viewer: 'Viewer' } },
         { id: 'other', name: 'Other', origin: other, allowPrivateNetwork: true, members: { owner: 'Owner' } },
       ],
     });
@@ -34,9 +34,9 @@ describe('cache purge: prerender.io cache-clear, the management API, Rendertron 
     await site?.close();
   });
 
-  /** A crawler lookup: what X-Rendercache-Cache says (hit, stale, miss). */
-  const lookup = async (url: string) => {
-    const res = await fetch(lookupUrl(service, url));
+  /** A crawler lookup (the site's first variant, desktop, unless `device` names one): what X-Rendercache-Cache says (hit, stale, miss). */
+  const lookup = async (url: string, device?: string) => {
+    const res = await fetch(lookupUrl(service, url), { headers: device ? { 'x-rendercache-device': device } : {} });
     expect(res.status, url).toBe(200);
     await res.arrayBuffer();
     return res.headers.get('x-rendercache-cache');
@@ -67,29 +67,19 @@ describe('cache purge: prerender.io cache-clear, the management API, Rendertron 
   it('POST /cache-clear removes the pages a % pattern names, every variant, and keeps the others', async () => {
     const [blog1, blog2, news] = ['/page/blog/1', '/page/blog/2?b=2&a=1', '/page/news/1'].map((path) => `${site.origin}${path}`) as [string, string, string];
     await cached(blog1, blog2, news);
-    // Another device variant of blog/1, as a variant render would have stored it.
-    const mobile = variantKey(normalizePageUrl(blog1), 'mobile');
-    expect(
-      (
-        await service.cache.put(mobile, {
-          url: normalizePageUrl(blog1),
-          status: 200,
-          headers: {},
-          html: '<p>m</p>',
-          renderTimeMs: 1,
-          source: { trigger: 'api' },
-        })
-      ).writeError,
-    ).toBeNull();
+    // blog/1 rendered as a phone sees it too: another entry.
+    await lookup(blog1, 'mobile');
+    expect(await lookup(blog1, 'mobile')).toBe('hit');
+    expect(service.cache.peek(variantKey(normalizePageUrl(blog1), 'mobile'))).toBeDefined();
     const before = renders('/page/blog/1');
 
     const res = await cacheClear({ prerenderToken: TOKENS.owner, query: `${site.origin}/page/blog/%` });
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ ok: true, deleted: 3 });
 
-    expect(await service.cache.get(mobile)).toBeUndefined();
     expect(await lookup(blog1)).toBe('miss');
-    expect(renders('/page/blog/1')).toBe(before + 1);
+    expect(await lookup(blog1, 'mobile')).toBe('miss');
+    expect(renders('/page/blog/1')).toBe(before + 2);
     expect(await lookup(blog2)).toBe('miss');
     expect(await lookup(news)).toBe('hit');
     // One URL exactly, without a %: as the cache writes it (query sorted).
