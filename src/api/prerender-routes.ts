@@ -25,7 +25,7 @@ const recacheBody = z
     prerenderToken: z.string().min(1).max(512),
     url: z.string().min(1).max(4096).optional(),
     urls: z.array(z.string().min(1).max(4096)).min(1).max(MAX_URLS).optional(),
-    /** Only this device variant of each page (a site without it rejects the URLs); every variant of the site when absent. */
+    /** Only this device variant of each page; every variant of the site when absent, or when the site does not render this one. */
     adaptiveType: z.enum(['mobile', 'desktop']).optional(),
   })
   .refine((body) => (body.url === undefined) !== (body.urls === undefined), { message: 'send either "url" or "urls" (at most 1000)' });
@@ -107,11 +107,6 @@ async function startRefresh(site: Site, urls: string[], variant: string | undefi
   const { urls: pages, rejected: notPages } = deps.discovery.pagesOf(site, urls);
   for (const url of notPages) rejected.push({ url, reason: `not a page of site ${site.id}` });
   if (pages.length === 0) return null;
-  if (variant !== undefined && !site.config.variants.includes(variant)) {
-    for (const url of pages)
-      rejected.push({ url, reason: `site ${site.id} renders no "${variant}" variant (its variants: ${site.config.variants.join(', ')})` });
-    return null;
-  }
   try {
     requireRefreshable(deps.sites.view(site));
   } catch (err) {
@@ -119,7 +114,9 @@ async function startRefresh(site: Site, urls: string[], variant: string | undefi
     for (const url of pages) rejected.push({ url, reason: err.body.detail });
     return null;
   }
-  const requested = pages.map((url) => (variant === undefined ? { url } : { url, variant }));
+  // A variant the site does not render asks for the page all the same: its variants are rendered.
+  const only = variant !== undefined && site.config.variants.includes(variant) ? variant : undefined;
+  const requested = pages.map((url) => (only === undefined ? { url } : { url, variant: only }));
   const { job } = await deps.refresh.start(site, { trigger: 'api', requestedBy: caller.user, pages: requested });
   if (job.action !== 'refresh') {
     for (const url of pages) rejected.push({ url, reason: `site ${site.id} is busy with ${job.action} job ${job.id}` });

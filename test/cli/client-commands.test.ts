@@ -107,7 +107,8 @@ describe('rendercache client commands against a running service', () => {
     expect(pages).toHaveLength(1);
     expect(pages[0]).toMatchObject({ pageUrl: `${site.origin}/error`, status: 'failed' });
     const all = await runCli(['pages', mixedJob], env);
-    expect(all.stdout).toMatch(/^page\s+status\s+http\s+ms\s+bytes\s+error$/m);
+    expect(all.stdout).toMatch(/^page\s+variant\s+status\s+http\s+ms\s+bytes\s+error$/m);
+    expect(all.stdout).toMatch(/\sdesktop\s+complete\s/);
     expect(all.stdout).toContain('complete');
   });
 

@@ -28,7 +28,9 @@ describe('two instances sharing one Redis', () => {
       auth: { tokens: [{ token: TOKEN, user: 'owner' }] },
       api: { rateLimit: { points: 10, windowSeconds: 60 } },
       render: { concurrency: 2 },
-      sites: [{ id: 'shared', name: 'Shared', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/version'] } }],
+      sites: [
+        { id: 'shared', name: 'Shared', origin: site.origin, members: { owner: 'Owner' }, pages: { urls: ['/version'] }, variants: ['desktop', 'mobile'] },
+      ],
     };
     [a, b] = await Promise.all([startTestService(config), startTestService(config)]);
   });
@@ -65,6 +67,31 @@ describe('two instances sharing one Redis', () => {
         5000,
       );
       expect(res.cache).toBe('hit');
+    }
+  });
+
+  it('renders every variant of a page as page jobs over BullMQ, and every instance serves each crawler its variant', async () => {
+    site.setVersion('third');
+    const started = await call(b, 'POST', '/sites/shared/refresh');
+    expect(started.status).toBe(202);
+    const { id } = await json<JobStatusBody>(started);
+    expect(await b.refresh.whenDone(id)).toMatchObject({ progress: 'succeeded', pageCount: 2, completedCount: 2 });
+    expect((await a.refresh.pages(id, { offset: 0, limit: 10 })).items.map((p) => `${p.variant} ${p.status}`)).toEqual(['desktop complete', 'mobile complete']);
+    const smartphone =
+      'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    for (const service of [a, b]) {
+      for (const ua of ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', smartphone]) {
+        const res = await waitFor(
+          'the third version of each variant on every instance',
+          async () => {
+            const answer = await fetch(lookupUrl(service, `${site.origin}/version`), { headers: { 'user-agent': ua } });
+            return (await answer.text()).includes('third') ? answer : null;
+          },
+          5000,
+        );
+        expect(res.headers.get('x-rendercache-cache')).toBe('hit');
+        expect(res.headers.get('vary')).toContain('X-Rendercache-Device');
+      }
     }
   });
 
