@@ -11,6 +11,7 @@ import { recordRoute } from './openapi/route-doc.js';
 import { requestBody } from './routes/job-requests.js';
 import { badPattern, deletedCount, purgeableSite, purgeSitePages } from './routes/site-purge.js';
 import { validate } from './validate.js';
+import { decodeIfEncoded } from '../serving/lookup-target.js';
 
 /** prerender.io's cache-clear body: the token and a URL where `%` stands for any characters. */
 const cacheClearBody = z.object({
@@ -121,14 +122,4 @@ function headerToken(ctx: Koa.Context): string | undefined {
   const header = ctx.get('x-rendercache-token');
   if (header) return header;
   return /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
-}
-
-/** A URL sent raw or percent-encoded as one segment (as serving/lookup-target reads /render/{url}). */
-function decodeIfEncoded(raw: string): string {
-  if (!/^https?%3A/i.test(raw)) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }

@@ -28,8 +28,8 @@ export function withoutDeviceParam(url: string): { url: string; device: string |
   return { url: parsed.href, device };
 }
 
-/** Clients send the absolute URL raw or percent-encoded as one segment. */
-function decodeIfEncoded(raw: string): string {
+/** Clients send the absolute URL raw or percent-encoded as one segment (lookups, Rendertron's /invalidate). */
+export function decodeIfEncoded(raw: string): string {
   if (!/^https?%3A/i.test(raw)) return raw;
   try {
     return decodeURIComponent(raw);
