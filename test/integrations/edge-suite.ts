@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestService, tempDir } from '../helpers/service.js';
+import { BROWSER, CRAWLER_DEVICE, CRAWLERS, GOOGLEBOT, type CrawlerName } from './crawlers.js';
 import { startFailingServer, closeServer } from './support.js';
+
+export { BROWSER, CRAWLER_DEVICE, CRAWLERS, GOOGLEBOT, type CrawlerName };
 
 /**
  * The suite every proxy-style edge runs (integrations/nginx, integrations/apache,
@@ -15,39 +18,9 @@ import { startFailingServer, closeServer } from './support.js';
  * Lookups are counted from rendercache's own metrics (`rendercache_lookups_total`).
  */
 
-/** User agents of the crawlers every edge must send to rendercache. */
-export const CRAWLERS = {
-  Googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-  'Googlebot Smartphone':
-    'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.204 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-  Bingbot: 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
-  GPTBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)',
-  ClaudeBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)',
-  PerplexityBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)',
-  facebookexternalhit: 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
-} as const;
-export type CrawlerName = keyof typeof CRAWLERS;
-export const GOOGLEBOT = CRAWLERS.Googlebot;
-export const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-
-/**
- * The device class each crawler's User-Agent stands for. Not asserted yet: once page variants
- * land, `edgeSites` gets `variants: ['desktop', 'mobile']` and the crawler test below checks
- * that each crawler gets its variant (see the hook there).
- */
-export const CRAWLER_DEVICE: Record<CrawlerName, 'desktop' | 'mobile'> = {
-  Googlebot: 'desktop',
-  'Googlebot Smartphone': 'mobile',
-  Bingbot: 'desktop',
-  GPTBot: 'desktop',
-  ClaudeBot: 'desktop',
-  PerplexityBot: 'desktop',
-  facebookexternalhit: 'desktop',
-};
-
 /** The sites of rendercache in every edge suite: one site, whose origin is the one page URLs name. The one place to change them. */
 export function edgeSites(origin: string): Record<string, unknown>[] {
-  return [{ id: 'shop', name: 'Shop', origin }];
+  return [{ id: 'shop', name: 'Shop', origin, variants: ['desktop', 'mobile'] }];
 }
 
 export const SHELL_MARKER = 'app-shell-loading';
@@ -85,7 +58,8 @@ export async function startTestApp(): Promise<TestApp> {
     const body =
       `<!doctype html><html><head><meta charset="utf-8"><title>App</title></head><body>` +
       `<div id="app">${SHELL_MARKER}</div><script>fetch('/api/content.json').then(function (r) { return r.json(); })` +
-      `.then(function (d) { document.getElementById('app').innerHTML = '<h1 id="content">' + d.text + ' ' + location.pathname + '</h1>'; });</script>` +
+      `.then(function (d) { document.getElementById('app').innerHTML = '<h1 id="content">' + d.text + ' ' + location.pathname + '</h1>' +` +
+      `'<p id="device">' + (screen.width < 600 ? 'mobile' : 'desktop') + '</p>'; });</script>` +
       `</body></html>`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-served-by': 'app' });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -228,10 +202,8 @@ export function edgeSuite(edge: EdgeUnderTest): void {
       expect(html).toContain(`${RENDERED_MARKER} ${path.split('?')[0]}`);
       expect(html).not.toContain(SHELL_MARKER);
       expect(await lookups()).toBe(before + 1);
-      // Hook (device variants): once sites have `variants: ['desktop', 'mobile']` (edgeSites),
-      // assert here that this crawler got its variant, CRAWLER_DEVICE[name] ('mobile' for
-      // Googlebot Smartphone), e.g. from the answer's variant header or the rendered viewport.
-      void CRAWLER_DEVICE[name];
+      // The crawler's User-Agent went through the edge: Googlebot Smartphone got the phone's render.
+      expect(html).toContain(`<p id="device">${CRAWLER_DEVICE[name]}</p>`);
     });
 
     it('HEAD from a crawler gets the rendered status and headers, no body', async () => {

@@ -5,6 +5,7 @@ import type { RendercacheMiddlewareOptions } from '../../src/integrations/fetch-
 import type { RunningService } from '../../src/service.js';
 import { freePort } from '../helpers/free-port.js';
 import { startTestService } from '../helpers/service.js';
+import { BROWSER, CRAWLER_DEVICE, CRAWLERS, type CrawlerName } from './crawlers.js';
 
 /**
  * What the Koa and Express suites share: the site owner's app (the same routes in both
@@ -19,7 +20,10 @@ export const SHELL_HTML =
 
 export const APP_JS = `fetch('/api/product?path=' + encodeURIComponent(location.pathname))
   .then(function (r) { return r.json(); })
-  .then(function (d) { document.getElementById('app').innerHTML = '<h1 id="rendered">' + d.name + '</h1>'; });`;
+  .then(function (d) {
+    document.getElementById('app').innerHTML = '<h1 id="rendered">' + d.name + '</h1>' +
+      '<p id="device">' + (screen.width < 600 ? 'mobile' : 'desktop') + '</p>';
+  });`;
 
 /** What the page's script writes for a path: the proof that JavaScript ran. */
 export const productName = (path: string) => `Product of ${path}`;
@@ -31,18 +35,8 @@ export const productName = (path: string) => `Product of ${path}`;
  */
 export type StartApp = (options: RendercacheMiddlewareOptions) => Promise<http.Server>;
 
-export const CRAWLERS: Record<string, string> = {
-  Googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-  'Googlebot Smartphone':
-    'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.6478.126 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-  Bingbot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36',
-  GPTBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.2; +https://openai.com/gptbot',
-  ClaudeBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)',
-  PerplexityBot: 'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)',
-  facebookexternalhit: 'facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)',
-};
-const GOOGLEBOT = CRAWLERS['Googlebot'] as string;
-export const HUMAN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const GOOGLEBOT = CRAWLERS.Googlebot;
+const HUMAN = BROWSER;
 
 export const originOf = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -120,7 +114,7 @@ export function middlewareSuite(framework: string, startApp: StartApp): void {
       proxy = await startCountingProxy();
       app = await startApp({ serviceUrl: proxy.url, token: TOKEN });
       origin = originOf(app);
-      service = await startTestService({ sites: [{ id: 'shop', name: 'Shop', origin }] });
+      service = await startTestService({ sites: [{ id: 'shop', name: 'Shop', origin, variants: ['desktop', 'mobile'] }] });
       proxy.target = service.url;
     });
 
@@ -130,24 +124,30 @@ export function middlewareSuite(framework: string, startApp: StartApp): void {
       await closeServer(proxy?.server);
     });
 
-    it.each(Object.entries(CRAWLERS))('%s gets the rendered page: the content the script writes, with X-Rendercache-Cache', async (_name, ua) => {
-      const before = lookups();
-      const res = await get('/products/7', { 'user-agent': ua });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('x-rendercache-cache')).toMatch(/^(hit|miss|stale)$/);
-      expect(res.headers.get('content-type')).toMatch(/text\/html/);
-      expect(res.headers.get('vary')).toMatch(/User-Agent/i);
-      const html = await res.text();
-      expect(html).toContain('id="rendered"');
-      expect(html).toContain(productName('/products/7'));
-      expect(lookups()).toBe(before + 1);
-      const lookup = proxy.requests.at(-1);
-      expect(new URL(lookup?.url ?? '', 'http://x').searchParams.get('url')).toBe(`${origin}/products/7`);
-      // The crawler's User-Agent and the token go with the lookup.
-      expect(lookup?.headers['user-agent']).toBe(ua);
-      expect(lookup?.headers['x-rendercache-token']).toBe(TOKEN);
-      expect(lookup?.headers['x-prerender-token']).toBe(TOKEN);
-    });
+    it.each(Object.keys(CRAWLERS) as CrawlerName[])(
+      '%s gets the rendered page: the content the script writes (its variant), with X-Rendercache-Cache',
+      async (name) => {
+        const ua = CRAWLERS[name];
+        const before = lookups();
+        const res = await get('/products/7', { 'user-agent': ua });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-rendercache-cache')).toMatch(/^(hit|miss|stale)$/);
+        expect(res.headers.get('content-type')).toMatch(/text\/html/);
+        expect(res.headers.get('vary')).toMatch(/User-Agent/i);
+        const html = await res.text();
+        expect(html).toContain('id="rendered"');
+        expect(html).toContain(productName('/products/7'));
+        // The crawler's User-Agent went with the lookup: Googlebot Smartphone got the phone's render.
+        expect(html).toContain(`<p id="device">${CRAWLER_DEVICE[name]}</p>`);
+        expect(lookups()).toBe(before + 1);
+        const lookup = proxy.requests.at(-1);
+        expect(new URL(lookup?.url ?? '', 'http://x').searchParams.get('url')).toBe(`${origin}/products/7`);
+        // The crawler's User-Agent and the token go with the lookup.
+        expect(lookup?.headers['user-agent']).toBe(ua);
+        expect(lookup?.headers['x-rendercache-token']).toBe(TOKEN);
+        expect(lookup?.headers['x-prerender-token']).toBe(TOKEN);
+      },
+    );
 
     it("a person's browser gets the app's shell untouched, and rendercache is not asked", async () => {
       const before = lookups();
@@ -174,7 +174,7 @@ export function middlewareSuite(framework: string, startApp: StartApp): void {
       expect(res.status).toBe(301);
       expect(res.headers.get('location')).toBe('/products/1');
       expect(res.headers.get('x-rendercache-cache')).toMatch(/^(hit|miss|stale)$/);
-      const again = await get('/old', { 'user-agent': CRAWLERS['Bingbot'] as string });
+      const again = await get('/old', { 'user-agent': CRAWLERS.Bingbot });
       expect(again.status).toBe(301);
       expect(again.headers.get('x-rendercache-cache')).toBe('hit');
     });
