@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
+import { decodeIfEncoded } from '../cache/key.js';
 import type { PageCache } from '../cache/page-cache.js';
 import { exactUrl, parsePrerenderQuery, type UrlGlob } from '../cache/purge-match.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
@@ -11,7 +12,6 @@ import { recordRoute } from './openapi/route-doc.js';
 import { requestBody } from './routes/job-requests.js';
 import { badPattern, deletedCount, purgeableSite, purgeSitePages } from './routes/site-purge.js';
 import { validate } from './validate.js';
-import { decodeIfEncoded } from '../serving/lookup-target.js';
 
 /** prerender.io's cache-clear body: the token and a URL where `%` stands for any characters. */
 const cacheClearBody = z.object({

@@ -52,3 +52,13 @@ export function parseVariantKey(key: string): { url: string; variant: string } {
   const hash = key.indexOf('#');
   return hash === -1 ? { url: key, variant: BARE_KEY_VARIANT } : { url: key.slice(0, hash), variant: key.slice(hash + 1) };
 }
+
+/** Clients send the absolute URL raw or percent-encoded as one segment (lookups, Rendertron's /invalidate). */
+export function decodeIfEncoded(raw: string): string {
+  if (!/^https?%3A/i.test(raw)) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

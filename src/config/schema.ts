@@ -293,9 +293,9 @@ export const configSchema = z.strictObject({
       /** User agent of the renderer (default: Chromium's). */
       userAgent: z.string().min(1).optional(),
       /**
-       * Devices a site's `variants` may name, beyond or instead of the built-in desktop (1366×768)
-       * and mobile (412×915, scale 2.625, touch, an Android Chrome User-Agent): name →
-       * {width, height, deviceScaleFactor, isMobile, hasTouch, userAgent}.
+       * Devices a site's `variants` may name: name → {width, height, deviceScaleFactor, isMobile,
+       * hasTouch, userAgent}, added to the built-in ones or redefining them (default: desktop
+       * 1366×768; mobile 412×915, scale 2.625, touch, an Android Chrome User-Agent).
        * @oneRow
        */
       devices: z

@@ -1,3 +1,4 @@
+import { decodeIfEncoded } from '../cache/key.js';
 import { DEVICE_PARAM } from './device-variant.js';
 
 /**
@@ -26,14 +27,4 @@ export function withoutDeviceParam(url: string): { url: string; device: string |
   const device = parsed.searchParams.get(DEVICE_PARAM);
   parsed.searchParams.delete(DEVICE_PARAM);
   return { url: parsed.href, device };
-}
-
-/** Clients send the absolute URL raw or percent-encoded as one segment (lookups, Rendertron's /invalidate). */
-export function decodeIfEncoded(raw: string): string {
-  if (!/^https?%3A/i.test(raw)) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
