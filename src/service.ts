@@ -41,6 +41,8 @@ import type { SiteStateStore } from './sites/site-state.js';
 import { openCommandConnection, redisPolicy } from './redis/redis-connection.js';
 import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
+import { IncrementalRefresh } from './revalidate/incremental-refresh.js';
+import { InputRevalidator } from './revalidate/input-revalidator.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -179,7 +181,14 @@ async function openState(config: RendercacheConfig, backend: Backend, logger: Lo
 /** Chromium (none on role "api") and discovery; their connections to a site go through the one egress guard. */
 function buildRendering(config: RendercacheConfig, state: State, metrics: Metrics, logger: Logger): Rendering {
   const { egress, pool, discovery } = buildRenderingParts(config, logger);
-  const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger) : null;
+  const { discovery: fetching, fullRenderAfter, revalidateConcurrencyPerOrigin } = config.refresh;
+  const revalidator = new InputRevalidator(egress, {
+    timeoutMs: fetching.timeoutMs,
+    maxBytes: fetching.maxDocumentBytes,
+    concurrencyPerOrigin: revalidateConcurrencyPerOrigin,
+  });
+  const incremental = new IncrementalRefresh(state.cache, revalidator, { fullRenderAfterMs: fullRenderAfter }, logger);
+  const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger, incremental) : null;
   return { egress, pool, renderer, discovery };
 }
 

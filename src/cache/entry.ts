@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { InputRecord } from '../render/types.js';
 
 /** What made a cache entry. */
 export type RenderTrigger = 'lookup' | 'api' | 'schedule' | 'startup' | 'revalidate';
@@ -24,6 +25,10 @@ export interface StoredEntry {
   renderedAt: string;
   renderTimeMs: number;
   source: EntrySource;
+  /** What the page was made of, for incremental refresh; absent: it is always rendered again. */
+  inputs?: InputRecord[];
+  /** When a refresh last found every input unchanged (the page then counts as fresh from then). */
+  verifiedAt?: string;
 }
 
 export interface RenderedPage {
@@ -33,6 +38,7 @@ export interface RenderedPage {
   html: string;
   renderTimeMs: number;
   source: EntrySource;
+  inputs?: InputRecord[] | null;
 }
 
 export function toStoredEntry(page: RenderedPage, renderedAt = new Date()): StoredEntry {
@@ -48,7 +54,13 @@ export function toStoredEntry(page: RenderedPage, renderedAt = new Date()): Stor
     renderedAt: renderedAt.toISOString(),
     renderTimeMs: page.renderTimeMs,
     source: page.source,
+    ...(page.inputs ? { inputs: page.inputs } : {}),
   };
+}
+
+/** The stored form of an entry found unchanged now: the same content, verified at `at`. */
+export function verifiedEntry(entry: ServableEntry, at = new Date()): StoredEntry {
+  return { ...entry.stored, gzipBase64: entry.gzip.toString('base64'), verifiedAt: at.toISOString() };
 }
 
 /** A stored value that is not a well-formed entry is treated as absent, never served. */
@@ -80,6 +92,8 @@ export interface ServableEntry {
   readonly gzip: Buffer;
   readonly identity: Buffer;
   readonly renderedAtMs: number;
+  /** Since when the content is known current: rendered then, or verified unchanged later. */
+  readonly freshSinceMs: number;
   /** Headers common to both encodings. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly lastModified: string;
@@ -102,7 +116,10 @@ export function toServable(entry: StoredEntry): ServableEntry {
   }
   if ((stored.status >= 200 && stored.status < 300) || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
   headers.push(['etag', stored.etag], ['last-modified', lastModified], ['vary', varyWithEncoding(vary)]);
-  return { stored, gzip, identity, renderedAtMs: Date.parse(stored.renderedAt), headers, lastModified, failedAtMs: null };
+  const renderedAtMs = Date.parse(stored.renderedAt);
+  const verifiedAtMs = stored.verifiedAt ? Date.parse(stored.verifiedAt) : Number.NaN;
+  const freshSinceMs = verifiedAtMs > renderedAtMs ? verifiedAtMs : renderedAtMs;
+  return { stored, gzip, identity, renderedAtMs, freshSinceMs, headers, lastModified, failedAtMs: null };
 }
 
 /** The bytes in a buffer of their own size (the hot tier's accounting is then true). */

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Keyv from 'keyv';
 import type { Logger } from '../observability/logger.js';
-import { isStoredEntry, toServable, toStoredEntry, type RenderedPage, type ServableEntry } from './entry.js';
+import { isStoredEntry, toServable, toStoredEntry, verifiedEntry, type RenderedPage, type ServableEntry } from './entry.js';
 import type { HotTier } from './hot-tier.js';
 import { keyPrefix, matchesKey, matchesUrl, type PurgeMatch } from './purge-match.js';
 import { connectStore, deleteKeys, keysWithPrefix } from './store.js';
@@ -99,6 +99,25 @@ export class PageCache {
     return { entry, writeError };
   }
 
+  /**
+   * Records that a refresh found the entry's inputs unchanged: the same content, fresh from
+   * now. Null when the store did not take it (the caller renders the page instead: work is
+   * done only once it is durable).
+   */
+  async markVerified(key: string, entry: ServableEntry): Promise<ServableEntry | null> {
+    const stored = verifiedEntry(entry);
+    try {
+      await withTimeout(this.store.set(pageKey(key), stored), this.options.commandTimeoutMs * 4, 'cache write');
+    } catch (err) {
+      this.logger.error({ url: key, err: errorMessage(err) }, 'could not record a verified page');
+      return null;
+    }
+    const verified = toServable(stored);
+    this.hot.set(key, verified);
+    this.notifyWrite(key);
+    return verified;
+  }
+
   /** Called after every write of a URL (so other instances can drop their hot copy). */
   onWrite(listener: (key: string) => void): void {
     this.writeListeners.push(listener);
@@ -128,7 +147,7 @@ export class PageCache {
 
   stateOf(entry: ServableEntry, now = Date.now()): CacheState {
     if (entry.failedAtMs !== null) return 'stale';
-    return now - entry.renderedAtMs > this.options.staleAfterMs ? 'stale' : 'hit';
+    return now - entry.freshSinceMs > this.options.staleAfterMs ? 'stale' : 'hit';
   }
 
   /** Drops a URL from this process's hot tier (another instance rewrote it). */

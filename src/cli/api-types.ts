@@ -23,6 +23,8 @@ export const jobSchema = z.looseObject({
   intervalToPoll: z.number(),
   pageCount: z.number(),
   completedCount: z.number(),
+  /** Absent from servers older than incremental refresh. */
+  unchangedCount: z.number().optional(),
   failedCount: z.number(),
   restartSteps: z.array(z.looseObject({})).optional(),
   error: errorBodySchema.optional(),
@@ -33,6 +35,7 @@ export const pageSchema = z.looseObject({
   pageUrl: z.string(),
   /** Absent from servers older than device variants. */
   variant: z.string().optional(),
+  outcome: z.string().nullable().optional(),
   status: z.string(),
   httpStatus: z.number().nullable(),
   renderedAt: z.string().nullable(),

@@ -9,7 +9,10 @@ export function jobTable(job: Job): string {
     ['action', job.action],
     ['trigger', job.trigger],
     ['progress', `${job.progress} (${job.completedPercentage}%)`],
-    ['pages', `${job.completedCount + job.failedCount}/${job.pageCount} done, ${job.completedCount} complete, ${job.failedCount} failed`],
+    [
+      'pages',
+      `${job.completedCount + job.failedCount}/${job.pageCount} done, ${job.completedCount} complete (${job.unchangedCount ?? 0} unchanged), ${job.failedCount} failed`,
+    ],
     ['started', job.startTime],
     ['ended', cell(job.endTime)],
     ['took', elapsed(job.startTime, job.endTime)],
@@ -42,11 +45,12 @@ export function jobsTable(jobs: Job[]): string {
 
 export function pagesTable(pages: Page[]): string {
   return table(
-    ['page', 'variant', 'status', 'http', 'ms', 'bytes', 'error'],
+    ['page', 'variant', 'status', 'outcome', 'http', 'ms', 'bytes', 'error'],
     pages.map((p) => [
       p.pageUrl,
       p.variant ?? '-',
       p.status,
+      p.outcome ?? '-',
       cell(p.httpStatus),
       cell(p.renderTimeMs),
       cell(p.bytes),
@@ -57,7 +61,10 @@ export function pagesTable(pages: Page[]): string {
 
 /** One line on how a job ended. */
 export function jobSummary(job: Job): string {
-  const pages = job.action === 'refresh' ? `: ${job.pageCount} pages, ${job.completedCount} complete, ${job.failedCount} failed` : '';
+  const pages =
+    job.action === 'refresh'
+      ? `: ${job.pageCount} pages, ${job.completedCount} complete (${job.unchangedCount ?? 0} unchanged), ${job.failedCount} failed`
+      : '';
   const error = job.error ? `\n  ${job.error.title}${job.error.detail ? `: ${job.error.detail}` : ''}` : '';
   return `job ${job.id} (${job.action} of ${job.context}) ${job.progress}${pages}, in ${elapsed(job.startTime, job.endTime)}${error}\n`;
 }

@@ -54,6 +54,16 @@ const renderOverrides = z.strictObject({
   deadlineMs: z.number().int().min(1000).max(120_000).optional(),
 });
 
+const DURATION_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration written as 90s, 10m, 24h or 7d (or a number of seconds), in milliseconds. */
+export const duration = z
+  .union([
+    z.number().int().min(0),
+    z.string().regex(/^\d+(s|m|h|d)$/, 'a duration such as 90s, 10m, 24h or 7d'),
+  ])
+  .transform((value) => (typeof value === 'number' ? value * 1000 : Number(value.slice(0, -1)) * DURATION_MS[value.slice(-1) as keyof typeof DURATION_MS]));
+
 /** A device name: what `variants` and `X-Rendercache-Device` call it. */
 const deviceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'lower-case letters, digits and "-", starting with a letter (1-32)');
 
@@ -154,6 +164,12 @@ const siteSchema = z.strictObject({
     .max(8)
     .refine((names) => new Set(names).size === names.length, { message: 'a variant is named twice' })
     .default(['desktop']),
+  /**
+   * Incremental refresh: a refreshed page whose inputs (its document and the scripts, styles and
+   * data it loaded) all revalidate unchanged is kept, not rendered. Off for pages whose output
+   * depends on the time or on chance.
+   */
+  incremental: z.boolean().default(true),
   /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. */
   allowPrivateNetwork: z.boolean().default(false),
   /**
@@ -335,6 +351,13 @@ export const configSchema = z.strictObject({
       maxPagesPerJob: z.number().int().min(1).max(10_000_000).default(100_000),
       /** intervalToPoll advertised in job status. */
       pollIntervalMs: z.number().int().min(100).default(1000),
+      /**
+       * A page whose last full render is older than this is rendered whatever its inputs say:
+       * incremental refresh never keeps a page longer (a duration: 24h, 90m, 7d).
+       */
+      fullRenderAfter: duration.prefault('24h'),
+      /** Revalidation requests (incremental refresh) at once to one origin. */
+      revalidateConcurrencyPerOrigin: z.number().int().min(1).max(64).default(6),
       /** Finding the pages of a refresh (sitemaps, robots.txt, crawl). */
       discovery: z
         .strictObject({

@@ -40,6 +40,7 @@ export interface JobStatus {
   completedPercentage: number;
   pageCount: number;
   completedCount: number;
+  unchangedCount: number;
   failedCount: number;
   error?: JobError;
 }
@@ -53,6 +54,7 @@ export interface PageItem {
   pageUrl: string;
   variant: string;
   status: 'pending' | 'processing' | 'complete' | 'failed';
+  outcome: 'rendered' | 'unchanged' | 'failed' | null;
   httpStatus: number | null;
   renderedAt: string | null;
   renderTimeMs: number | null;
@@ -75,6 +77,7 @@ export interface JobFigures {
   progress: string;
   pageCount: number;
   completedCount: number;
+  unchangedCount: number;
   failedCount: number;
   renderMsP50: number | null;
   renderMsP95: number | null;

@@ -43,7 +43,7 @@ export function JobPages(props: { siteId: string; jobId: string }) {
       ? h(
           'p',
           { class: 'muted' },
-          `${job.data.action} · ${job.data.progress} · started ${fmtDate(job.data.startTime)} · ${job.data.completedCount} cached, ${job.data.failedCount} failed of ${job.data.pageCount}`,
+          `${job.data.action} · ${job.data.progress} · started ${fmtDate(job.data.startTime)} · ${job.data.completedCount} cached (${job.data.unchangedCount} unchanged), ${job.data.failedCount} failed of ${job.data.pageCount}`,
         )
       : null,
     h(Message, { error: job.error ?? pages.error }),
@@ -78,7 +78,7 @@ export function JobPages(props: { siteId: string; jobId: string }) {
           h(
             'tr',
             null,
-            ['URL', 'Variant', 'Status', 'HTTP', 'Rendered', 'Time', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
+            ['URL', 'Variant', 'Status', 'Outcome', 'HTTP', 'Rendered', 'Time', 'Bytes', 'Error'].map((c) => h('th', { scope: 'col' }, c)),
           ),
         ),
         h(
@@ -99,6 +99,7 @@ export function JobPages(props: { siteId: string; jobId: string }) {
               ),
               h('td', { 'data-label': 'Variant' }, p.variant),
               h('td', { 'data-label': 'Status' }, h('span', { class: `badge ${p.status}` }, p.status)),
+              h('td', { 'data-label': 'Outcome' }, p.outcome ?? '—'),
               h('td', { 'data-label': 'HTTP', class: 'num' }, p.httpStatus === null ? '—' : String(p.httpStatus)),
               h('td', { 'data-label': 'Rendered' }, fmtDate(p.renderedAt)),
               h('td', { 'data-label': 'Time', class: 'num' }, p.renderTimeMs === null ? '—' : `${p.renderTimeMs} ms`),

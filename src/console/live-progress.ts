@@ -44,7 +44,7 @@ export function ProgressView(props: { progress: JobProgress | null; jobId: strin
       { class: 'figures' },
       h('span', { class: 'percent' }, `${percent}%`),
       ' · ',
-      `${p ? p.completedCount : 0} done, ${p ? p.failedCount : 0} failed of ${p ? p.pageCount : '…'}`,
+      `${p ? p.completedCount : 0} done (${p ? p.unchangedCount : 0} unchanged), ${p ? p.failedCount : 0} failed of ${p ? p.pageCount : '…'}`,
       ' · ',
       h('span', { class: 'rate' }, `${p ? p.pagesPerSecond : 0} pages/s`),
       ' · ',

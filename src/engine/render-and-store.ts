@@ -5,6 +5,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { renderPolicyFor } from '../render/policy.js';
 import type { Renderer } from '../render/renderer.js';
+import type { RenderPolicy } from '../render/types.js';
+import type { IncrementalRefresh } from '../revalidate/incremental-refresh.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
 import type { RenderTask, RenderTaskResult } from './render-queue.js';
@@ -25,6 +27,8 @@ export class RenderAndStore {
     private readonly renderDefaults: RenderOptionsConfig,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Keeps refreshed pages whose inputs did not change; null: every refresh page is rendered. */
+    private readonly incremental: IncrementalRefresh | null = null,
   ) {}
 
   /** Called before Chromium closes: renders cut short from now on are not recorded as failures. */
@@ -44,7 +48,12 @@ export class RenderAndStore {
       return { ok: false, failure: { kind: 'chromium-error', detail: gone ?? '' }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
     }
     const key = variantKey(task.url, task.variant);
-    const outcome = await this.renderer.render(task.url, renderPolicyFor(site.config, this.renderDefaults, task.variant));
+    const policy = renderPolicyFor(site.config, this.renderDefaults, task.variant);
+    if (this.incremental && task.source.jobId !== undefined && site.config.incremental) {
+      const kept = await this.keepIfUnchanged(task, task.source.jobId, key, policy);
+      if (kept) return kept;
+    }
+    const outcome = await this.renderer.render(task.url, policy);
     this.metrics.renderDuration.observe(outcome.renderTimeMs / 1000);
     if (!outcome.ok) {
       this.metrics.renders.labels(outcome.failure.kind).inc();
@@ -61,6 +70,7 @@ export class RenderAndStore {
       html: outcome.html,
       renderTimeMs: outcome.renderTimeMs,
       source: task.source,
+      inputs: outcome.inputs,
     });
     // A refresh page is done only once the store holds it; a lookup may serve it from memory.
     if (writeError !== null && isRefreshTask(task)) {
@@ -79,7 +89,28 @@ export class RenderAndStore {
       renderTimeMs: outcome.renderTimeMs,
       renderedAt: entry.stored.renderedAt,
       renderedBy: INSTANCE_ID,
+      unchanged: false,
       entry,
+    };
+  }
+
+  /** A refresh page whose inputs are unchanged: its entry kept, verified now, no render. */
+  private async keepIfUnchanged(task: RenderTask, jobId: string, key: string, policy: RenderPolicy): Promise<RenderTaskResult | null> {
+    const started = performance.now();
+    const userAgent = policy.device.userAgent ?? this.renderer.browserUserAgent();
+    if (!this.incremental || userAgent === undefined) return null;
+    const kept = await this.incremental.keepIfUnchanged({ key, url: task.url, jobId, policy: { ...policy, userAgent } });
+    if (!kept) return null;
+    this.metrics.renders.labels('unchanged').inc();
+    return {
+      ok: true,
+      status: kept.stored.status,
+      bytes: kept.stored.bytes,
+      renderTimeMs: Math.round(performance.now() - started),
+      renderedAt: kept.stored.renderedAt,
+      renderedBy: INSTANCE_ID,
+      unchanged: true,
+      entry: kept,
     };
   }
 }

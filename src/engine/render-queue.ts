@@ -22,7 +22,17 @@ export const refreshPageTask = (job: JobRecord, page: PageRecord): RenderTask =>
 
 /** What became of a render task: the cache holds the page only when ok. */
 export type RenderTaskResult =
-  | { ok: true; status: number; bytes: number; renderTimeMs: number; renderedAt: string; renderedBy: string; entry?: ServableEntry }
+  | {
+      ok: true;
+      status: number;
+      bytes: number;
+      renderTimeMs: number;
+      renderedAt: string;
+      renderedBy: string;
+      /** A refresh page whose inputs had not changed: the cached page was kept, not rendered. */
+      unchanged: boolean;
+      entry?: ServableEntry;
+    }
   | { ok: false; failure: RenderFailure; renderTimeMs: number; renderedBy: string };
 
 /** Lookups go before refresh work. */

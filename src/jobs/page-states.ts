@@ -14,7 +14,7 @@ import type { JobError, JobRecord, PageStatus, PageUpdate } from './types.js';
  * declared here so that jobs/ needs nothing from the engines.
  */
 export type RenderOutcome =
-  | { ok: true; status: number; bytes: number; renderTimeMs: number; renderedAt: string; renderedBy: string }
+  | { ok: true; status: number; bytes: number; renderTimeMs: number; renderedAt: string; renderedBy: string; unchanged: boolean }
   | { ok: false; failure: RenderFailure; renderedBy: string };
 
 /** A page is done once complete or failed; pending and processing pages are still to render. */
@@ -48,6 +48,7 @@ const RENDER_AGAIN: PageUpdate & { status: 'pending' } = {
   failureKind: null,
   httpStatus: null,
   renderedBy: null,
+  outcome: null,
 };
 
 /** failed → pending: rendered again in the same job, after its origin restart. */
@@ -68,6 +69,7 @@ function pageOutcome(outcome: RenderOutcome, attempts: number): PageUpdate & { s
       renderedBy: outcome.renderedBy,
       error: null,
       failureKind: null,
+      outcome: outcome.unchanged ? 'unchanged' : 'rendered',
     };
   }
   const error = pageError(outcome.failure.kind, outcome.failure.detail);
@@ -80,5 +82,5 @@ function failedPage(
   renderedBy: string | null = null,
   failureKind: RenderFailureKind | null = null,
 ): PageUpdate & { status: 'failed' } {
-  return { status: 'failed', attempts, error, renderedBy, failureKind };
+  return { status: 'failed', attempts, error, renderedBy, failureKind, outcome: 'failed' };
 }

@@ -28,6 +28,7 @@ export function newJobRecord(siteId: string, action: JobAction, request: Pick<Re
     endTime: null,
     pageCount: 0,
     completedCount: 0,
+    unchangedCount: 0,
     failedCount: 0,
     error: null,
     restartSteps: [],

@@ -6,6 +6,9 @@ export type JobProgress = 'pending' | 'processing' | 'succeeded' | 'failed' | 'a
 /** States of one page in a job: pending → processing → complete | failed. */
 export type PageStatus = 'pending' | 'processing' | 'complete' | 'failed';
 
+/** How a finished page ended: rendered in Chromium, verified unchanged (kept), or failed. */
+export type PageOutcome = 'rendered' | 'unchanged' | 'failed';
+
 export type JobTrigger = 'api' | 'schedule' | 'startup';
 
 export type JobAction = 'refresh' | 'restart';
@@ -39,7 +42,10 @@ export interface JobRecord {
   startTime: string;
   endTime: string | null;
   pageCount: number;
+  /** Pages that ended fresh: rendered, or verified unchanged. */
   completedCount: number;
+  /** Of completedCount, the pages whose inputs were unchanged: kept, not rendered. */
+  unchangedCount: number;
   failedCount: number;
   error: JobError | null;
   /** Steps of an origin restart this job went through. */
@@ -80,6 +86,8 @@ export interface PageRecord {
   error: JobError | null;
   /** Why the last render of a failed page failed (decides whether the origin is to blame); null otherwise. */
   failureKind: RenderFailureKind | null;
+  /** How the page ended; null while it is pending or processing. */
+  outcome: PageOutcome | null;
 }
 
 export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl' | 'variant'>>;

@@ -131,6 +131,11 @@ export class BrowserPool {
     return this.current !== null && !this.current.dead;
   }
 
+  /** Chromium's own User-Agent (the current browser's), once one has launched. */
+  browserUserAgent(): string | undefined {
+    return this.current?.userAgent;
+  }
+
   /** Process id of the current browser (metrics, and tests that crash it). */
   browserPid(): number | undefined {
     return this.current?.browser.process()?.pid;

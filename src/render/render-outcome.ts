@@ -1,7 +1,7 @@
 import type { PageSnapshot } from './page-scripts.js';
 import { replayableHeaders } from './replay-headers.js';
 import { isPlainGetStatus } from './request-rules.js';
-import type { RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
+import type { InputRecord, RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
 
 /** The origin's answer to the main document. */
 export interface DocumentResponse {
@@ -10,16 +10,23 @@ export interface DocumentResponse {
 }
 
 /** What a snapshot becomes: the page to store, or why it must not be stored. */
-export function snapshotOutcome(snapshot: PageSnapshot, document: DocumentResponse, policy: RenderPolicy, renderTimeMs: number): RenderOutcome {
+export function snapshotOutcome(
+  snapshot: PageSnapshot,
+  document: DocumentResponse,
+  policy: RenderPolicy,
+  renderTimeMs: number,
+  inputs: InputRecord[] | null,
+): RenderOutcome {
   const status = declaredStatus(snapshot, document.status);
   const failure = unstorable(snapshot.html, status);
   if (failure) return { ok: false, failure, renderTimeMs };
-  return { ok: true, status, headers: replayedHeaders(snapshot, document, policy), html: snapshot.html, finalUrl: snapshot.href, renderTimeMs };
+  return { ok: true, status, headers: replayedHeaders(snapshot, document, policy), html: snapshot.html, finalUrl: snapshot.href, renderTimeMs, inputs };
 }
 
 /** The origin's redirect, kept as the answer instead of followed. */
 export function redirectOutcome(redirect: { status: number; location: string }, renderTimeMs: number): RenderOutcome {
-  return { ok: true, status: redirect.status, headers: { location: redirect.location }, html: '', finalUrl: redirect.location, renderTimeMs };
+  // No manifest: a redirect is rendered again on every refresh (it costs no page load).
+  return { ok: true, status: redirect.status, headers: { location: redirect.location }, html: '', finalUrl: redirect.location, renderTimeMs, inputs: null };
 }
 
 /**

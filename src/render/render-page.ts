@@ -1,5 +1,6 @@
 import type { HTTPRequest, HTTPResponse } from 'puppeteer';
 import type { PageLease, PageListener } from './browser-pool.js';
+import { InputRecorder } from './input-recorder.js';
 import { NetworkIdleTracker } from './network-idle.js';
 import { readPageWork, TAKE_SNAPSHOT, type PageSnapshot, type PageWorkState } from './page-scripts.js';
 import { documentFailure, redirectOutcome, snapshotOutcome, type DocumentResponse } from './render-outcome.js';
@@ -37,6 +38,8 @@ class PageRender {
   private redirect: { status: number; location: string } | null = null;
   private failure: RenderFailure | null = null;
   private documentRequested = false;
+  /** The inputs the page was made of (incremental refresh). */
+  private readonly inputs: InputRecorder;
   /** Rejects with the first failure: raced against every step. */
   private readonly failed: Promise<never>;
   private failNow: (failure: RenderFailure) => void = () => {};
@@ -47,6 +50,7 @@ class PageRender {
     private readonly policy: RenderPolicy,
   ) {
     this.tracker = new NetworkIdleTracker<HTTPRequest>(policy);
+    this.inputs = new InputRecorder(policy.siteOrigin);
     this.failed = new Promise<never>((_, reject) => {
       this.failNow = (failure) => {
         this.failure ??= failure;
@@ -64,7 +68,7 @@ class PageRender {
       if (!document) return redirectOutcome(this.redirect as { status: number; location: string }, this.elapsed());
       await this.step(waitUntilReady(this.lease, this.tracker, this.policy));
       const snapshot = await this.snapshot();
-      return snapshotOutcome(snapshot, document, this.policy, this.elapsed());
+      return snapshotOutcome(snapshot, document, this.policy, this.elapsed(), await this.inputs.finish());
     } catch (err) {
       if (!(err instanceof RenderAbort)) throw err;
       await resetPage(this.lease);
@@ -114,6 +118,7 @@ class PageRender {
       },
       onRequestDone: (request) => this.tracker.ended(request),
       onResponse: (response: HTTPResponse) => {
+        this.inputs.record(response);
         const request = response.request();
         if (this.document || !request.isNavigationRequest() || request.frame() !== page.mainFrame()) return;
         if (!REDIRECT_STATUSES.has(response.status())) this.document = { status: response.status(), headers: response.headers() };

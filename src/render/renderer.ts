@@ -13,6 +13,11 @@ export class Renderer {
     private readonly logger: Logger,
   ) {}
 
+  /** Chromium's own User-Agent, once it has launched: what a device without its own presents. */
+  browserUserAgent(): string | undefined {
+    return this.pool.browserUserAgent();
+  }
+
   get isReady(): boolean {
     return this.pool.isReady;
   }

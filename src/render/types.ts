@@ -45,6 +45,23 @@ export interface RenderFailure {
   status?: number;
 }
 
+/**
+ * One input of a render: the document, or a script, stylesheet, XHR or fetch that reached the
+ * network and shaped the page. Short keys: a page's manifest is kept with its cache entry.
+ */
+export interface InputRecord {
+  /** The URL; relative to the page's origin when on it. */
+  u: string;
+  /** The status it answered. */
+  s: number;
+  /** Its ETag. */
+  e?: string;
+  /** Its Last-Modified. */
+  l?: string;
+  /** A hash of its body, when it had no validator. */
+  h?: string;
+}
+
 export type RenderOutcome =
   | {
       ok: true;
@@ -54,5 +71,7 @@ export type RenderOutcome =
       html: string;
       finalUrl: string;
       renderTimeMs: number;
+      /** What the page was made of, for incremental refresh; null when it cannot be revalidated (a POST, too many inputs). */
+      inputs: InputRecord[] | null;
     }
   | { ok: false; failure: RenderFailure; renderTimeMs: number };

@@ -5,6 +5,7 @@ import {
   type JobProgress,
   type JobRecord,
   type PageQuery,
+  type PageOutcome,
   type PageRecord,
   type PageTarget,
   type PageStatus,
@@ -14,6 +15,8 @@ import { openCommandConnection, slotTag, type RedisConnection, type RedisPolicy 
 import type { SiteRuntimeState, SiteStateStore } from '../sites/site-state.js';
 
 const STATUSES: readonly PageStatus[] = ['pending', 'processing', 'complete', 'failed'];
+/** The seqs of a job's pages that ended unchanged (a subset of complete): unchangedCount in one ZCARD. */
+const UNCHANGED = 'unchanged';
 const ALL_PROGRESS: readonly JobProgress[] = ['pending', 'processing', 'succeeded', 'failed', 'aborted'];
 
 /** KEYS: job hash, unfinished set. ARGV: record, job id, ended (0|1), allowed states… */
@@ -37,8 +40,9 @@ return 0`;
 const SET_PAGE_IF = `
 if redis.call('hget', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('hset', KEYS[1], ARGV[1], ARGV[3])
-for i = 3, #KEYS do redis.call('zrem', KEYS[i], ARGV[1]) end
+for i = 4, #KEYS do redis.call('zrem', KEYS[i], ARGV[1]) end
 redis.call('zadd', KEYS[2], tonumber(ARGV[1]), ARGV[1])
+if ARGV[4] == '1' then redis.call('zadd', KEYS[3], tonumber(ARGV[1]), ARGV[1]) else redis.call('zrem', KEYS[3], ARGV[1]) end
 return 1`;
 
 /** Tries of a page update whose record changed between read and write, its status unchanged. */
@@ -79,7 +83,7 @@ export class RedisStore implements JobStore, SiteStateStore {
     await this.redis
       .multi()
       .hset(this.key('job', job.id), {
-        record: JSON.stringify({ ...job, pageCount: 0, completedCount: 0, failedCount: 0 }),
+        record: JSON.stringify({ ...job, pageCount: 0, completedCount: 0, unchangedCount: 0, failedCount: 0 }),
         pageCount: 0,
       })
       .zadd(this.key('site', job.siteId, 'jobs'), Date.parse(job.startTime), job.id)
@@ -109,6 +113,7 @@ export class RedisStore implements JobStore, SiteStateStore {
           renderedBy: null,
           error: null,
           failureKind: null,
+          outcome: null,
         };
         fields[String(seq)] = JSON.stringify(page);
         scored.push(seq, String(seq));
@@ -127,11 +132,12 @@ export class RedisStore implements JobStore, SiteStateStore {
     const [record, pageCount] = await this.redis.hmget(this.key('job', jobId), 'record', 'pageCount');
     if (!record) return undefined;
     const job = JSON.parse(record) as JobRecord;
-    const [completed, failed] = await Promise.all([
+    const [completed, unchanged, failed] = await Promise.all([
       this.redis.zcard(this.key('job', jobId, 'st', 'complete')),
+      this.redis.zcard(this.key('job', jobId, UNCHANGED)),
       this.redis.zcard(this.key('job', jobId, 'st', 'failed')),
     ]);
-    return { ...job, pageCount: Number(pageCount ?? 0), completedCount: completed, failedCount: failed };
+    return { ...job, pageCount: Number(pageCount ?? 0), completedCount: completed, unchangedCount: unchanged, failedCount: failed };
   }
 
   async updateJob(jobId: string, patch: JobPatch, onlyIf: readonly JobProgress[] = ALL_PROGRESS): Promise<boolean> {
@@ -152,18 +158,20 @@ export class RedisStore implements JobStore, SiteStateStore {
       if (!raw) return false;
       const page = readPage(raw);
       if (page.status !== from) return false;
+      const next: PageRecord = { ...page, ...patch };
       // Checked and written in one script: of two instances racing on one page, one records
       // it. The page leaves every other status set, so it is never counted twice.
-      const next = JSON.stringify({ ...page, ...patch });
       const written = await this.redis.eval(
         SET_PAGE_IF,
-        2 + others.length,
+        3 + others.length,
         pages,
         this.key('job', jobId, 'st', patch.status),
+        this.key('job', jobId, UNCHANGED),
         ...others,
         String(seq),
         raw,
-        next,
+        JSON.stringify(next),
+        next.outcome === 'unchanged' ? '1' : '0',
       );
       if (written === 1) return true;
     }
@@ -247,6 +255,7 @@ export class RedisStore implements JobStore, SiteStateStore {
         .del(this.key('job', id), this.key('job', id, 'pages'))
         .zrem(index, id);
       for (const status of STATUSES) tx.del(this.key('job', id, 'st', status));
+      tx.del(this.key('job', id, UNCHANGED));
       await tx.exec();
       removed++;
     }
@@ -294,5 +303,11 @@ export class RedisStore implements JobStore, SiteStateStore {
 
 /** A page record; one written before device variants was rendered as desktop. */
 function readPage(raw: string): PageRecord {
-  return { variant: 'desktop', ...(JSON.parse(raw) as Omit<PageRecord, 'variant'> & { variant?: string }) };
+  const page = JSON.parse(raw) as Omit<PageRecord, 'variant' | 'outcome'> & Partial<Pick<PageRecord, 'variant' | 'outcome'>>;
+  return { variant: 'desktop', outcome: outcomeOf(page.status), ...page };
+}
+
+/** The outcome of a page written before outcomes were recorded: every completed page was rendered then. */
+function outcomeOf(status: PageStatus): PageOutcome | null {
+  return status === 'complete' ? 'rendered' : status === 'failed' ? 'failed' : null;
 }

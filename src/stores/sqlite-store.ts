@@ -8,6 +8,7 @@ import {
   type JobProgress,
   type JobRecord,
   type PageQuery,
+  type PageOutcome,
   type PageRecord,
   type PageTarget,
   type PageStatus,
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS pages (
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
   http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER,
   attempts INTEGER NOT NULL DEFAULT 0, rendered_by TEXT, error TEXT, failure_kind TEXT,
-  variant TEXT NOT NULL DEFAULT 'desktop',
+  variant TEXT NOT NULL DEFAULT 'desktop', outcome TEXT,
   PRIMARY KEY (job_id, seq)
 );
 CREATE INDEX IF NOT EXISTS pages_by_status ON pages (job_id, status, seq);
@@ -133,6 +134,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
       renderedBy: 'rendered_by',
       error: 'error',
       failureKind: 'failure_kind',
+      outcome: 'outcome',
     };
     const sets: string[] = [];
     const params: Array<string | number | null> = [];
@@ -235,11 +237,18 @@ export class SqliteStore implements JobStore, SiteStateStore {
     if (!columns.some((column) => column.name === 'failure_kind')) await this.run('ALTER TABLE pages ADD COLUMN failure_kind TEXT', []);
     // Pages from before device variants were all rendered as desktop.
     if (!columns.some((column) => column.name === 'variant')) await this.run("ALTER TABLE pages ADD COLUMN variant TEXT NOT NULL DEFAULT 'desktop'", []);
+    // Pages from before outcomes were recorded: every completed page was rendered then.
+    if (!columns.some((column) => column.name === 'outcome')) {
+      await this.run('ALTER TABLE pages ADD COLUMN outcome TEXT', []);
+      await this.run("UPDATE pages SET outcome = CASE status WHEN 'complete' THEN 'rendered' WHEN 'failed' THEN 'failed' END", []);
+    }
   }
 
   /** Counters come from the pages themselves: they can never drift from them. */
   private async toJob(row: Row): Promise<JobRecord> {
-    const counts = await this.all('SELECT status, COUNT(*) AS n FROM pages WHERE job_id = ? GROUP BY status', [row.id]);
+    const counts = await this.all("SELECT status, COUNT(*) AS n, SUM(outcome = 'unchanged') AS unchanged FROM pages WHERE job_id = ? GROUP BY status", [
+      row.id,
+    ]);
     const count = (status: PageStatus) => Number(counts.find((c) => c.status === status)?.n ?? 0);
     return {
       id: String(row.id),
@@ -252,6 +261,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
       endTime: row.end_time === null ? null : String(row.end_time),
       pageCount: Number(row.page_count),
       completedCount: count('complete'),
+      unchangedCount: Number(counts.find((c) => c.status === 'complete')?.unchanged ?? 0),
       failedCount: count('failed'),
       error: row.error ? (JSON.parse(String(row.error)) as JobRecord['error']) : null,
       restartSteps: JSON.parse(String(row.restart_steps)) as JobRecord['restartSteps'],
@@ -291,5 +301,6 @@ function toPage(row: Row): PageRecord {
     renderedBy: row.rendered_by === null ? null : String(row.rendered_by),
     error: row.error ? (JSON.parse(String(row.error)) as PageRecord['error']) : null,
     failureKind: row.failure_kind ? (String(row.failure_kind) as PageRecord['failureKind']) : null,
+    outcome: row.outcome ? (String(row.outcome) as PageOutcome) : null,
   };
 }

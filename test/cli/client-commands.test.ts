@@ -58,7 +58,7 @@ describe('rendercache client commands against a running service', () => {
     expect(run.stdout).toMatch(/^refresh job [A-F0-9]{32} of fix$/m);
     expect(run.stdout).toMatch(/^progress (pending|processing|succeeded): \d+\/\d+ pages, \d+ failed/m);
     expect(run.stdout).not.toContain('\r');
-    expect(run.stdout).toMatch(/^job [A-F0-9]{32} \(refresh of fix\) succeeded: 2 pages, 2 complete, 0 failed, in /m);
+    expect(run.stdout).toMatch(/^job [A-F0-9]{32} \(refresh of fix\) succeeded: 2 pages, 2 complete \(0 unchanged\), 0 failed, in /m);
     fixJob = /^refresh job ([A-F0-9]{32})/m.exec(run.stdout)?.[1] ?? '';
   });
 
@@ -74,7 +74,7 @@ describe('rendercache client commands against a running service', () => {
   it('a failed page: exit 0 without --fail-on-failed, 1 with it, and the failed pages listed', async () => {
     const plain = await runCli(['refresh', 'mixed', '--wait'], env);
     expect(plain.status).toBe(0);
-    expect(plain.stdout).toMatch(/succeeded: 2 pages, 1 complete, 1 failed/);
+    expect(plain.stdout).toMatch(/succeeded: 2 pages, 1 complete \(0 unchanged\), 1 failed/);
     const strict = await runCli(['refresh', 'mixed', '--wait', '--fail-on-failed'], env);
     expect(strict.status).toBe(1);
     expect(strict.stdout).toContain('failed pages:');
@@ -96,7 +96,7 @@ describe('rendercache client commands against a running service', () => {
     const table = await runCli(['job', fixJob], env);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/^progress\s+succeeded \(100%\)$/m);
-    expect(table.stdout).toMatch(/^pages\s+2\/2 done, 2 complete, 0 failed$/m);
+    expect(table.stdout).toMatch(/^pages\s+2\/2 done, 2 complete \(0 unchanged\), 0 failed$/m);
     expect(json<JobJson>(await runCli(['job', fixJob, '--json'], env))).toMatchObject({ id: fixJob, context: 'fix', progress: 'succeeded' });
   });
 
@@ -107,8 +107,8 @@ describe('rendercache client commands against a running service', () => {
     expect(pages).toHaveLength(1);
     expect(pages[0]).toMatchObject({ pageUrl: `${site.origin}/error`, status: 'failed' });
     const all = await runCli(['pages', mixedJob], env);
-    expect(all.stdout).toMatch(/^page\s+variant\s+status\s+http\s+ms\s+bytes\s+error$/m);
-    expect(all.stdout).toMatch(/\sdesktop\s+complete\s/);
+    expect(all.stdout).toMatch(/^page\s+variant\s+status\s+outcome\s+http\s+ms\s+bytes\s+error$/m);
+    expect(all.stdout).toMatch(/\sdesktop\s+complete\s+rendered\s/);
     expect(all.stdout).toContain('complete');
   });
 

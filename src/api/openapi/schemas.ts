@@ -48,7 +48,8 @@ export const jobStatusSchema = z
     completedPercentage: z.number().int().min(0).max(100),
     intervalToPoll: z.number().int().describe('Milliseconds'),
     pageCount: z.number().int().min(0),
-    completedCount: z.number().int().min(0),
+    completedCount: z.number().int().min(0).describe('Pages that ended fresh: rendered, or verified unchanged'),
+    unchangedCount: z.number().int().min(0).describe('Of completedCount, the pages whose inputs were unchanged: kept, not rendered'),
     failedCount: z.number().int().min(0),
     restartSteps: z.array(restartStepSchema).optional(),
     error: errorBodySchema.optional(),
@@ -64,6 +65,10 @@ export const pageItemSchema = z
     /** The device variant this page was rendered as. */
     variant: z.string(),
     status: z.enum(['pending', 'processing', 'complete', 'failed']),
+    outcome: z
+      .enum(['rendered', 'unchanged', 'failed'])
+      .nullable()
+      .describe('How the page ended (incremental refresh keeps unchanged pages); null until it has'),
     httpStatus: z.number().int().nullable(),
     renderedAt: time.nullable(),
     renderTimeMs: z.number().nullable(),

@@ -1,5 +1,6 @@
 import { fetch } from 'undici';
 import type { EgressProxy } from '../../render/egress/egress-proxy.js';
+import { readLimited } from '../../render/egress/read-limited.js';
 
 export interface FetchPolicy {
   siteOrigin: string;
@@ -45,16 +46,4 @@ export async function guardedFetch(url: string, egress: EgressProxy, policy: Fet
     return { status: res.status, url: current, body, contentType: res.headers.get('content-type') ?? '' };
   }
   throw new Error(`too many redirects from ${url}`);
-}
-
-async function readLimited(body: AsyncIterable<Uint8Array> | null, maxBytes: number): Promise<Buffer> {
-  if (!body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`response larger than ${maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }

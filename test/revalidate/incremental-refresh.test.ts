@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
+import type { InputRecord } from '../../src/render/types.js';
+import { InputRevalidator } from '../../src/revalidate/input-revalidator.js';
+import type { RunningService } from '../../src/service.js';
+import { json } from '../helpers/json.js';
+import { managementApi, type JobStatusBody, type ListBody, type PageItemBody } from '../helpers/management-api.js';
+import { lookupUrl, startTestService } from '../helpers/service.js';
+
+/**
+ * A site whose pages are shells filled by a script and a fetch of their own JSON, every
+ * response with an ETag (answered 304 when it matches), except /plain/* which carry none
+ * (their bodies are hashed) and /post, whose data is fetched with POST.
+ */
+interface Origin {
+  origin: string;
+  /** Data version per page number. */
+  versions: Map<number, number>;
+  /** The shared script's version. */
+  script: { version: number };
+  /** Version of the HTML of /p/N (a comment in it). */
+  html: Map<number, number>;
+  /** Every request: path, and whether it was conditional (If-None-Match). */
+  log: Array<{ path: string; conditional: boolean; ua: string }>;
+  /** Paths answered 500 while set. */
+  broken: Set<string>;
+  close(): Promise<void>;
+}
+
+const etagOf = (text: string) => `"${createHash('sha1').update(text).digest('hex').slice(0, 12)}"`;
+
+async function startOrigin(): Promise<Origin> {
+  const versions = new Map<number, number>();
+  const script = { version: 1 };
+  const html = new Map<number, number>();
+  const log: Origin['log'] = [];
+  const broken = new Set<string>();
+  const server = http.createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    log.push({ path, conditional: req.headers['if-none-match'] !== undefined, ua: req.headers['user-agent'] ?? '' });
+    if (broken.has(path)) {
+      res.writeHead(500);
+      return res.end('broken');
+    }
+    let body: string;
+    let type = 'text/html; charset=utf-8';
+    let validators = true;
+    const page = /^\/(p|plain)\/(\d+)$/.exec(path);
+    const data = /^\/(data|plaindata)\/(\d+)\.json$/.exec(path);
+    if (page) {
+      validators = page[1] === 'p';
+      const dataPath = page[1] === 'p' ? `/data/${page[2]}.json` : `/plaindata/${page[2]}.json`;
+      body = `<!doctype html><!-- v${html.get(Number(page[2])) ?? 1} --><html><head><title>Page ${page[2]}</title><script src="/app.js"></script></head><body><div id="app">loading</div><script>
+fetch('${dataPath}').then(function (r) { return r.json(); }).then(function (d) { document.getElementById('app').textContent = 'page ${page[2]} v' + d.v + ' s' + window.APP; });
+</script></body></html>`;
+    } else if (data) {
+      validators = data[1] === 'data';
+      body = JSON.stringify({ v: versions.get(Number(data[2])) ?? 1 });
+      type = 'application/json';
+    } else if (path === '/app.js') {
+      body = `window.APP = ${script.version};`;
+      type = 'application/javascript';
+    } else if (path === '/post') {
+      body = `<!doctype html><html><body><div id="app">loading</div><script>
+fetch('/api/search', { method: 'POST', body: '{}' }).then(function (r) { return r.json(); }).then(function (d) { document.getElementById('app').textContent = 'found ' + d.n; });
+</script></body></html>`;
+    } else if (path === '/api/search') {
+      body = JSON.stringify({ n: 3 });
+      type = 'application/json';
+    } else {
+      res.writeHead(404);
+      return res.end();
+    }
+    const headers: Record<string, string> = { 'content-type': type, 'cache-control': 'no-cache' };
+    if (validators) {
+      const etag = etagOf(body);
+      headers['etag'] = etag;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers);
+        return res.end();
+      }
+    }
+    res.writeHead(200, headers);
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    versions,
+    script,
+    html,
+    log,
+    broken,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const TOKENS = { owner: 'owner-token-123' };
+const PAGES = ['/p/1', '/p/2', '/p/3', '/plain/4', '/post'];
+
+describe('incremental refresh: a page whose inputs did not change is kept, not rendered', () => {
+  let origin: Origin;
+  let service: RunningService;
+  const api = managementApi(() => service, TOKENS);
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    const other = origin.origin.replace('127.0.0.1', 'localhost');
+    service = await startTestService({
+      auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
+      api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
+      sites: [
+        { id: 'inc', name: 'Inc', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: PAGES } },
+        // The same pages on a site that turns the skip off.
+        { id: 'full', name: 'Full', origin: other, allowPrivateNetwork: true, incremental: false, members: { owner: 'Owner' }, pages: { urls: ['/p/1'] } },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await origin?.close();
+  });
+
+  async function refresh(siteId: string): Promise<{ job: JobStatusBody; pages: Array<PageItemBody & { outcome: string; variant: string }> }> {
+    const started = await api.call('owner', 'POST', `/sites/${siteId}/refresh`, { headers: { prefer: 'respond-async' } });
+    expect(started.status).toBe(202);
+    const job = await api.waitForEnd((await json<{ id: string }>(started)).id, 'owner');
+    const list = await json<ListBody<PageItemBody & { outcome: string; variant: string }>>(
+      await api.call('owner', 'GET', `/sites/_status/${job.id}/pages?limit=50`),
+    );
+    return { job, pages: list.items };
+  }
+  const outcomes = (pages: Array<{ pageUrl: string; outcome: string }>) => Object.fromEntries(pages.map((p) => [new URL(p.pageUrl).pathname, p.outcome]));
+  const rendersSoFar = async () => {
+    const text = await (await fetch(`${service.url}/metrics`)).text();
+    const count = (outcome: string) => Number(new RegExp(`^rendercache_renders_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { ok: count('ok'), unchanged: count('unchanged') };
+  };
+  const content = async (path: string) => {
+    const res = await fetch(lookupUrl(service, `${origin.origin}${path}`));
+    return {
+      state: res.headers.get('x-rendercache-cache'),
+      etag: res.headers.get('etag'),
+      lastModified: res.headers.get('last-modified'),
+      html: await res.text(),
+    };
+  };
+
+  it('renders every page the first time: each gets a manifest, none is unchanged', async () => {
+    const { job, pages } = await refresh('inc');
+    expect(job).toMatchObject({ progress: 'succeeded', pageCount: 5, completedCount: 5, unchangedCount: 0 });
+    expect(Object.values(outcomes(pages))).toEqual(['rendered', 'rendered', 'rendered', 'rendered', 'rendered']);
+    expect((await content('/p/2')).html).toContain('page 2 v1 s1');
+  });
+
+  it('keeps every unchanged page on the next refresh without Chromium: conditional requests, a shared script asked once', async () => {
+    const before = await content('/p/1');
+    const renders = await rendersSoFar();
+    origin.log.length = 0;
+    const { job, pages } = await refresh('inc');
+    // /post fetched its data with POST: it cannot be revalidated, so it is rendered.
+    expect(job).toMatchObject({ progress: 'succeeded', pageCount: 5, completedCount: 5, unchangedCount: 4, failedCount: 0 });
+    expect(outcomes(pages)).toEqual({ '/p/1': 'unchanged', '/p/2': 'unchanged', '/p/3': 'unchanged', '/plain/4': 'unchanged', '/post': 'rendered' });
+    expect(await rendersSoFar()).toEqual({ ok: renders.ok + 1, unchanged: renders.unchanged + 4 });
+    // Validators were sent where the inputs had them; the script all four share was asked about once.
+    expect(origin.log.filter((r) => r.path === '/data/1.json')).toEqual([expect.objectContaining({ conditional: true })]);
+    expect(origin.log.filter((r) => r.path === '/app.js' && r.conditional)).toHaveLength(1);
+    // The kept page is a hit with its content's ETag and Last-Modified: crawlers still get 304s.
+    const after = await content('/p/1');
+    expect(after).toMatchObject({ state: 'hit', etag: before.etag, lastModified: before.lastModified });
+    expect(after.html).toContain('page 1 v1 s1');
+  });
+
+  it('renders only the pages whose data or document changed, and stops asking about a page at its first changed input', async () => {
+    origin.versions.set(2, 2);
+    origin.versions.set(4, 7);
+    origin.html.set(1, 2);
+    origin.log.length = 0;
+    const { job, pages } = await refresh('inc');
+    expect(job).toMatchObject({ completedCount: 5, unchangedCount: 1 });
+    expect(outcomes(pages)).toEqual({ '/p/1': 'rendered', '/p/2': 'rendered', '/p/3': 'unchanged', '/plain/4': 'rendered', '/post': 'rendered' });
+    // /p/1's document changed: its data was not asked about (only Chromium's render fetched it, unconditionally).
+    expect(origin.log.filter((r) => r.path === '/data/1.json').map((r) => r.conditional)).toEqual([false]);
+    expect((await content('/p/2')).html).toContain('page 2 v2 s1');
+    expect((await content('/plain/4')).html).toContain('page 4 v7 s1');
+    expect((await content('/p/3')).html).toContain('page 3 v1 s1');
+  });
+
+  it('re-renders every page that loads a changed shared script', async () => {
+    origin.script.version = 2;
+    const { job, pages } = await refresh('inc');
+    expect(job).toMatchObject({ completedCount: 5, unchangedCount: 0 });
+    expect(Object.values(outcomes(pages)).every((o) => o === 'rendered')).toBe(true);
+    expect((await content('/p/1')).html).toContain('page 1 v1 s2');
+  });
+
+  it('never counts a page unchanged because a revalidation request failed', async () => {
+    await refresh('inc'); // all unchanged again but /post
+    origin.broken.add('/data/3.json');
+    const { pages } = await refresh('inc');
+    origin.broken.clear();
+    // The render of /p/3 failed on the broken data too, so the page failed; it was never kept.
+    expect(outcomes(pages)['/p/3']).not.toBe('unchanged');
+    expect(outcomes(pages)['/p/1']).toBe('unchanged');
+  });
+
+  it('renders every page of a site with incremental: false', async () => {
+    await refresh('full');
+    const { job } = await refresh('full');
+    expect(job).toMatchObject({ completedCount: 1, unchangedCount: 0 });
+  });
+});
+
+describe('revalidation requests go through the egress guard', () => {
+  it('never reaches a private address the site does not allow: the input counts as changed', async () => {
+    let reached = 0;
+    const secret = http.createServer((_req, res) => {
+      reached++;
+      res.writeHead(304);
+      res.end();
+    });
+    await new Promise<void>((resolve) => secret.listen(0, '127.0.0.1', resolve));
+    const secretUrl = `http://127.0.0.1:${(secret.address() as AddressInfo).port}`;
+    const egress = new EgressProxy({ logger: createLogger('silent') });
+    const defaults = parseConfig({}).refresh;
+    const revalidator = new InputRevalidator(egress, {
+      timeoutMs: defaults.discovery.timeoutMs,
+      maxBytes: defaults.discovery.maxDocumentBytes,
+      concurrencyPerOrigin: 2,
+    });
+    const policy = { siteOrigin: 'https://public.example', allowPrivateNetwork: false, userAgent: 'test' };
+    // A manifest recorded when that address may have been allowed (or forged) is no permission now.
+    const inputs: InputRecord[] = [{ u: `${secretUrl}/config.json`, s: 200, e: '"x"' }];
+    try {
+      expect(await revalidator.unchanged(inputs, 'https://public.example/page', policy, 'job-1')).toBe(false);
+      expect(reached).toBe(0);
+      // The same input on a site that allows private addresses is asked, and its 304 believed.
+      expect(await revalidator.unchanged(inputs, 'https://public.example/page', { ...policy, allowPrivateNetwork: true }, 'job-1')).toBe(true);
+      expect(reached).toBe(1);
+    } finally {
+      await egress.close();
+      secret.closeAllConnections();
+      await new Promise((resolve) => secret.close(resolve));
+    }
+  });
+});
+
+describe('refresh.fullRenderAfter', () => {
+  it('reads durations, and names the field of one that does not parse', () => {
+    expect(parseConfig({}).refresh.fullRenderAfter).toBe(24 * 3_600_000);
+    expect(parseConfig({ refresh: { fullRenderAfter: '90m' } }).refresh.fullRenderAfter).toBe(90 * 60_000);
+    expect(parseConfig({ refresh: { fullRenderAfter: 30 } }).refresh.fullRenderAfter).toBe(30_000);
+    expect(() => parseConfig({ refresh: { fullRenderAfter: '5 minutes' } })).toThrow(/refresh\.fullRenderAfter.*a duration such as 90s, 10m, 24h or 7d/s);
+  });
+
+  it('renders a page whose last full render is older, whatever its inputs say', async () => {
+    const origin = await startOrigin();
+    const service = await startTestService({
+      refresh: { fullRenderAfter: '0s' },
+      sites: [{ id: 'old', name: 'Old', origin: origin.origin, pages: { urls: ['/p/1'] } }],
+    });
+    try {
+      for (let round = 0; round < 2; round++) {
+        const site = service.sites.registry.byId('old');
+        const { job } = await service.refresh.start(site!, { trigger: 'api', requestedBy: 'test' });
+        expect(await service.refresh.whenDone(job.id)).toMatchObject({ progress: 'succeeded', completedCount: 1, unchangedCount: 0 });
+      }
+    } finally {
+      await service.stop();
+      await origin.close();
+    }
+  });
+});
