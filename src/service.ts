@@ -43,6 +43,8 @@ import { RedisStore } from './stores/redis-store.js';
 import { SqliteStore } from './stores/sqlite-store.js';
 import { IncrementalRefresh } from './revalidate/incremental-refresh.js';
 import { InputRevalidator } from './revalidate/input-revalidator.js';
+import { CrawlerDemand } from './freshness/crawler-demand.js';
+import { RefreshPagePlanner } from './freshness/page-planner.js';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -68,6 +70,8 @@ interface State {
   stateStore: JobStore & SiteStateStore;
   sites: SiteDirectory;
   cache: PageCache;
+  /** Which cached pages crawlers ask for: counted on lookups, read by refresh planning. */
+  demand: CrawlerDemand;
 }
 
 /** What renders and fetches pages, behind the one egress guard. */
@@ -95,7 +99,7 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     store: state.stateStore,
     sites: state.sites,
     cache: state.cache,
-    discovery: rendering.discovery,
+    pages: { discovery: rendering.discovery, planner: new RefreshPagePlanner(state.cache, state.demand) },
     renderer: rendering.renderer,
     logger,
   });
@@ -175,7 +179,17 @@ async function openState(config: RendercacheConfig, backend: Backend, logger: Lo
     await backend.close();
     throw err;
   });
-  return { registry, stateStore, sites, cache };
+  const demand = new CrawlerDemand(
+    pages,
+    {
+      flushEveryMs: config.refresh.crawlerDemandFlushSeconds * 1000,
+      windowMs: config.refresh.crawlerDemandWindow,
+      commandTimeoutMs: config.cache.commandTimeoutMs,
+    },
+    logger,
+  );
+  demand.start();
+  return { registry, stateStore, sites, cache, demand };
 }
 
 /** Chromium (none on role "api") and discovery; their connections to a site go through the one egress guard. */
@@ -204,9 +218,9 @@ function buildHttp(
   metrics: Metrics,
   logger: Logger,
 ): { server: http.Server; drain: HttpDrain } {
-  const { registry, sites, cache } = state;
+  const { registry, sites, cache, demand } = state;
   const role = config.cluster.role;
-  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger);
+  const lookup = new PageLookup(registry, sites.servesCrawlers, cache, engine.queue, metrics, logger, demand);
   const mayLookUp = createLookupGate(config.lookup.tokens);
   // One request budget per token across the management API and the prerender.io-compatible routes.
   const edge: ApiEdgeOptions = {
@@ -232,7 +246,7 @@ function buildHttp(
         ],
     { trustProxy: config.server.trustProxy },
   );
-  const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, mayLookUp, metrics);
+  const serveHot = role === 'worker' ? () => false : createHotPath(lookup, cache, sites.servesCrawlers, mayLookUp, metrics, demand);
   const koa = app.callback();
   const server = createHttpServer(config.server, (req, res) => {
     // Tracked before any answer is written: once draining, it carries Connection: close.
@@ -294,6 +308,7 @@ async function stopInOrder(
   rendering.renderer?.stop();
   await step('close Chromium', async () => rendering.pool?.close());
   await step('close egress', () => rendering.egress.close());
+  await step('write crawler demand', () => state.demand.stop());
   await step('close cache store', () => state.cache.close());
   await step('close job store', () => state.stateStore.close());
   await step('close backend', () => backend.close());

@@ -116,10 +116,14 @@ export function toServable(entry: StoredEntry): ServableEntry {
   }
   if ((stored.status >= 200 && stored.status < 300) || stored.status >= 400) headers.push(['content-type', 'text/html; charset=utf-8']);
   headers.push(['etag', stored.etag], ['last-modified', lastModified], ['vary', varyWithEncoding(vary)]);
-  const renderedAtMs = Date.parse(stored.renderedAt);
-  const verifiedAtMs = stored.verifiedAt ? Date.parse(stored.verifiedAt) : Number.NaN;
-  const freshSinceMs = verifiedAtMs > renderedAtMs ? verifiedAtMs : renderedAtMs;
-  return { stored, gzip, identity, renderedAtMs, freshSinceMs, headers, lastModified, failedAtMs: null };
+  return { stored, gzip, identity, renderedAtMs: Date.parse(stored.renderedAt), freshSinceMs: freshSince(stored), headers, lastModified, failedAtMs: null };
+}
+
+/** Since when an entry's content is known current: its render, or a later verification. */
+export function freshSince(entry: Pick<StoredEntry, 'renderedAt' | 'verifiedAt'>): number {
+  const rendered = Date.parse(entry.renderedAt);
+  const verified = entry.verifiedAt ? Date.parse(entry.verifiedAt) : Number.NaN;
+  return verified > rendered ? verified : rendered;
 }
 
 /** The bytes in a buffer of their own size (the hot tier's accounting is then true). */

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Keyv from 'keyv';
 import type { Logger } from '../observability/logger.js';
-import { isStoredEntry, toServable, toStoredEntry, verifiedEntry, type RenderedPage, type ServableEntry } from './entry.js';
+import { freshSince, isStoredEntry, toServable, toStoredEntry, verifiedEntry, type RenderedPage, type ServableEntry } from './entry.js';
 import type { HotTier } from './hot-tier.js';
 import { keyPrefix, matchesKey, matchesUrl, type PurgeMatch } from './purge-match.js';
 import { connectStore, deleteKeys, keysWithPrefix } from './store.js';
@@ -219,6 +219,47 @@ export class PageCache {
     return picked;
   }
 
+  /**
+   * Since when each entry's content is known current (rendered or verified), ms; null for a
+   * key with no entry. Read in batches without inflating the HTML; a store that fails reads
+   * as no entry (the page is then due).
+   */
+  async freshSinceOf(keys: readonly string[]): Promise<Array<number | null>> {
+    const found: Array<number | null> = [];
+    for (let at = 0; at < keys.length; at += PURGE_SCAN_BATCH) {
+      const chunk = keys.slice(at, at + PURGE_SCAN_BATCH);
+      const fromStore = chunk.map((key) => (this.hot.get(key) ? null : pageKey(key)));
+      const wanted = fromStore.filter((k): k is string => k !== null);
+      const values: unknown[] =
+        wanted.length === 0
+          ? []
+          : await withTimeout(this.store.getMany(wanted), this.options.commandTimeoutMs * 4, 'cache read').catch(() => wanted.map(() => undefined));
+      let next = 0;
+      for (const key of chunk) {
+        const hot = this.hot.get(key);
+        found.push(hot ? hot.freshSinceMs : freshSinceOfStored(values[next++]));
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Every entry of the pages under `urlPrefix` (a site's origin and base path), as (cache key,
+   * since when fresh), read in batches: for reports over a whole site. (Pages whose
+   * URL is over 512 characters are keyed by a digest and not among them.)
+   */
+  async *entriesUnder(urlPrefix: string): AsyncGenerator<Array<{ key: string; freshSinceMs: number }>> {
+    for await (const keys of keysWithPrefix(this.store, `page:${urlPrefix}`, PURGE_SCAN_BATCH)) {
+      const values: unknown[] = await withTimeout(this.store.getMany(keys), this.options.commandTimeoutMs * 4, 'cache read');
+      const batch: Array<{ key: string; freshSinceMs: number }> = [];
+      keys.forEach((key, i) => {
+        const since = freshSinceOfStored(values[i]);
+        if (since !== null) batch.push({ key: key.slice('page:'.length), freshSinceMs: since });
+      });
+      yield batch;
+    }
+  }
+
   /** Readiness: does the store answer? */
   async ping(): Promise<boolean> {
     try {
@@ -268,6 +309,8 @@ const PURGE_SCAN_BATCH = 500;
 const PURGE_VALUE_BATCH = 16;
 const pageKey = (url: string) => storeKey('page', url);
 const failureKey = (url: string) => storeKey('fail', url);
+
+const freshSinceOfStored = (value: unknown): number | null => (isStoredEntry(value) ? freshSince(value) : null);
 
 function isFailureRecord(value: unknown): value is RenderFailureRecord {
   return typeof value === 'object' && value !== null && typeof (value as RenderFailureRecord).at === 'string';

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import picomatch from 'picomatch';
 import { z } from 'zod';
 import { restartConfigSchema } from '../adapters/index.js';
 import { scheduleProblem } from '../cron/schedule-problem.js';
@@ -98,6 +99,30 @@ export const BUILT_IN_DEVICES = {
   },
 } as const satisfies Record<string, z.input<typeof deviceSchema>>;
 
+function isGlob(pattern: string): boolean {
+  try {
+    picomatch.makeRe(pattern, { strictBrackets: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One freshness rule: the pages its `match` names (the last rule has none: every other page) stay fresh for `maxAge`. */
+const freshnessRule = z.strictObject({
+  /** A glob of the page's path: `*` within one segment, `**` across segments (`/news/*`, `/archive/**`). */
+  match: z
+    .string()
+    .regex(/^\//, 'a path glob starting with "/" (such as /news/* or /archive/**)')
+    .max(512)
+    .refine(isGlob, { message: 'not a glob picomatch can read' })
+    .optional(),
+  /** How long a page stays fresh after its last render or verification: a duration (10m, 1h, 7d). */
+  maxAge: duration,
+  /** Incremental refresh for these pages (default: the site's `incremental`). */
+  incremental: z.boolean().optional(),
+});
+
 const pagesSource = z.union([
   z.strictObject({ sitemap: z.string().min(1) }),
   z.strictObject({ urls: z.array(z.string().min(1)).min(1) }),
@@ -170,6 +195,14 @@ const siteSchema = z.strictObject({
    * depends on the time or on chance.
    */
   incremental: z.boolean().default(true),
+  /**
+   * Freshness rules, matched in order on the page's path; the last has no `match` and is the
+   * default. With them, a scheduled refresh renders only the pages older than their rule's
+   * maxAge, and `schedule` is how often it looks. Without them, every scheduled refresh
+   * covers every page.
+   * @oneRow
+   */
+  freshness: z.array(freshnessRule).min(1).max(100).optional(),
   /** Let the renderer reach private, loopback and link-local addresses beyond the site's origin. */
   allowPrivateNetwork: z.boolean().default(false),
   /**
@@ -356,6 +389,10 @@ export const configSchema = z.strictObject({
        * incremental refresh never keeps a page longer (a duration: 24h, 90m, 7d).
        */
       fullRenderAfter: duration.prefault('24h'),
+      /** A refresh renders first the pages crawlers asked for within this long (a duration). */
+      crawlerDemandWindow: duration.prefault('24h'),
+      /** Crawler lookups are counted in memory and written to the store this often (seconds). */
+      crawlerDemandFlushSeconds: z.number().int().min(1).max(3600).default(30),
       /** Revalidation requests (incremental refresh) at once to one origin. */
       revalidateConcurrencyPerOrigin: z.number().int().min(1).max(64).default(6),
       /** Finding the pages of a refresh (sitemaps, robots.txt, crawl). */
@@ -525,6 +562,15 @@ export const configSchema = z.strictObject({
     if (names.has(site.name)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'name'], message: `duplicate site name "${site.name}"` });
     ids.add(site.id);
     names.add(site.name);
+    site.freshness?.forEach((rule, j, rules) => {
+      const last = j === rules.length - 1;
+      if (last && rule.match !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'freshness', j, 'match'], message: 'the last rule is the default: it has no "match"' });
+      }
+      if (!last && rule.match === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['sites', i, 'freshness', j], message: 'only the last rule may leave out "match" (it is the default)' });
+      }
+    });
     site.variants.forEach((variant, j) => {
       if (!(variant in cfg.render.devices)) {
         ctx.addIssue({ code: 'custom', path: ['sites', i, 'variants', j], message: `no device "${variant}"; known: ${Object.keys(cfg.render.devices).join(', ')} (add it under render.devices)` });
@@ -540,6 +586,7 @@ export type RendercacheConfig = z.infer<typeof configSchema>;
 export type SiteConfig = RendercacheConfig['sites'][number];
 export type SiteRole = z.infer<typeof siteRole>;
 export type RenderOptionsConfig = RendercacheConfig['render'];
+export type FreshnessRule = z.output<typeof freshnessRule>;
 export type DeviceConfig = z.output<typeof deviceSchema>;
 export type ResourceType = z.infer<typeof resourceType>;
 export type ClusterRetention = RendercacheConfig['cluster']['retention'];

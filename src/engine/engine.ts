@@ -1,7 +1,7 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RendercacheConfig } from '../config/schema.js';
 import type { PageCache } from '../cache/page-cache.js';
-import type { PageDiscovery } from '../jobs/discovery/discover-pages.js';
+import type { PageSources } from '../jobs/refresh-flow.js';
 import type { RefreshService } from '../jobs/refresh-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,7 +15,8 @@ export interface EngineParts {
   store: JobStore;
   sites: SiteDirectory;
   cache: PageCache;
-  discovery: PageDiscovery;
+  /** Where a refresh's pages come from, and what plans them (due, in order). */
+  pages: PageSources;
   /** This instance's Chromium; null on an instance that only serves (role "api"). */
   renderer: RenderAndStore | null;
   logger: Logger;

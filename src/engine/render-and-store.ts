@@ -6,6 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { renderPolicyFor } from '../render/policy.js';
 import type { Renderer } from '../render/renderer.js';
 import type { RenderPolicy } from '../render/types.js';
+import { isIncremental } from '../freshness/freshness-rules.js';
 import type { IncrementalRefresh } from '../revalidate/incremental-refresh.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
@@ -49,7 +50,7 @@ export class RenderAndStore {
     }
     const key = variantKey(task.url, task.variant);
     const policy = renderPolicyFor(site.config, this.renderDefaults, task.variant);
-    if (this.incremental && task.source.jobId !== undefined && site.config.incremental) {
+    if (this.incremental && task.source.jobId !== undefined && isIncremental(site.config, task.url)) {
       const kept = await this.keepIfUnchanged(task, task.source.jobId, key, policy);
       if (kept) return kept;
     }

@@ -21,6 +21,20 @@ import { moveToFailed, moveToFinished, moveToProcessing, type JobEndOptions } fr
 import { afterPagesDone, failedPagesRequeued, restartBeforeRefresh, restartThenRetryFailedPages } from './origin-restart.js';
 import type { JobRecord, PageTarget, RequestedPage } from './types.js';
 
+/**
+ * What a refresh's pages go through before they are stored: which of them are due, and in
+ * which order they render (freshness rules, crawler demand). Implemented in src/freshness.
+ */
+export interface PagePlanner {
+  plan(site: Site, job: JobRecord, pages: PageTarget[]): Promise<PageTarget[]>;
+}
+
+/** What the discover step needs: where pages come from, and what plans them. */
+export interface PageSources {
+  discovery: PageDiscovery;
+  planner: PagePlanner;
+}
+
 /** What a step leaves to the engine: render the job's pending pages, or nothing more here. */
 export type NextStep = 'render' | 'done';
 
@@ -44,19 +58,14 @@ export interface RefreshStepDeps extends JobEndDeps {
  * take the requested ones); then processing. 'render' when pages wait to be rendered; a job
  * without pages is ended here. 'done' too when the job ended meanwhile or `signal` stopped it.
  */
-export async function beginRefresh(
-  job: JobRecord,
-  site: Site,
-  requested: RequestedPage[] | undefined,
-  deps: RefreshStepDeps & { discovery: PageDiscovery },
-): Promise<NextStep> {
+export async function beginRefresh(job: JobRecord, site: Site, requested: RequestedPage[] | undefined, deps: RefreshStepDeps & PageSources): Promise<NextStep> {
   const restartError = await restartBeforeRefresh(job, site, deps);
   if (deps.signal.aborted) return 'done';
   if (restartError) {
     await moveToFailed(job, restartError, deps.store, deps.options);
     return 'done';
   }
-  const pages = await addJobPages(job, site, requested, deps.store, deps.discovery);
+  const pages = await addJobPages(job, site, requested, deps.store, deps);
   if (!(await moveToProcessing(job.id, deps.store))) return 'done'; // cancelled meanwhile
   deps.logger.info({ pages }, 'refresh started');
   if (pages > 0) return 'render';
@@ -94,17 +103,17 @@ export async function restartOnFailure(job: JobRecord, site: Site, deps: Refresh
  * The discover step: the site's pages (or the requested ones) into the store. Idempotent:
  * a job whose pages were already added (a discovery taken over after a crash) keeps them.
  */
-async function addJobPages(job: JobRecord, site: Site, requested: RequestedPage[] | undefined, store: JobStore, discovery: PageDiscovery): Promise<number> {
+async function addJobPages(job: JobRecord, site: Site, requested: RequestedPage[] | undefined, store: JobStore, sources: PageSources): Promise<number> {
   const current = await store.getJob(job.id);
   if (current && current.pageCount > 0) return current.pageCount;
   const wanted =
     requested ??
     (
-      await discovery.discover(site).catch((err: unknown) => {
+      await sources.discovery.discover(site).catch((err: unknown) => {
         throw new DiscoveryFailedError(err);
       })
     ).map((url) => ({ url }));
-  return store.addPages(job.id, pageVariants(wanted, site.config.variants));
+  return store.addPages(job.id, await sources.planner.plan(site, job, pageVariants(wanted, site.config.variants)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { PageCache } from '../cache/page-cache.js';
+import type { CrawlerDemand } from '../freshness/crawler-demand.js';
 import type { Metrics } from '../observability/metrics.js';
 import { variantKey } from '../cache/key.js';
 import { pickVariant } from './device-variant.js';
@@ -14,7 +15,14 @@ import { writeEntry } from './write-entry.js';
  * map lookup and one write. Anything else (misses, stale pages, errors, other routes)
  * returns false and goes to the Koa app.
  */
-export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: ServingGate, mayLookUp: LookupGate, metrics: Metrics) {
+export function createHotPath(
+  lookup: PageLookup,
+  cache: PageCache,
+  isServed: ServingGate,
+  mayLookUp: LookupGate,
+  metrics: Metrics,
+  demand: Pick<CrawlerDemand, 'record'> | null = null,
+) {
   // Request URL -> page URL and site: skips URL parsing on repeated lookups.
   const resolved = new LRUCache<string, ResolvedLookup>({ max: 10_000 });
 
@@ -44,6 +52,7 @@ export function createHotPath(lookup: PageLookup, cache: PageCache, isServed: Se
     const entry = cache.peek(key);
     if (!entry || cache.stateOf(entry) !== 'hit') return false;
     metrics.countLookup('hit', key);
+    demand?.record(site.id, key);
     writeEntry(req, res, entry, 'hit', site.config.variants.length > 1);
     return true;
   };

@@ -4,6 +4,7 @@ import type { ServableEntry } from '../cache/entry.js';
 import type { CacheState, PageCache } from '../cache/page-cache.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import { ApiError, errors } from '../api/errors.js';
+import type { CrawlerDemand } from '../freshness/crawler-demand.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PRIORITY, QueueFullError, type RenderQueue, type RenderTaskResult } from '../engine/render-queue.js';
@@ -43,6 +44,8 @@ export class PageLookup {
     private readonly queue: RenderQueue,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** Counts which pages crawlers ask for (refreshes render those first). */
+    private readonly demand: Pick<CrawlerDemand, 'record'> | null = null,
   ) {}
 
   /**
@@ -72,6 +75,7 @@ export class PageLookup {
     const resolved = this.resolve(target);
     const { site } = resolved;
     const page = variantTarget(resolved.url, pickVariant(site.config.variants, resolved.device, headers));
+    this.demand?.record(site.id, page.key);
     const cached = await this.cache.get(page.key);
     if (cached) {
       const state = this.cache.stateOf(cached);

@@ -8,7 +8,7 @@ import { DiscoveryFailedError, JOB_ERRORS, jobError, PAGE_FAILURE_TITLES, pageEr
 import { moveInterruptedToFailed } from '../../src/jobs/job-states.js';
 import { beginRefresh, type RefreshStepDeps } from '../../src/jobs/refresh-flow.js';
 import { newJobRecord } from '../../src/jobs/refresh-service.js';
-import type { JobAction, JobRecord } from '../../src/jobs/types.js';
+import type { JobAction, JobRecord, PageTarget } from '../../src/jobs/types.js';
 import type { Site } from '../../src/sites/site.js';
 import { SqliteStore } from '../../src/stores/sqlite-store.js';
 import { tempDir } from '../helpers/service.js';
@@ -67,7 +67,8 @@ describe('job and page errors, defined once', () => {
     const site = { id: refresh.siteId, config: {} } as unknown as Site;
     const discovery = { discover: () => Promise.reject(new Error('sitemap 500')) } as unknown as PageDiscovery;
     const deps = { store, logger, signal: new AbortController().signal } as unknown as RefreshStepDeps;
-    const failed = await beginRefresh(refresh, site, undefined, { ...deps, discovery }).catch((err: unknown) => err);
+    const planner = { plan: (_site: Site, _job: unknown, pages: PageTarget[]) => Promise.resolve(pages) };
+    const failed = await beginRefresh(refresh, site, undefined, { ...deps, discovery, planner }).catch((err: unknown) => err);
     expect(failed).toBeInstanceOf(DiscoveryFailedError);
     expect(unexpectedJobError('refresh', failed).code).toBe('RENDERCACHE-JOB-DISCOVERY-FAILED');
   });

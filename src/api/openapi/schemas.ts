@@ -118,7 +118,22 @@ export const jobListSchema = collection(jobStatusSchema, 'JobList', false);
 
 /** GET /sites/{id}/cache. */
 export const siteCacheSchema = z
-  .object({ refreshedAt: time.nullable(), expiresAt: time, trigger: z.enum(['api', 'schedule', 'startup']).nullable() })
+  .object({
+    refreshedAt: time.nullable(),
+    expiresAt: time,
+    trigger: z.enum(['api', 'schedule', 'startup']).nullable(),
+    freshness: z
+      .array(
+        z.object({
+          match: z.string().nullable().describe('The rule\u2019s glob; null for the default rule'),
+          maxAgeSeconds: z.number().int(),
+          pages: z.number().int().describe('Cached page variants under the rule'),
+          fresh: z.number().int().describe('Of those, the ones within maxAge now'),
+        }),
+      )
+      .optional()
+      .describe('Per freshness rule (sites with `freshness` only)'),
+  })
   .meta({ id: 'SiteCache' });
 
 /** GET /healthz. */

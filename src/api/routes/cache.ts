@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { parsePathGlob } from '../../cache/purge-match.js';
+import { freshnessReport } from '../../freshness/freshness-report.js';
 import { nextScheduledRefresh } from '../../schedule/site-schedule.js';
+import { errors } from '../errors.js';
 import { validate } from '../validate.js';
 import { siteCacheSchema } from '../openapi/schemas.js';
 import type { SitesRoutesDeps } from './deps.js';
@@ -22,20 +24,24 @@ export function cacheRoutes({ route }: RouteTable, { sites, publicUrl, jitterSec
     'get',
     '/sites/:id/cache',
     'Viewer',
-    (ctx, access) => {
+    async (ctx, access) => {
       validate(plainQuery, ctx.query, 'query');
       const view = siteFor(sites, ctx, access, false);
+      const freshness = await freshnessReport(view.site, cache).catch(() => {
+        throw errors.storeUnavailable('The cache store did not answer; try again shortly.', {}, { 'retry-after': '5' });
+      });
       ctx.body = {
         refreshedAt: view.state.refreshedAt,
         expiresAt: nextScheduledRefresh(view.site, jitterSeconds).toISOString(),
         trigger: view.state.lastTrigger,
+        ...(freshness ? { freshness } : {}),
       };
     },
     {
-      summary: "The site's cache: last refresh, next scheduled one",
+      summary: "The site's cache: last refresh, next scheduled one, and per freshness rule its pages and how many are fresh",
       query: plainQuery,
       responses: { 200: { description: 'Cache information', schema: siteCacheSchema } },
-      errors: [404],
+      errors: [404, 503],
     },
   );
 

@@ -109,7 +109,7 @@ export class ClusterEngine implements Engine {
 
   /** This instance's render worker (with its own Chromium only) and control worker. */
   private startWorkers(): void {
-    const { config, store, sites, discovery, renderer, logger } = this.parts;
+    const { config, store, sites, pages: sources, renderer, logger } = this.parts;
     const workerOptions = {
       prefix: bullPrefix(config.cache.namespace),
       lockDurationMs: config.cluster.lockDurationMs,
@@ -127,7 +127,7 @@ export class ClusterEngine implements Engine {
       {
         store,
         sites,
-        discovery,
+        pages: sources,
         pageQueue,
         logger,
         scheduled: { sites, refresh: this.refresh, logger },

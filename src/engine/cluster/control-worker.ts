@@ -3,12 +3,11 @@ import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
-import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
 import { unexpectedJobError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { moveToFailed, type JobEndOptions } from '../../jobs/job-states.js';
 import { runRestartJob } from '../../jobs/origin-restart.js';
-import { beginRefresh, restartOnFailure, type RefreshStepDeps } from '../../jobs/refresh-flow.js';
+import { beginRefresh, restartOnFailure, type RefreshStepDeps, type PageSources } from '../../jobs/refresh-flow.js';
 import { isUnfinished, type JobRecord } from '../../jobs/types.js';
 import { missedLastTick } from '../../schedule/catch-up.js';
 import { runScheduledRefresh, type ScheduledRefreshDeps } from '../../schedule/scheduled-refresh.js';
@@ -26,7 +25,7 @@ import {
 export interface ControlWorkerDeps {
   store: JobStore;
   sites: SiteDirectory;
-  discovery: PageDiscovery;
+  pages: PageSources;
   pageQueue: PageJobQueue;
   scheduled: ScheduledRefreshDeps;
   endOptions: JobEndOptions;
@@ -117,13 +116,13 @@ export class ControlWorker {
 
   /** The refresh flow's first step (jobs/refresh-flow), then its pages onto the render queue. */
   private async discover(data: DiscoverJobData): Promise<void> {
-    const { store, sites, discovery } = this.deps;
+    const { store, sites, pages } = this.deps;
     const job = await store.getJob(data.jobId);
     const site = sites.registry.byId(data.siteId);
     if (!job || !site || !isUnfinished(job.progress)) return;
     const deps = this.stepDeps(job);
     try {
-      const next = await beginRefresh(job, site, data.pages, { ...deps, discovery });
+      const next = await beginRefresh(job, site, data.pages, { ...deps, ...pages });
       if (next === 'render') await this.deps.pageQueue.enqueuePending(job);
       else if (this.stopping.signal.aborted) throw new StoppingError();
     } catch (err) {

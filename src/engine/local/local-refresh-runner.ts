@@ -1,13 +1,12 @@
 import type { Logger } from '../../observability/logger.js';
 import type { Site } from '../../sites/site.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
-import type { PageDiscovery } from '../../jobs/discovery/discover-pages.js';
 import { unexpectedJobError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
 import { moveToFailed, releaseJob, type JobEndOptions } from '../../jobs/job-states.js';
 import { runRestartJob } from '../../jobs/origin-restart.js';
 import type { RefreshRequest, RefreshRunner } from '../../jobs/refresh-runner.js';
-import { beginRefresh, finishRendering, restartOnFailure, type NextStep, type RefreshStepDeps } from '../../jobs/refresh-flow.js';
+import { beginRefresh, finishRendering, restartOnFailure, type NextStep, type RefreshStepDeps, type PageSources } from '../../jobs/refresh-flow.js';
 import type { JobRecord } from '../../jobs/types.js';
 import type { RenderQueue } from '../render-queue.js';
 import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
@@ -19,7 +18,7 @@ export class LocalRefreshRunner implements RefreshRunner {
   constructor(
     private readonly store: JobStore,
     private readonly sites: SiteDirectory,
-    private readonly discovery: PageDiscovery,
+    private readonly pages: PageSources,
     private readonly queue: RenderQueue,
     private readonly options: RefreshRunOptions & JobEndOptions,
     private readonly logger: Logger,
@@ -54,7 +53,7 @@ export class LocalRefreshRunner implements RefreshRunner {
     const log = this.logger.child({ jobId: job.id, siteId: site.id, trigger: job.trigger });
     const deps: RefreshStepDeps = { store: this.store, sites: this.sites, options: this.options, logger: log, signal };
     return this.settle(job, signal, log, async () => {
-      let next: NextStep = await beginRefresh(job, site, request.pages, { ...deps, discovery: this.discovery });
+      let next: NextStep = await beginRefresh(job, site, request.pages, { ...deps, ...this.pages });
       while (next === 'render') {
         await renderJobPages(job, this.store, this.queue, this.options, signal, log);
         if (signal.aborted) return;
