@@ -1,25 +1,42 @@
 #!/usr/bin/env node
 // rendercache benchmark. Run through `npm run bench` (which builds dist/ first), or
 //
-//   node bench/run.mjs [--pages 200] [--concurrency 8] [--render-concurrency R] [--cold-only]
+//   node bench/run.mjs [--pages 200] [--heavy-pages 100] [--kinds light,heavy] [--concurrency 8]
+//                      [--render-concurrency R] [--no-bare] [--bare-block cdp|intercept] [--cold-only]
 //
 // (--render-concurrency sets the service's render.concurrency, default its own default;
-// --cold-only skips section 2.)
+// --no-bare skips the bare loop; --bare-block intercept makes the loop block through
+// puppeteer's request interception instead of CDP Fetch patterns; --cold-only skips
+// section 2.)
 // Sections, in this order:
-//   1. Cold render: every page of bench/fixture-site.mjs through GET /render?url=, with
-//      --concurrency keep-alive client connections; pages/s, latency, correctness, the
-//      image/font requests that reached the fixture, and the peak RSS/PSS of the
-//      service's whole process tree (Chromium included), sampled every 200 ms from /proc,
-//      with the PSS per process kind (node, browser, renderer, zygote, gpu, utility:...)
-//      at the peak, and the peak PSS the tree would have alone on the machine.
+//   1. Cold render, for each page kind of bench/fixture-site.mjs (light: /page/<i>, one
+//      fetch; heavy: /heavy/<i>, 5 stylesheets, 10 scripts and 15 fetch/XHR calls; both
+//      reference an image and a font):
+//      a. rendercache: every page through GET /render?url=, with --concurrency keep-alive
+//         client connections; pages/s, CPU time per page of the service's whole tree
+//         (node and Chromium, reaped children included, from /proc/<pid>/stat, per process
+//         kind too), latency, correctness, the image/font requests that reached the
+//         fixture, and the peak RSS/PSS of the tree, sampled every 200 ms from /proc, with
+//         the PSS per process kind (node, browser, renderer, zygote, gpu, utility:...) at
+//         the peak, and the peak PSS the tree would have alone on the machine.
+//      b. the bare puppeteer loop (bench/bare-loop.mjs, a child process: the project's
+//         puppeteer, the same Chromium binary, --concurrency reused tabs, images, media
+//         and fonts blocked through CDP, a 50 ms network-idle window, page.content()) over
+//         the very same page list, after rendercache's pass (never at the same time); the
+//         same figures, its CPU time measured the same way over its own tree.
+//      c. the ratios: rendercache's pages/s as % of the loop's (target >= 90 %) and its
+//         CPU per page as a multiple of the loop's (target <= 1.15x), and the CPU per page
+//         of each process kind side by side. A summary table of every kind follows.
 //   2. Cache hits under load: wrk against one cached page on rendercache, then against a
 //      bare node:http server (a child process) that answers the same bytes from memory;
 //      each gets an unmeasured 2 s wrk first. Skipped (with how to install it) without wrk.
-//   3. Scale: bench/scale.mjs, run after this script by `npm run bench` (one refresh by a
-//      cluster of 1, 2 and 3 worker processes over Redis).
-// Prints human-readable figures, then one JSON line; also writes that JSON to
-// bench/results/. Only 127.0.0.1 is used. Every child process is stopped by its pid at
-// the end (also on error or Ctrl-C), and the whole run is bounded by RUN_DEADLINE_MS.
+//   3. Scale and memory growth: bench/scale.mjs and bench/memory-growth.mjs, run after this
+//      script by `npm run bench`.
+// Prints human-readable figures, then one JSON line (cold: the light kind, heavy: the
+// heavy kind, bare and vsBare: the loop's figures and the ratios per kind); also writes
+// that JSON to bench/results/. Only 127.0.0.1 is used. Every child process is stopped by
+// its pid at the end (also on error or Ctrl-C), and the whole run is bounded by
+// RUN_DEADLINE_MS.
 //
 // Internal mode: `node bench/run.mjs --bare-server FILE` is the bare server of section 2.
 
@@ -34,15 +51,16 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { PAGE_KINDS, isRendered, startFixture } from './fixture-site.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
-const RUN_DEADLINE_MS = 10 * 60_000;
+const RUN_DEADLINE_MS = 15 * 60_000;
 const SAMPLE_EVERY_MS = 200;
 const ALONE_EVERY_SAMPLES = 5;
 const WRK_ARGS = ['-t2', '-c64', '-d10s', '--latency'];
 const WRK_WARMUP_ARGS = ['-t2', '-c64', '-d2s']; // not measured
-const TARGETS = { coldPagesPerSec: 12, peakPssMb: 500, hitRatioPct: 80, hitP99Ms: 10 };
+const TARGETS = { coldPagesPerSec: 12, peakPssMb: 500, hitRatioPct: 80, hitP99Ms: 10, throughputPctOfBare: 90, cpuRatioToBare: 1.15 };
 
 // Entry point: at the end of this file (classes and helpers below must be initialised first).
 
@@ -77,18 +95,32 @@ async function runBenchmark() {
       pages: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '8' },
       'render-concurrency': { type: 'string' },
+      'heavy-pages': { type: 'string', default: '100' },
+      kinds: { type: 'string', default: PAGE_KINDS.join(',') },
+      'no-bare': { type: 'boolean', default: false },
+      'bare-block': { type: 'string', default: 'cdp' },
       'cold-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (flags.help) {
     console.log(
-      'usage: node bench/run.mjs [--pages N (200)] [--concurrency C client connections (8)] [--render-concurrency R (the service default)] [--cold-only (skip the cache-hit section)]',
+      'usage: node bench/run.mjs [--pages N light pages (200)] [--heavy-pages N (100)] [--kinds light,heavy] [--concurrency C client connections and bare-loop tabs (8)] [--render-concurrency R (the service default)] [--no-bare (skip the bare loop)] [--bare-block cdp|intercept (how the loop blocks images, media and fonts)] [--cold-only (skip the cache-hit section)]',
     );
     return;
   }
   const pages = positiveInt(flags.pages, '--pages');
   const clients = positiveInt(flags.concurrency, '--concurrency');
+  if (!['cdp', 'intercept'].includes(flags['bare-block'])) {
+    console.error(`--bare-block takes cdp or intercept, got "${flags['bare-block']}"`);
+    process.exit(2);
+  }
+  const heavyPages = positiveInt(flags['heavy-pages'], '--heavy-pages');
+  const kinds = [...new Set(flags.kinds.split(',').map((k) => k.trim()))];
+  if (!kinds.length || kinds.some((k) => !PAGE_KINDS.includes(k))) {
+    console.error(`--kinds takes ${PAGE_KINDS.join(', ')} (comma-separated), got "${flags.kinds}"`);
+    process.exit(2);
+  }
   const renderConcurrency = flags['render-concurrency'] === undefined ? undefined : positiveInt(flags['render-concurrency'], '--render-concurrency');
 
   const cleanup = new Cleanup();
@@ -106,7 +138,17 @@ async function runBenchmark() {
   let exitCode = 0;
   let result = null;
   try {
-    result = await benchmark({ pages, clients, renderConcurrency, coldOnly: flags['cold-only'], cleanup });
+    result = await benchmark({
+      pages,
+      heavyPages,
+      kinds,
+      withBare: !flags['no-bare'],
+      bareBlock: flags['bare-block'],
+      clients,
+      renderConcurrency,
+      coldOnly: flags['cold-only'],
+      cleanup,
+    });
   } catch (err) {
     if (cleanup.done) console.error('bench: aborted');
     else console.error(`\nbench failed: ${err?.stack ?? err}`);
@@ -128,7 +170,7 @@ async function runBenchmark() {
   process.exit(exitCode);
 }
 
-async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup }) {
+async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, clients, renderConcurrency, coldOnly, cleanup }) {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const startedAt = new Date().toISOString();
   const distMain = path.join(REPO, 'dist/cli/main.js');
@@ -137,8 +179,7 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'rendercache-bench-'));
   cleanup.add(() => fsp.rm(tmp, { recursive: true, force: true }));
 
-  const { startFixture } = await import('./fixture-site.mjs');
-  const fixture = await startFixture({ port: 0, pages });
+  const fixture = await startFixture({ port: 0, pages: Math.max(pages, heavyPages) });
   cleanup.add(() => fixture.close());
 
   // The service logs at "warn", where its "rendercache listening" line (level info) is
@@ -169,7 +210,9 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
   console.log(
     `machine CPU busy in the second before the start: ${fmt(busyBefore, 0)} % (load average ${loadBefore})${busyBefore > 15 ? '   NOTE: something else is running; figures may be low' : ''}`,
   );
-  console.log(`fixture ${fixture.url} (${pages} pages)   config ${configFile}`);
+  console.log(
+    `fixture ${fixture.url} (${kinds.map((k) => `${k === 'heavy' ? heavyPages : pages} ${k} pages`).join(', ')})   config ${configFile}${withBare ? '' : '   (no bare loop)'}`,
+  );
 
   const svc = spawn(process.execPath, [distMain, 'serve', '--config', configFile], {
     cwd: REPO,
@@ -199,110 +242,31 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
     if (r.status !== 200) throw new Error(`warm-up render answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
   }
 
-  // ---- 1. Cold render ----
-  const pageUrls = Array.from({ length: pages }, (_, i) => `${fixture.url}/page/${i}?run=${runId}`);
-  const before = fixture.stats();
-  sampler.phase('cold');
-  const cpuBefore = treeCpuMsSync(svc.pid, marker);
-  const results = new Array(pages);
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(clients, pages) }, async () => {
-      while (next < pages) {
-        cleanup.check();
-        const i = next++;
-        try {
-          const r = await get(lookupUrl(pageUrls[i]), { agent, timeoutMs: 60_000 });
-          results[i] = {
-            ms: r.ms,
-            status: r.status,
-            cache: r.headers['x-rendercache-cache'] ?? '-',
-            correct: r.status === 200 && hasExactMarker(r.body.toString('utf8'), i),
-          };
-        } catch (err) {
-          results[i] = { ms: NaN, status: 0, cache: 'error', correct: false, error: String(err?.message ?? err) };
-        }
-      }
-    }),
-  );
-  const wallS = (performance.now() - t0) / 1000;
-  const cpuMsPerPage = (treeCpuMsSync(svc.pid, marker) - cpuBefore) / pages;
-  await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
-  await sampler.stop(); // not during wrk: reading /proc would steal CPU from both servers
-  const after = fixture.stats();
-  const fixtureDelta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
-
-  const lat = results
-    .map((r) => r.ms)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  const byCache = {};
-  for (const r of results) byCache[r.cache] = (byCache[r.cache] ?? 0) + 1;
-  const errors = results.filter((r) => r.error);
-  const badStatus = results.filter((r) => !r.error && r.status !== 200);
-  const cold = {
-    pages,
-    clients,
-    wallSeconds: round(wallS, 2),
-    pagesPerSec: round(pages / wallS, 2),
-    cpuMsPerPage: round(cpuMsPerPage, 1),
-    p50Ms: round(pct(lat, 0.5)),
-    p95Ms: round(pct(lat, 0.95)),
-    maxMs: round(lat.at(-1)),
-    correct: results.filter((r) => r.correct).length,
-    cacheHeader: byCache,
-    errors: errors.length,
-    non200: badStatus.length,
-    fixtureRequests: fixtureDelta,
-  };
-  const memCold = sampler.peak('cold');
-  const memAll = sampler.peak();
-
-  console.log(`\n== Cold render: ${pages} pages, ${clients} client connections (keep-alive) ==`);
-  console.log(
-    `  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}`,
-  );
-  console.log(`  CPU per page    ${fmt(cold.cpuMsPerPage, 1)} ms   (user + system time of the whole tree, node and Chromium, over the cold phase / pages)`);
-  console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
-  console.log(`  correct pages   ${cold.correct}/${pages}   (exactly one <div id="rendered" data-page="i"> of the right page)`);
-  console.log(
-    `  cache header    ${Object.entries(byCache)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-  );
-  if (errors.length || badStatus.length) {
-    console.log(
-      `  failures        ${errors.length} errors, ${badStatus.length} non-200 ${[...errors, ...badStatus]
-        .slice(0, 3)
-        .map((r) => r.error ?? r.status)
-        .join('; ')}`,
-    );
+  // ---- 1. Cold render, each kind: rendercache, then the bare loop (never at the same time) ----
+  const byKind = {};
+  for (const kind of kinds) {
+    cleanup.check();
+    const n = kind === 'heavy' ? heavyPages : pages;
+    const urls = Array.from({ length: n }, (_, i) => `${fixture.pageUrl(kind, i)}?run=${runId}`);
+    const rc = await coldPass({ kind, urls, fixture, sampler, marker, svcPid: svc.pid, lookupUrl, agent, clients, cleanup });
+    const bare = withBare ? await barePass({ kind, urls, fixture, tabs: clients, block: bareBlock, tmp, runId, cleanup }) : null;
+    const vs = bare ? compareWithBare(kind, rc, bare) : null;
+    byKind[kind] = { urls, rc, bare, vs };
   }
-  console.log(
-    `  reached fixture img ${fixtureDelta.img}, font ${fixtureDelta.font}   ${verdict(fixtureDelta.img === 0 && fixtureDelta.font === 0, 'should be 0')}   (page ${fixtureDelta.page}, api ${fixtureDelta.api}, other ${fixtureDelta.other})`,
-  );
-  console.log(
-    `  peak memory     PSS ${fmt(memCold.pssMb)} MB   RSS ${fmt(memCold.rssMb)} MB   (${memCold.processes} processes, ${memCold.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(memCold.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`,
-  );
-  console.log(
-    `                  as if alone  ${fmt(memCold.pssAloneMb)} MB   (file and shared pages counted once within the tree; other processes mapping the same files lower the plain PSS)`,
-  );
-  console.log(
-    `                  at the peak: ${Object.entries(memCold.pssAtPeakByKind)
-      .map(([kind, k]) => `${kind} ${fmt(k.pssMb)}${k.processes > 1 ? ` (${k.processes})` : ''}`)
-      .join(', ')} MB`,
-  );
+  await sampler.stop(); // not during wrk: reading /proc would steal CPU from both servers
+  const memAll = sampler.peak();
   const cost = sampler.cost();
-  console.log(`                  (start-up + warm-up + cold render: PSS ${fmt(memAll.pssMb)} MB, RSS ${fmt(memAll.rssMb)} MB)`);
-  console.log(`                  (sampler: ${fmt(cost.meanSampleMs, 1)} ms per sample, ${fmt(cost.cpuPctOfOneCore, 1)} % of one core, in a worker thread)`);
+  console.log(`\n(rendercache, start-up + warm-up + cold render: peak PSS ${fmt(memAll.pssMb)} MB, RSS ${fmt(memAll.rssMb)} MB)`);
+  console.log(`(memory sampler: ${fmt(cost.meanSampleMs, 1)} ms per sample, ${fmt(cost.cpuPctOfOneCore, 1)} % of one core, in a worker thread of the bench)`);
+  const rcChromium = chromiumExe(svc.pid, marker);
+  if (withBare) printSummary(kinds, byKind, rcChromium, renderConcurrency);
 
   // ---- 2. Cache hits under load ----
   console.log(`\n== Cache hits under load: wrk ${WRK_ARGS.join(' ')} (after an unmeasured wrk ${WRK_WARMUP_ARGS.join(' ')} each) ==`);
   cleanup.check();
   const hits = coldOnly
     ? (console.log('  skipped (--cold-only)'), { skipped: '--cold-only' })
-    : await cacheHits({ pageUrl: pageUrls[0], lookup: lookupUrl(pageUrls[0]), tmp, cleanup, agent });
+    : await cacheHits({ pageUrl: byKind[kinds[0]].urls[0], lookup: lookupUrl(byKind[kinds[0]].urls[0]), tmp, cleanup, agent });
 
   // ---- 3. Scale ----
   const loadAfter = round(os.loadavg()[0], 2);
@@ -326,18 +290,374 @@ async function benchmark({ pages, clients, renderConcurrency, coldOnly, cleanup 
       loadAvg1Start: loadBefore,
       loadAvg1End: loadAfter,
     },
-    cold: { ...cold, peakMemory: memCold },
-    peakMemoryWholeRun: sampler.peak(),
+    // cold: the light kind (as before the heavy kind existed); heavy: the same for the heavy kind.
+    cold: byKind.light?.rc ?? null,
+    heavy: byKind.heavy?.rc ?? null,
+    bare: Object.fromEntries(kinds.map((k) => [k, byKind[k].bare])),
+    vsBare: Object.fromEntries(kinds.map((k) => [k, byKind[k].vs])),
+    chromium: { rendercache: rcChromium, bare: kinds.map((k) => byKind[k].bare?.chromium.exe).find(Boolean) ?? null },
+    peakMemoryWholeRun: memAll,
     samplerCost: cost,
     hits,
     targets: {
-      coldPagesPerSec: { target: TARGETS.coldPagesPerSec, value: cold.pagesPerSec, met: cold.pagesPerSec >= TARGETS.coldPagesPerSec },
-      peakPssMb: { target: TARGETS.peakPssMb, value: memCold.pssMb, met: memCold.pssMb <= TARGETS.peakPssMb },
+      ...(byKind.light
+        ? {
+            coldPagesPerSec: {
+              target: TARGETS.coldPagesPerSec,
+              value: byKind.light.rc.pagesPerSec,
+              met: byKind.light.rc.pagesPerSec >= TARGETS.coldPagesPerSec,
+            },
+          }
+        : {}),
+      ...Object.fromEntries(
+        kinds.map((k) => [
+          `${k}PeakPssMb`,
+          { target: TARGETS.peakPssMb, value: byKind[k].rc.peakMemory.pssMb, met: byKind[k].rc.peakMemory.pssMb <= TARGETS.peakPssMb },
+        ]),
+      ),
+      ...Object.fromEntries(
+        kinds.flatMap((k) => {
+          const vs = byKind[k].vs;
+          if (!vs) return [];
+          return [
+            [`${k}ThroughputPctOfBare`, { target: TARGETS.throughputPctOfBare, value: vs.throughputPct, met: vs.throughputMet }],
+            [`${k}CpuRatioToBare`, { target: TARGETS.cpuRatioToBare, value: vs.cpuRatio, met: vs.cpuMet }],
+          ];
+        }),
+      ),
       hitRatioPct: { target: TARGETS.hitRatioPct, value: hits.ratioPct ?? null, met: hits.ratioPct != null ? hits.ratioPct >= TARGETS.hitRatioPct : null },
       hitP99Ms: { target: TARGETS.hitP99Ms, value: hits.rendercache?.p99Ms ?? null, met: hits.rendercache ? hits.rendercache.p99Ms <= TARGETS.hitP99Ms : null },
     },
     serviceLog: svcLog,
   };
+}
+
+const phaseName = (kind) => (kind === 'light' ? 'cold' : `cold-${kind}`);
+
+/** rendercache's cold pass over one kind's pages: prints its figures and returns them. */
+async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUrl, agent, clients, cleanup }) {
+  const pages = urls.length;
+  const before = fixture.stats();
+  sampler.phase(phaseName(kind));
+  const cpuBefore = treeCpuSync(svcPid, marker);
+  const results = new Array(pages);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(clients, pages) }, async () => {
+      while (next < pages) {
+        cleanup.check();
+        const i = next++;
+        try {
+          const r = await get(lookupUrl(urls[i]), { agent, timeoutMs: 60_000 });
+          results[i] = {
+            ms: r.ms,
+            status: r.status,
+            cache: r.headers['x-rendercache-cache'] ?? '-',
+            correct: r.status === 200 && isRendered(kind, r.body.toString('utf8'), i),
+          };
+        } catch (err) {
+          results[i] = { ms: NaN, status: 0, cache: 'error', correct: false, error: String(err?.message ?? err) };
+        }
+      }
+    }),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = cpuDelta(cpuBefore, treeCpuSync(svcPid, marker), pages);
+  await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
+  sampler.phase(null); // paused while the bare loop runs
+  const peakMemory = await sampler.peek(phaseName(kind));
+  const fixtureDelta = statsDelta(before, fixture.stats());
+
+  const lat = results
+    .map((r) => r.ms)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const byCache = {};
+  for (const r of results) byCache[r.cache] = (byCache[r.cache] ?? 0) + 1;
+  const errors = results.filter((r) => r.error);
+  const badStatus = results.filter((r) => !r.error && r.status !== 200);
+  const cold = {
+    kind,
+    pages,
+    clients,
+    wallSeconds: round(wallS, 2),
+    pagesPerSec: round(pages / wallS, 2),
+    cpuMsPerPage: round(cpu.msPerPage, 1),
+    cpuMsPerPageByProcess: cpu.byKindMsPerPage,
+    p50Ms: round(pct(lat, 0.5)),
+    p95Ms: round(pct(lat, 0.95)),
+    maxMs: round(lat.at(-1)),
+    correct: results.filter((r) => r.correct).length,
+    cacheHeader: byCache,
+    errors: errors.length,
+    non200: badStatus.length,
+    fixtureRequests: fixtureDelta,
+    peakMemory,
+  };
+
+  console.log(`\n== Cold render, ${kind} pages (${KIND_TEXT[kind]}): ${pages} pages, ${clients} client connections (keep-alive) ==`);
+  console.log(
+    `  throughput      ${fmt(cold.pagesPerSec, 2)} pages/s in ${fmt(cold.wallSeconds, 1)} s${kind === 'light' ? `   ${verdict(cold.pagesPerSec >= TARGETS.coldPagesPerSec, `target >= ${TARGETS.coldPagesPerSec} pages/s`)}` : ''}`,
+  );
+  console.log(
+    `  CPU per page    ${fmt(cold.cpuMsPerPage, 1)} ms   (user + system time of the whole tree, node and Chromium, reaped children included, over the pass / pages)`,
+  );
+  console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
+  console.log(`  correct pages   ${cold.correct}/${pages}   (${CHECK_TEXT[kind]})`);
+  console.log(
+    `  cache header    ${Object.entries(byCache)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  if (errors.length || badStatus.length) {
+    console.log(
+      `  failures        ${errors.length} errors, ${badStatus.length} non-200 ${[...errors, ...badStatus]
+        .slice(0, 3)
+        .map((r) => r.error ?? r.status)
+        .join('; ')}`,
+    );
+  }
+  printFixtureRequests(fixtureDelta);
+  printMemory(peakMemory);
+  return cold;
+}
+
+function printFixtureRequests(d) {
+  const others = Object.entries(d)
+    .filter(([k, v]) => !['img', 'font', 'total'].includes(k) && v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(`  reached fixture img ${d.img}, font ${d.font}   ${verdict(d.img === 0 && d.font === 0, 'should be 0')}   (${others})`);
+}
+
+function printMemory(m) {
+  console.log(
+    `  peak memory     PSS ${fmt(m.pssMb)} MB   RSS ${fmt(m.rssMb)} MB   (${m.processes} processes, ${m.samples} samples @ ${SAMPLE_EVERY_MS} ms)   ${verdict(m.pssMb <= TARGETS.peakPssMb, `target PSS <= ${TARGETS.peakPssMb} MB`)}`,
+  );
+  console.log(
+    `                  as if alone  ${fmt(m.pssAloneMb)} MB   (file and shared pages counted once within the tree; other processes mapping the same files lower the plain PSS)`,
+  );
+  console.log(
+    `                  at the peak: ${Object.entries(m.pssAtPeakByKind)
+      .map(([kind, k]) => `${kind} ${fmt(k.pssMb)}${k.processes > 1 ? ` (${k.processes})` : ''}`)
+      .join(', ')} MB`,
+  );
+}
+
+/**
+ * The bare puppeteer loop (bench/bare-loop.mjs) over the same pages, in a child process
+ * of its own: its start-up and warm-up first, then the measured pass between a "go" and
+ * its "done", with the CPU time of its tree read at both ends and its memory sampled.
+ */
+async function barePass({ kind, urls, fixture, tabs, block, tmp, runId, cleanup }) {
+  cleanup.check();
+  const file = path.join(tmp, `bare-${kind}.json`);
+  const warmup = ['a', 'b'].map((tag, k) => `${fixture.pageUrl(kind, Math.min(k, urls.length - 1))}?run=${runId}-bare-warmup-${tag}`);
+  await fsp.writeFile(file, JSON.stringify({ kind, urls, warmup }));
+  const bareRun = `${runId}-${kind}`;
+  const marker = `RENDERCACHE_BENCH_BARE=${bareRun}`;
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, 'bare-loop.mjs'), '--urls-file', file, '--tabs', String(tabs), '--block', block, '--wait-go'], {
+    cwd: REPO,
+    env: { ...process.env, RENDERCACHE_BENCH_BARE: bareRun },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  cleanup.addProcess(`bare loop (${kind})`, child);
+  const messages = jsonMessages(child, 'bare loop');
+  const sampler = new TreeSampler(child.pid, marker);
+  cleanup.addTree(sampler);
+
+  const ready = await messages.next('ready', 120_000);
+  const exe = exeOf(ready.browserPid);
+  sampler.start('bare');
+  const before = fixture.stats();
+  const cpuBefore = treeCpuSync(child.pid, marker);
+  const t0 = performance.now();
+  child.stdin.write('go\n');
+  const done = await messages.next('done', 15 * 60_000);
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = cpuDelta(cpuBefore, treeCpuSync(child.pid, marker), urls.length);
+  await sleep(SAMPLE_EVERY_MS + 50);
+  await sampler.stop();
+  const fixtureDelta = statsDelta(before, fixture.stats());
+  child.stdin.end(); // it closes Chromium and exits
+  await Promise.race([new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve))), sleep(20_000)]);
+  await cleanup.stopProcess(child); // whatever is left of its tree
+
+  const lat = done.ms.filter(Number.isFinite).sort((a, b) => a - b);
+  const peakMemory = sampler.peak('bare');
+  const bare = {
+    kind,
+    pages: urls.length,
+    tabs: ready.tabs,
+    block: ready.block,
+    chromium: { exe, version: ready.version },
+    wallSeconds: round(wallS, 2),
+    pagesPerSec: round(urls.length / wallS, 2),
+    cpuMsPerPage: round(cpu.msPerPage, 1),
+    cpuMsPerPageByProcess: cpu.byKindMsPerPage,
+    p50Ms: round(pct(lat, 0.5)),
+    p95Ms: round(pct(lat, 0.95)),
+    maxMs: round(lat.at(-1)),
+    correct: done.correct,
+    timedOut: done.timedOut,
+    errors: done.errors.length,
+    fixtureRequests: fixtureDelta,
+    peakMemory,
+  };
+  console.log(`\n== Bare puppeteer loop, ${kind} pages: ${urls.length} pages, ${bare.tabs} reused tabs ==`);
+  const how = ready.block === 'cdp' ? 'failed through CDP Fetch (only they pause)' : "aborted through puppeteer's request interception (every request pauses)";
+  console.log(
+    `  (${exe ?? ready.executablePath}, ${ready.version}; images, media and fonts ${how}; ready after 50 ms without a request in flight; page.content())`,
+  );
+  console.log(`  throughput      ${fmt(bare.pagesPerSec, 2)} pages/s in ${fmt(bare.wallSeconds, 1)} s`);
+  console.log(`  CPU per page    ${fmt(bare.cpuMsPerPage, 1)} ms   (the same measure: the loop's node process and its Chromium)`);
+  console.log(`  latency         p50 ${bare.p50Ms} ms   p95 ${bare.p95Ms} ms   max ${bare.maxMs} ms`);
+  console.log(
+    `  correct pages   ${bare.correct}/${bare.pages}${bare.timedOut ? `   ${bare.timedOut} reached the deadline` : ''}${bare.errors ? `   ${bare.errors} errors: ${done.errors.slice(0, 2).join('; ')}` : ''}`,
+  );
+  printFixtureRequests(fixtureDelta);
+  console.log(`  peak memory     PSS ${fmt(peakMemory.pssMb)} MB   RSS ${fmt(peakMemory.rssMb)} MB   (${peakMemory.processes} processes)`);
+  return bare;
+}
+
+/** rendercache against the bare loop for one kind: printed, and returned for the JSON. */
+function compareWithBare(kind, rc, bare) {
+  const throughputPct = round((rc.pagesPerSec / bare.pagesPerSec) * 100, 1);
+  const cpuRatio = round(rc.cpuMsPerPage / bare.cpuMsPerPage, 2);
+  const vs = {
+    throughputPct,
+    throughputMet: throughputPct >= TARGETS.throughputPctOfBare,
+    cpuRatio,
+    cpuMet: cpuRatio <= TARGETS.cpuRatioToBare,
+    cpuMsPerPageExtra: round(rc.cpuMsPerPage - bare.cpuMsPerPage, 1),
+  };
+  console.log(`\n== rendercache against the bare loop, ${kind} pages (same run, one after the other) ==`);
+  console.log(
+    `  throughput      ${fmt(rc.pagesPerSec, 2)} / ${fmt(bare.pagesPerSec, 2)} pages/s = ${fmt(throughputPct, 1)} % of the bare loop   ${verdict(vs.throughputMet, `target >= ${TARGETS.throughputPctOfBare} %`)}`,
+  );
+  console.log(
+    `  CPU per page    ${fmt(rc.cpuMsPerPage, 1)} / ${fmt(bare.cpuMsPerPage, 1)} ms = ${fmt(cpuRatio, 2)}× the bare loop   ${verdict(vs.cpuMet, `target <= ${TARGETS.cpuRatioToBare}×`)}`,
+  );
+  console.log(`  CPU per page by process kind (ms; "reaped" = children that ended, counted in their parent):`);
+  const kinds = [...new Set([...Object.keys(rc.cpuMsPerPageByProcess), ...Object.keys(bare.cpuMsPerPageByProcess)])]
+    .map((k) => [k, rc.cpuMsPerPageByProcess[k] ?? 0, bare.cpuMsPerPageByProcess[k] ?? 0])
+    .filter(([, a, b]) => Math.abs(a) >= 0.05 || Math.abs(b) >= 0.05)
+    .sort((x, y) => Math.max(y[1], y[2]) - Math.max(x[1], x[2]));
+  console.log(`    ${'process'.padEnd(34)}${'rendercache'.padStart(12)}${'bare'.padStart(9)}${'diff'.padStart(9)}`);
+  for (const [k, a, b] of kinds) console.log(`    ${k.padEnd(34)}${fmt(a, 1).padStart(12)}${fmt(b, 1).padStart(9)}${fmt(a - b, 1).padStart(9)}`);
+  return vs;
+}
+
+function printSummary(kinds, byKind, rcChromium, renderConcurrency) {
+  const config = renderConcurrency ? `render.concurrency ${renderConcurrency}` : 'default config';
+  console.log(`\n== Summary: rendercache (${config}) against the bare puppeteer loop, same run (${rcChromium ?? 'Chromium'}) ==`);
+  const cols = ['kind', 'pages', 'rc pages/s', 'bare pages/s', '% of bare', 'rc CPU ms/p', 'bare CPU ms/p', '× bare', 'rc PSS MB', 'correct rc/bare'];
+  const w = [7, 7, 12, 13, 11, 13, 14, 8, 11, 16];
+  console.log(`  ${cols.map((c, k) => c.padStart(w[k])).join('')}`);
+  for (const kind of kinds) {
+    const { rc, bare, vs } = byKind[kind];
+    if (!bare) continue;
+    const row = [
+      kind,
+      String(rc.pages),
+      fmt(rc.pagesPerSec, 2),
+      fmt(bare.pagesPerSec, 2),
+      `${fmt(vs.throughputPct, 1)} ${vs.throughputMet ? 'ok' : '--'}`,
+      fmt(rc.cpuMsPerPage, 1),
+      fmt(bare.cpuMsPerPage, 1),
+      `${fmt(vs.cpuRatio, 2)} ${vs.cpuMet ? 'ok' : '--'}`,
+      fmt(rc.peakMemory.pssMb),
+      `${rc.correct}/${bare.correct}`,
+    ];
+    console.log(`  ${row.map((c, k) => c.padStart(w[k])).join('')}`);
+  }
+  console.log(
+    `  targets: >= ${TARGETS.throughputPctOfBare} % of the bare loop's pages/s, <= ${TARGETS.cpuRatioToBare}× its CPU per page, PSS <= ${TARGETS.peakPssMb} MB; ok = met`,
+  );
+}
+
+const KIND_TEXT = {
+  light: 'one fetch, an image and a font',
+  heavy: '5 stylesheets, 10 scripts, 15 fetch/XHR calls, an image and a font',
+};
+const CHECK_TEXT = {
+  light: 'exactly one <div id="rendered" data-page="i"> of the right page',
+  heavy: 'exactly one <div id="rendered" data-page="i"> of the right page, with 10 scripts run, 5 stylesheets and 15 calls answered',
+};
+
+function statsDelta(before, after) {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
+}
+
+/** JSON lines a child writes on stdout, awaited by their "type". */
+function jsonMessages(child, name) {
+  const queue = [];
+  const waiters = [];
+  let stderr = '';
+  let buf = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const w = waiters.findIndex((x) => x.type === msg.type);
+      if (w >= 0) waiters.splice(w, 1)[0].resolve(msg);
+      else queue.push(msg);
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  child.once('exit', (code, signal) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${name} exited (${code ?? signal}) before "${w.type}": ${stderr.trim().slice(-1500)}`));
+  });
+  return {
+    next(type, timeoutMs) {
+      const k = queue.findIndex((m) => m.type === type);
+      if (k >= 0) return Promise.resolve(queue.splice(k, 1)[0]);
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.reject(new Error(`${name} has exited: ${stderr.trim().slice(-1500)}`));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name}: no "${type}" within ${timeoutMs / 1000} s`)), timeoutMs);
+        waiters.push({
+          type,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        });
+      });
+    },
+  };
+}
+
+/** The executable of a process (its /proc exe link), or null. */
+function exeOf(pid) {
+  try {
+    return pid ? fs.readlinkSync(`/proc/${pid}/exe`) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The executable of the Chromium browser process in the tree of root. */
+function chromiumExe(root, marker) {
+  const core = new TreeCore(root, marker);
+  for (const pid of core.refresh()) if (pid !== root && processKindSync(pid) === 'browser') return exeOf(pid);
+  return null;
 }
 
 async function cacheHits({ pageUrl, lookup, tmp, cleanup, agent }) {
@@ -647,23 +967,45 @@ function hasMarkerSync(pid, marker) {
 }
 
 /**
- * User + system CPU time (ms) of the service's tree: the root, its descendants and the
- * processes carrying `marker`, plus the time of their children already reaped (Chromium's
- * zygote reaps the renderers it replaces).
+ * User + system CPU time (ms) of a tree: the root, its descendants and the processes
+ * carrying `marker`, plus the time of their children already reaped (Chromium's zygote
+ * reaps the renderers it replaces), in all and per process kind (node, browser, renderer,
+ * zygote, gpu-process, utility:..., with "reaped by <kind>" for the reaped children).
  */
-function treeCpuMsSync(root, marker) {
+function treeCpuSync(root, marker) {
   const core = new TreeCore(root, marker);
   let ticks = 0;
+  const byKind = {};
+  const add = (kind, t) => {
+    byKind[kind] = (byKind[kind] ?? 0) + t;
+    ticks += t;
+  };
   for (const pid of core.refresh()) {
+    let f;
     try {
       const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     } catch {
-      // gone between the listing and the read
+      continue; // gone between the listing and the read
     }
+    const kind = pid === root ? 'node' : processKindSync(pid);
+    add(kind, Number(f[11]) + Number(f[12]));
+    const reaped = Number(f[13]) + Number(f[14]);
+    if (reaped) add(`reaped by ${kind}`, reaped);
   }
-  return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+  const ms = (t) => (t * 1000) / CLOCK_TICKS_PER_SEC;
+  return { ms: ms(ticks), byKindMs: Object.fromEntries(Object.entries(byKind).map(([k, t]) => [k, ms(t)])) };
+}
+
+/** CPU time between two treeCpuSync readings, per page: in all and per process kind. */
+function cpuDelta(a, b, pages) {
+  const kinds = new Set([...Object.keys(a.byKindMs), ...Object.keys(b.byKindMs)]);
+  const byKindMsPerPage = {};
+  for (const k of kinds) {
+    const v = round(((b.byKindMs[k] ?? 0) - (a.byKindMs[k] ?? 0)) / pages, 2);
+    if (v) byKindMsPerPage[k] = v;
+  }
+  return { msPerPage: (b.ms - a.ms) / pages, byKindMsPerPage };
 }
 
 /** USER_HZ: 100 on every Linux platform Node runs on. */
@@ -808,7 +1150,7 @@ function samplerWorker({ root, marker, everyMs, phase: firstPhase }) {
   const tick = () => {
     const t = performance.now();
     try {
-      core.sample(phase);
+      if (phase !== null) core.sample(phase); // null: paused
     } catch {
       /* /proc race: next time */
     }
@@ -816,6 +1158,7 @@ function samplerWorker({ root, marker, everyMs, phase: firstPhase }) {
   };
   parentPort.on('message', (m) => {
     if (m.type === 'phase') phase = m.name;
+    if (m.type === 'peek') parentPort.postMessage({ type: 'peaks', peaks: core.peaks });
     if (m.type === 'stop') {
       clearTimeout(timer);
       try {
@@ -824,6 +1167,7 @@ function samplerWorker({ root, marker, everyMs, phase: firstPhase }) {
         /* keep what we have */
       }
       parentPort.postMessage({
+        type: 'final',
         peaks: core.peaks,
         seen: [...core.seen],
         samples: core.samples,
@@ -851,11 +1195,30 @@ class TreeSampler {
       workerData: { role: 'sampler', root: this.root, marker: this.marker, everyMs: SAMPLE_EVERY_MS, phase },
     });
     this.worker.on('error', (err) => console.error(`bench: memory sampler: ${err}`));
-    this.final = new Promise((resolve) => this.worker.once('message', resolve));
+    this.final = new Promise((resolve) => this.worker.on('message', (m) => m.type === 'final' && resolve(m)));
   }
 
+  /** Samples go to phase `name` from now on; null pauses the sampling. */
   phase(name) {
     this.worker?.postMessage({ type: 'phase', name });
+  }
+
+  /** The peak of one phase so far, while the sampling goes on (or is paused). */
+  async peek(phase) {
+    if (!this.worker || this.stopped) return this.peak(phase);
+    const peaks = await Promise.race([
+      new Promise((resolve) => {
+        const on = (m) => {
+          if (m.type !== 'peaks') return;
+          this.worker.off('message', on);
+          resolve(m.peaks);
+        };
+        this.worker.on('message', on);
+        this.worker.postMessage({ type: 'peek' });
+      }),
+      sleep(5_000).then(() => null),
+    ]);
+    return this.peak(phase, peaks ?? {});
   }
 
   /** Stops sampling; afterwards peak(), cost() and seen are final. */
@@ -870,9 +1233,8 @@ class TreeSampler {
     return this.stopped;
   }
 
-  /** Peak of one phase, or of every phase. */
-  peak(phase) {
-    const peaks = this.result?.peaks ?? {};
+  /** Peak of one phase, or of every phase (from the final report, or from `peaks`). */
+  peak(phase, peaks = this.result?.peaks ?? {}) {
     const list = phase ? [peaks[phase]].filter(Boolean) : Object.values(peaks);
     const r = { rssKb: 0, pssKb: 0, aloneKb: null, processes: 0, samples: 0, byKind: {} };
     for (const p of list) {
@@ -1033,12 +1395,6 @@ function get(url, { agent, timeoutMs }) {
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${url}`)));
     req.on('error', reject);
   });
-}
-
-/** Exactly one marker, and it names page i. */
-function hasExactMarker(html, i) {
-  const markers = html.match(/id="rendered"/g) ?? [];
-  return markers.length === 1 && html.includes(`<div id="rendered" data-page="${i}">`);
 }
 
 function firstJsonLine(child, timeoutMs) {
