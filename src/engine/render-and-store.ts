@@ -100,7 +100,13 @@ export class RenderAndStore {
     const started = performance.now();
     const userAgent = policy.device.userAgent ?? this.renderer.browserUserAgent();
     if (!this.incremental || userAgent === undefined) return null;
-    const kept = await this.incremental.keepIfUnchanged({ key, url: task.url, jobId, policy: { ...policy, userAgent } });
+    const kept = await this.incremental.keepIfUnchanged({
+      key,
+      url: task.url,
+      jobId,
+      policy: { ...policy, userAgent },
+      ...(task.lastmod === undefined ? {} : { lastmod: task.lastmod }),
+    });
     if (!kept) return null;
     this.metrics.renders.labels('unchanged').inc();
     return {

@@ -8,6 +8,8 @@ export interface RenderTask {
   url: string;
   /** The device variant rendered (a name of the site's `variants`); with the URL, the cache key. */
   variant: string;
+  /** A refresh page's sitemap <lastmod> (ms): newer than its cached render, the page is rendered. */
+  lastmod?: number;
   siteId: string;
   source: EntrySource;
 }
@@ -16,6 +18,7 @@ export interface RenderTask {
 export const refreshPageTask = (job: JobRecord, page: PageRecord): RenderTask => ({
   url: page.pageUrl,
   variant: page.variant,
+  ...(page.lastmod === null ? {} : { lastmod: page.lastmod }),
   siteId: job.siteId,
   source: { trigger: job.trigger, jobId: job.id },
 });

@@ -108,11 +108,9 @@ async function addJobPages(job: JobRecord, site: Site, requested: RequestedPage[
   if (current && current.pageCount > 0) return current.pageCount;
   const wanted =
     requested ??
-    (
-      await sources.discovery.discover(site).catch((err: unknown) => {
-        throw new DiscoveryFailedError(err);
-      })
-    ).map((url) => ({ url }));
+    (await sources.discovery.discover(site).catch((err: unknown) => {
+      throw new DiscoveryFailedError(err);
+    }));
   return store.addPages(job.id, await sources.planner.plan(site, job, pageVariants(wanted, site.config.variants)));
 }
 
@@ -122,7 +120,9 @@ async function addJobPages(job: JobRecord, site: Site, requested: RequestedPage[
  * left out (the API refuses one the site does not have).
  */
 export function pageVariants(pages: readonly RequestedPage[], variants: readonly string[]): PageTarget[] {
-  return pages.flatMap(({ url, variant }) =>
-    variant === undefined ? variants.map((v) => ({ url, variant: v })) : variants.includes(variant) ? [{ url, variant }] : [],
-  );
+  return pages.flatMap(({ url, variant, lastmod }) => {
+    const dated = lastmod === undefined ? {} : { lastmod };
+    if (variant === undefined) return variants.map((v) => ({ url, variant: v, ...dated }));
+    return variants.includes(variant) ? [{ url, variant, ...dated }] : [];
+  });
 }

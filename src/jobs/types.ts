@@ -63,12 +63,15 @@ export const isUnfinished = (progress: JobProgress): boolean => UNFINISHED.inclu
 export interface PageTarget {
   url: string;
   variant: string;
+  /** When the site's sitemap says the page last changed (ms): a later date than its render forces a render. */
+  lastmod?: number;
 }
 
 /** A page a refresh request names: every variant of the site, or the one named. */
 export interface RequestedPage {
   url: string;
   variant?: string;
+  lastmod?: number;
 }
 
 export interface PageRecord {
@@ -76,6 +79,8 @@ export interface PageRecord {
   pageUrl: string;
   /** The device variant (a name of the site's `variants`); pages of one URL differ by it. */
   variant: string;
+  /** The page's sitemap <lastmod> when discovered (ms); null when it had none. */
+  lastmod: number | null;
   status: PageStatus;
   httpStatus: number | null;
   renderedAt: string | null;
@@ -90,7 +95,7 @@ export interface PageRecord {
   outcome: PageOutcome | null;
 }
 
-export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl' | 'variant'>>;
+export type PageUpdate = Partial<Omit<PageRecord, 'seq' | 'pageUrl' | 'variant' | 'lastmod'>>;
 
 export interface PageQuery {
   offset: number;

@@ -16,13 +16,16 @@ export interface RefreshedPage {
   /** The refresh job: inputs its pages share are asked about once in it. */
   jobId: string;
   policy: RevalidationPolicy;
+  /** The page's sitemap <lastmod> (ms), if any. */
+  lastmod?: number;
 }
 
 /**
  * Incremental refresh: a page whose inputs all revalidate unchanged keeps its cached HTML,
  * verified from now, and costs no Chromium work. Only a page that may be kept is asked
  * about: it has a manifest, its last render did not fail, and its last full render is
- * younger than `fullRenderAfterMs`. Anything else, a failed revalidation included, renders.
+ * younger than `fullRenderAfterMs`, and no sitemap <lastmod> after that render. Anything
+ * else, a failed revalidation included, renders.
  */
 export class IncrementalRefresh {
   constructor(
@@ -36,6 +39,8 @@ export class IncrementalRefresh {
   async keepIfUnchanged(page: RefreshedPage, now = Date.now()): Promise<ServableEntry | null> {
     const entry = await this.cache.get(page.key);
     if (!entry?.stored.inputs || entry.failedAtMs !== null || now - entry.renderedAtMs >= this.options.fullRenderAfterMs) return null;
+    // A sitemap that dates the page after its render is believed; an older date is no proof, so its inputs are still asked.
+    if (page.lastmod !== undefined && page.lastmod > entry.renderedAtMs) return null;
     if (!(await this.revalidator.unchanged(entry.stored.inputs, page.url, page.policy, page.jobId))) return null;
     const verified = await this.cache.markVerified(page.key, entry);
     if (verified) this.logger.debug({ url: page.url, key: page.key }, 'inputs unchanged; page kept');

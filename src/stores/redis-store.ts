@@ -104,6 +104,7 @@ export class RedisStore implements JobStore, SiteStateStore {
           seq,
           pageUrl: target.url,
           variant: target.variant,
+          lastmod: target.lastmod ?? null,
           status: 'pending',
           httpStatus: null,
           renderedAt: null,
@@ -303,8 +304,8 @@ export class RedisStore implements JobStore, SiteStateStore {
 
 /** A page record; one written before device variants was rendered as desktop. */
 function readPage(raw: string): PageRecord {
-  const page = JSON.parse(raw) as Omit<PageRecord, 'variant' | 'outcome'> & Partial<Pick<PageRecord, 'variant' | 'outcome'>>;
-  return { variant: 'desktop', outcome: outcomeOf(page.status), ...page };
+  const page = JSON.parse(raw) as Omit<PageRecord, 'variant' | 'outcome' | 'lastmod'> & Partial<Pick<PageRecord, 'variant' | 'outcome' | 'lastmod'>>;
+  return { variant: 'desktop', outcome: outcomeOf(page.status), lastmod: null, ...page };
 }
 
 /** The outcome of a page written before outcomes were recorded: every completed page was rendered then. */

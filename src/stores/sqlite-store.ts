@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS pages (
   job_id TEXT NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL,
   http_status INTEGER, rendered_at TEXT, render_time_ms INTEGER, bytes INTEGER,
   attempts INTEGER NOT NULL DEFAULT 0, rendered_by TEXT, error TEXT, failure_kind TEXT,
-  variant TEXT NOT NULL DEFAULT 'desktop', outcome TEXT,
+  variant TEXT NOT NULL DEFAULT 'desktop', outcome TEXT, lastmod INTEGER,
   PRIMARY KEY (job_id, seq)
 );
 CREATE INDEX IF NOT EXISTS pages_by_status ON pages (job_id, status, seq);
@@ -83,11 +83,11 @@ export class SqliteStore implements JobStore, SiteStateStore {
     const row = await this.get('SELECT page_count FROM jobs WHERE id = ?', [jobId]);
     let seq = Number(row?.page_count ?? 0);
     // Batches keep one statement under SQLite's parameter limit.
-    for (let i = 0; i < pages.length; i += 200) {
-      const batch = pages.slice(i, i + 200);
-      const values = batch.map(() => "(?, ?, ?, ?, 'pending')").join(', ');
-      const params = batch.flatMap((page) => [jobId, seq++, page.url, page.variant]);
-      await this.run(`INSERT INTO pages (job_id, seq, url, variant, status) VALUES ${values}`, params);
+    for (let i = 0; i < pages.length; i += 150) {
+      const batch = pages.slice(i, i + 150);
+      const values = batch.map(() => "(?, ?, ?, ?, ?, 'pending')").join(', ');
+      const params = batch.flatMap((page) => [jobId, seq++, page.url, page.variant, page.lastmod ?? null]);
+      await this.run(`INSERT INTO pages (job_id, seq, url, variant, lastmod, status) VALUES ${values}`, params);
     }
     await this.run('UPDATE jobs SET page_count = ? WHERE id = ?', [seq, jobId]);
     return pages.length;
@@ -237,6 +237,7 @@ export class SqliteStore implements JobStore, SiteStateStore {
     if (!columns.some((column) => column.name === 'failure_kind')) await this.run('ALTER TABLE pages ADD COLUMN failure_kind TEXT', []);
     // Pages from before device variants were all rendered as desktop.
     if (!columns.some((column) => column.name === 'variant')) await this.run("ALTER TABLE pages ADD COLUMN variant TEXT NOT NULL DEFAULT 'desktop'", []);
+    if (!columns.some((column) => column.name === 'lastmod')) await this.run('ALTER TABLE pages ADD COLUMN lastmod INTEGER', []);
     // Pages from before outcomes were recorded: every completed page was rendered then.
     if (!columns.some((column) => column.name === 'outcome')) {
       await this.run('ALTER TABLE pages ADD COLUMN outcome TEXT', []);
@@ -292,6 +293,7 @@ function toPage(row: Row): PageRecord {
     seq: Number(row.seq),
     pageUrl: String(row.url),
     variant: String(row.variant),
+    lastmod: row.lastmod === null || row.lastmod === undefined ? null : Number(row.lastmod),
     status: row.status as PageStatus,
     httpStatus: row.http_status === null ? null : Number(row.http_status),
     renderedAt: row.rendered_at === null ? null : String(row.rendered_at),

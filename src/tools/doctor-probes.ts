@@ -60,7 +60,7 @@ export async function discoverSitePages(config: RendercacheConfig, siteId: strin
   if (!site) throw new Error(`no site ${siteId}`);
   const parts = buildRenderingParts({ ...config, cluster: { ...config.cluster, role: 'api' } }, toolLogger(logLevel));
   try {
-    return await parts.discovery.discover(site);
+    return (await parts.discovery.discover(site)).map((page) => page.url);
   } finally {
     await parts.egress.close().catch(() => undefined);
   }

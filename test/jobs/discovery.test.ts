@@ -10,6 +10,7 @@ let site: FixtureSite;
 let secret: Awaited<ReturnType<typeof startSecretServer>>;
 const egress = new EgressProxy({ logger: createLogger('silent') });
 const discovery = new PageDiscovery(egress, { ...parseConfig({}).refresh.discovery, maxPages: 1000, userAgent: 'rendercache', timeoutMs: 5000 });
+const urlsOf = (pages: Array<{ url: string }>) => pages.map((page) => page.url);
 const siteWith = (pages: unknown) => toSite(parseConfig({ sites: [{ id: 's', name: 'S', origin: site.origin, pages }] }).sites[0]!);
 
 beforeAll(async () => {
@@ -24,17 +25,17 @@ afterAll(async () => {
 
 describe('page discovery', () => {
   it('reads a sitemap index with a .xml.gz child, dedupes by cache key and keeps only the site', async () => {
-    const pages = await discovery.discover(siteWith({ sitemap: '/sitemap.xml' }));
+    const pages = urlsOf(await discovery.discover(siteWith({ sitemap: '/sitemap.xml' })));
     expect(pages).toEqual([`${site.origin}/page/a1`, `${site.origin}/page/a2`, `${site.origin}/page/b1`]);
   });
 
   it('falls back to the Sitemap: lines of robots.txt when the sitemap is missing', async () => {
-    const pages = await discovery.discover(siteWith({ sitemap: '/no-such-sitemap.xml' }));
+    const pages = urlsOf(await discovery.discover(siteWith({ sitemap: '/no-such-sitemap.xml' })));
     expect(pages).toEqual([`${site.origin}/page/a1`, `${site.origin}/page/a2`]);
   });
 
   it('crawls the same origin, honouring robots.txt, exclude patterns and maxPages', async () => {
-    const pages = await discovery.discover(siteWith({ crawl: { start: '/crawl', maxPages: 10, exclude: ['/crawl/skip-*'] } }));
+    const pages = urlsOf(await discovery.discover(siteWith({ crawl: { start: '/crawl', maxPages: 10, exclude: ['/crawl/skip-*'] } })));
     expect(new Set(pages)).toEqual(new Set([`${site.origin}/crawl`, `${site.origin}/crawl/one`, `${site.origin}/crawl/two`, `${site.origin}/crawl/three`]));
     expect(secret.hits).toEqual([]);
     const limited = await discovery.discover(siteWith({ crawl: { start: '/crawl', maxPages: 2 } }));
@@ -42,7 +43,7 @@ describe('page discovery', () => {
   });
 
   it('takes an explicit list, relative or absolute', async () => {
-    const pages = await discovery.discover(siteWith({ urls: ['/page/x', `${site.origin}/page/y?b=2&a=1`, '/page/x#again'] }));
+    const pages = urlsOf(await discovery.discover(siteWith({ urls: ['/page/x', `${site.origin}/page/y?b=2&a=1`, '/page/x#again'] })));
     expect(pages).toEqual([`${site.origin}/page/x`, `${site.origin}/page/y?a=1&b=2`]);
   });
 

@@ -54,7 +54,15 @@ afterAll(async () => {
 describe('gzip-compressed sitemaps', () => {
   it('stops inflating at the size limit', () => {
     const small = gzipSync('<urlset><url><loc>https://a.example/x</loc></url></urlset>');
-    expect(parseSitemap(small, 1024).pages).toEqual(['https://a.example/x']);
+    expect(parseSitemap(small, 1024).pages).toEqual([{ loc: 'https://a.example/x' }]);
+    // <lastmod> in W3C datetime is read; one that does not parse is left out.
+    const dated = Buffer.from(
+      '<urlset><url><loc>https://a.example/a</loc><lastmod>2026-11-30T10:00:00+00:00</lastmod></url><url><loc>https://a.example/b</loc><lastmod>soon</lastmod></url></urlset>',
+    );
+    expect(parseSitemap(dated, 1024).pages).toEqual([
+      { loc: 'https://a.example/a', lastmod: Date.parse('2026-11-30T10:00:00Z') },
+      { loc: 'https://a.example/b' },
+    ]);
     expect(() => parseSitemap(gzipSync(Buffer.alloc(4096, 0x20)), 1024)).toThrow(/larger than 1024 bytes/);
   });
 

@@ -29,6 +29,8 @@ interface Origin {
   log: Array<{ path: string; conditional: boolean; ua: string }>;
   /** Paths answered 500 while set. */
   broken: Set<string>;
+  /** The <lastmod> of /p/N in /sitemap.xml (ISO), when set. */
+  lastmod: Map<number, string>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,7 @@ async function startOrigin(): Promise<Origin> {
   const html = new Map<number, number>();
   const log: Origin['log'] = [];
   const broken = new Set<string>();
+  const lastmod = new Map<number, string>();
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     log.push({ path, conditional: req.headers['if-none-match'] !== undefined, ua: req.headers['user-agent'] ?? '' });
@@ -62,6 +65,11 @@ fetch('${dataPath}').then(function (r) { return r.json(); }).then(function (d) {
       validators = data[1] === 'data';
       body = JSON.stringify({ v: versions.get(Number(data[2])) ?? 1 });
       type = 'application/json';
+    } else if (path === '/sitemap.xml') {
+      const urls = [1, 3].map((n) => `<url><loc>http://${req.headers.host}/p/${n}</loc>${lastmod.has(n) ? `<lastmod>${lastmod.get(n)}</lastmod>` : ''}</url>`);
+      body = `<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${urls.join('')}</urlset>`;
+      type = 'application/xml';
+      validators = false;
     } else if (path === '/app.js') {
       body = `window.APP = ${script.version};`;
       type = 'application/javascript';
@@ -96,6 +104,7 @@ fetch('/api/search', { method: 'POST', body: '{}' }).then(function (r) { return 
     html,
     log,
     broken,
+    lastmod,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -120,8 +129,18 @@ describe('incremental refresh: a page whose inputs did not change is kept, not r
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       sites: [
         { id: 'inc', name: 'Inc', origin: origin.origin, members: { owner: 'Owner' }, pages: { urls: PAGES } },
+        // Its pages from a sitemap with <lastmod>.
+        { id: 'dated', name: 'Dated', origin: other, allowPrivateNetwork: true, members: { owner: 'Owner' }, pages: { sitemap: '/sitemap.xml' } },
         // The same pages on a site that turns the skip off.
-        { id: 'full', name: 'Full', origin: other, allowPrivateNetwork: true, incremental: false, members: { owner: 'Owner' }, pages: { urls: ['/p/1'] } },
+        {
+          id: 'full',
+          name: 'Full',
+          origin: `${other}/p/`,
+          allowPrivateNetwork: true,
+          incremental: false,
+          members: { owner: 'Owner' },
+          pages: { urls: ['/p/2'] },
+        },
       ],
     });
   });
@@ -211,6 +230,15 @@ describe('incremental refresh: a page whose inputs did not change is kept, not r
     // The render of /p/3 failed on the broken data too, so the page failed; it was never kept.
     expect(outcomes(pages)['/p/3']).not.toBe('unchanged');
     expect(outcomes(pages)['/p/1']).toBe('unchanged');
+  });
+
+  it('renders a page whose sitemap <lastmod> is after its render; an older one is no proof, its inputs are asked', async () => {
+    origin.lastmod.set(3, '2020-01-01T00:00:00Z');
+    await refresh('dated');
+    expect(outcomes((await refresh('dated')).pages)).toEqual({ '/p/1': 'unchanged', '/p/3': 'unchanged' });
+    // A date after the render (the sitemap's clock is the origin's: an hour ahead is "later" whatever ours says).
+    origin.lastmod.set(1, new Date(Date.now() + 3_600_000).toISOString());
+    expect(outcomes((await refresh('dated')).pages)).toEqual({ '/p/1': 'rendered', '/p/3': 'unchanged' });
   });
 
   it('renders every page of a site with incremental: false', async () => {

@@ -3,7 +3,7 @@ import type { Site } from '../../sites/site.js';
 import { chooseSource } from './choose-source.js';
 import { siteUrl, type DiscoveryRun } from './discovery-source.js';
 import { guardedFetch, type FetchPolicy } from './guarded-fetch.js';
-import { PageSet } from './page-set.js';
+import { PageSet, type DiscoveredPage } from './page-set.js';
 import { readRobots } from './robots.js';
 
 export interface DiscoveryOptions {
@@ -26,11 +26,11 @@ export class PageDiscovery {
     private readonly options: DiscoveryOptions,
   ) {}
 
-  /** The pages the site's `pages` config names, through the source it picks (choose-source). */
-  async discover(site: Site): Promise<string[]> {
+  /** The pages the site's `pages` config names, through the source it picks (choose-source), with their sitemap <lastmod>. */
+  async discover(site: Site): Promise<DiscoveredPage[]> {
     const found = new PageSet(site, this.options.maxPages);
     await chooseSource(site.config.pages).discover(this.runFor(site, found));
-    return found.list();
+    return found.pages();
   }
 
   /** Explicit pages of a refresh request: each must be a page of the site. */

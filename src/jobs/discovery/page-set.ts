@@ -1,9 +1,15 @@
 import { normalizePageUrl } from '../../cache/key.js';
 import type { Site } from '../../sites/site.js';
 
+/** A discovered page: its normalised URL, and when its sitemap says it last changed (ms). */
+export interface DiscoveredPage {
+  url: string;
+  lastmod?: number;
+}
+
 /** Normalised page URLs of one site, in discovery order, without duplicates. */
 export class PageSet {
-  private readonly urls = new Map<string, true>();
+  private readonly urls = new Map<string, number | undefined>();
   constructor(
     private readonly site: Site,
     private readonly max: number,
@@ -25,8 +31,8 @@ export class PageSet {
     }
   }
 
-  /** Adds a URL of the site; false when it is not one. */
-  add(url: string): boolean {
+  /** Adds a URL of the site, with its sitemap <lastmod> if any; false when it is not one. */
+  add(url: string, lastmod?: number): boolean {
     if (!this.belongs(url)) return false;
     let key: string;
     try {
@@ -34,11 +40,15 @@ export class PageSet {
     } catch {
       return false;
     }
-    if (!this.full) this.urls.set(key, true);
+    if (!this.full) this.urls.set(key, lastmod ?? this.urls.get(key));
     return true;
   }
 
   list(): string[] {
     return [...this.urls.keys()];
+  }
+
+  pages(): DiscoveredPage[] {
+    return [...this.urls].map(([url, lastmod]) => (lastmod === undefined ? { url } : { url, lastmod }));
   }
 }

@@ -26,7 +26,7 @@ export class SitemapSource implements DiscoverySource {
         }
         throw unreadable(url, read.problem);
       }
-      for (const page of read.sitemap.pages) run.found.add(page);
+      for (const page of read.sitemap.pages) run.found.add(page.loc, page.lastmod);
       queue.push(...read.sitemap.sitemaps);
     }
   }

@@ -4,8 +4,8 @@ import { XMLParser } from 'fast-xml-parser';
 const parser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, isArray: (name) => name === 'url' || name === 'sitemap' });
 
 export interface ParsedSitemap {
-  /** Page URLs of a <urlset>. */
-  pages: string[];
+  /** Pages of a <urlset>: the URL, and its <lastmod> (ms) when it has a valid one. */
+  pages: Array<{ loc: string; lastmod?: number }>;
   /** Child sitemaps of a <sitemapindex>. */
   sitemaps: string[];
 }
@@ -16,10 +16,16 @@ export interface ParsedSitemap {
  */
 export function parseSitemap(body: Buffer, maxBytes: number): ParsedSitemap {
   const xml = body[0] === 0x1f && body[1] === 0x8b ? inflateLimited(body, maxBytes) : body.toString('utf8');
-  const doc = parser.parse(xml) as { urlset?: { url?: Array<{ loc?: unknown }> }; sitemapindex?: { sitemap?: Array<{ loc?: unknown }> } };
+  const doc = parser.parse(xml) as { urlset?: { url?: Array<{ loc?: unknown; lastmod?: unknown }> }; sitemapindex?: { sitemap?: Array<{ loc?: unknown }> } };
   const locs = (items: Array<{ loc?: unknown }> | undefined) =>
     (items ?? []).map((item) => (typeof item.loc === 'string' ? item.loc.trim() : '')).filter((loc) => loc !== '');
-  return { pages: locs(doc.urlset?.url), sitemaps: locs(doc.sitemapindex?.sitemap) };
+  const pages = (doc.urlset?.url ?? []).flatMap((item) => {
+    const loc = typeof item.loc === 'string' ? item.loc.trim() : '';
+    if (loc === '') return [];
+    const lastmod = typeof item.lastmod === 'string' ? Date.parse(item.lastmod.trim()) : Number.NaN;
+    return [Number.isFinite(lastmod) ? { loc, lastmod } : { loc }];
+  });
+  return { pages, sitemaps: locs(doc.sitemapindex?.sitemap) };
 }
 
 function inflateLimited(gzip: Buffer, maxBytes: number): string {
