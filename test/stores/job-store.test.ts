@@ -109,6 +109,29 @@ describe.each(storeBackends())('job store on the $name backend', (backend) => {
     await store.close();
   });
 
+  it('counts the pages kept unchanged among the complete ones, and forgets them when a page is rendered again', async () => {
+    const store = await open();
+    const j = job('unchanged');
+    await store.createJob(j);
+    await store.addPages(j.id, [
+      { url: 'https://s.test/a', variant: 'desktop', lastmod: 1_700_000_000_000 },
+      ...desktop(['https://s.test/b', 'https://s.test/c']),
+    ]);
+    expect(await store.getPage(j.id, 0)).toMatchObject({ lastmod: 1_700_000_000_000, outcome: null });
+    expect((await store.getPage(j.id, 1))?.lastmod).toBeNull();
+    const done = { httpStatus: 200, bytes: 10, renderTimeMs: 5, renderedAt: new Date().toISOString(), renderedBy: 'x' };
+    await store.updatePage(j.id, 0, 'pending', { status: 'complete', ...done, outcome: 'unchanged' });
+    await store.updatePage(j.id, 1, 'pending', { status: 'complete', ...done, outcome: 'rendered' });
+    await store.updatePage(j.id, 2, 'pending', { status: 'failed', attempts: 1, error: { title: 'T', detail: 'D' }, outcome: 'failed' });
+    expect(await store.getJob(j.id)).toMatchObject({ completedCount: 2, unchangedCount: 1, failedCount: 1 });
+    expect((await store.listPages(j.id, { offset: 0, limit: 10 })).items.map((p) => p.outcome)).toEqual(['unchanged', 'rendered', 'failed']);
+    // Back to pending (a restart's retry), then rendered: no longer counted unchanged.
+    await store.updatePage(j.id, 0, 'complete', { status: 'pending', outcome: null });
+    await store.updatePage(j.id, 0, 'pending', { status: 'complete', ...done, outcome: 'rendered' });
+    expect(await store.getJob(j.id)).toMatchObject({ completedCount: 2, unchangedCount: 0 });
+    await store.close();
+  });
+
   it("keeps why a page failed, and lets one caller claim a job's origin restart", async () => {
     const store = await open();
     const j = job('claims');
