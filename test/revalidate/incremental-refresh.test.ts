@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toStoredEntry } from '../../src/cache/entry.js';
+import { HotTier } from '../../src/cache/hot-tier.js';
+import { PageCache } from '../../src/cache/page-cache.js';
+import { createKeyvStore } from '../../src/cache/store.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
@@ -10,7 +14,7 @@ import { InputRevalidator } from '../../src/revalidate/input-revalidator.js';
 import type { RunningService } from '../../src/service.js';
 import { json } from '../helpers/json.js';
 import { managementApi, type JobStatusBody, type ListBody, type PageItemBody } from '../helpers/management-api.js';
-import { lookupUrl, startTestService } from '../helpers/service.js';
+import { lookupUrl, startTestService, tempDir } from '../helpers/service.js';
 
 /**
  * A site whose pages are shells filled by a script and a fetch of their own JSON, every
@@ -306,5 +310,55 @@ describe('refresh.fullRenderAfter', () => {
       await service.stop();
       await origin.close();
     }
+  });
+});
+
+describe('a verified entry', () => {
+  it('is a hit again, with the ETag and Last-Modified of its content', async () => {
+    const keyv = createKeyvStore({ backend: 'embedded', dir: tempDir() }, 'verified');
+    const cache = new PageCache(keyv, new HotTier(1024 * 1024), { commandTimeoutMs: 1000, staleAfterMs: 3_600_000 }, createLogger('silent'));
+    await cache.connect();
+    try {
+      const url = 'https://s.test/old';
+      // Rendered two hours ago: stale.
+      const stored = toStoredEntry(
+        { url, status: 200, headers: {}, html: '<p>old</p>', renderTimeMs: 1, source: { trigger: 'api' } },
+        new Date(Date.now() - 2 * 3_600_000),
+      );
+      await keyv.set(`page:${url}`, stored);
+      const entry = (await cache.get(url))!;
+      expect(cache.stateOf(entry)).toBe('stale');
+      const verified = (await cache.markVerified(url, entry))!;
+      expect(cache.stateOf(verified)).toBe('hit');
+      expect(verified.stored.etag).toBe(entry.stored.etag);
+      expect(verified.lastModified).toBe(entry.lastModified);
+      // Durably: read back from the store, not the hot tier.
+      const fromStore: unknown = await keyv.get(`page:${url}`);
+      expect(fromStore).toMatchObject({ renderedAt: stored.renderedAt, verifiedAt: expect.any(String) });
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('keeps a manifest of 40 inputs compact: well under the size of the entry itself', () => {
+    const inputs: InputRecord[] = [
+      { u: '/products/blue-widget', s: 200, e: '"5f2a9c0e1b7d"' },
+      ...Array.from({ length: 24 }, (_, i): InputRecord => ({
+        u: `/static/js/chunk-${i}.3f9a1c7e.js`,
+        s: 200,
+        e: `W/"${(i * 7919).toString(16)}-18c2a"`,
+        l: 'Tue, 01 Dec 2026 09:00:00 GMT',
+      })),
+      ...Array.from({ length: 15 }, (_, i): InputRecord => ({ u: `/api/catalog/items?page=${i}&size=24`, s: 200, h: 'Zk3n0QxY8sLp2W1a' })),
+    ];
+    // A product page as rendered: about 30 KB of HTML, each item's text its own (the entry
+    // is stored compressed, and repeated text would compress to almost nothing).
+    const itemText = (i: number): string => createHash('sha256').update(`item ${i}`).digest('base64');
+    const html = `<!doctype html><html><body>${Array.from({ length: 300 }, (_, i) => `<div class="item" data-sku="SKU-${i}"><h2>Product ${i}</h2><p>${itemText(i)}</p></div>`).join('')}</body></html>`;
+    const page = { url: 'https://s.test/products/blue-widget', status: 200, headers: {}, html, renderTimeMs: 1, source: { trigger: 'api' as const } };
+    const without = JSON.stringify(toStoredEntry(page)).length;
+    const withInputs = JSON.stringify(toStoredEntry({ ...page, inputs })).length;
+    expect(inputs).toHaveLength(40);
+    expect(withInputs - without).toBeLessThan(without);
   });
 });
