@@ -393,6 +393,11 @@ export const configSchema = z.strictObject({
       crawlerDemandWindow: duration.prefault('24h'),
       /** Crawler lookups are counted in memory and written to the store this often (seconds). */
       crawlerDemandFlushSeconds: z.number().int().min(1).max(3600).default(30),
+      /**
+       * Pages of one refresh whose inputs are revalidated at once (incremental refresh), beside
+       * its `siteConcurrency` renders: an unchanged page needs no browser.
+       */
+      revalidateConcurrency: z.number().int().min(1).max(256).default(16),
       /** Revalidation requests (incremental refresh) at once to one origin. */
       revalidateConcurrencyPerOrigin: z.number().int().min(1).max(64).default(6),
       /** Finding the pages of a refresh (sitemaps, robots.txt, crawl). */

@@ -9,6 +9,7 @@ import type { RenderPolicy } from '../render/types.js';
 import { isIncremental } from '../freshness/freshness-rules.js';
 import type { IncrementalRefresh } from '../revalidate/incremental-refresh.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
+import type { Site } from '../sites/site.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
 import type { RenderTask, RenderTaskResult } from './render-queue.js';
 
@@ -32,26 +33,26 @@ export class RenderAndStore {
     private readonly incremental: IncrementalRefresh | null = null,
   ) {}
 
+  /** The task's site, cache key and render policy; why not, when its site or device is gone. */
+  private targetOf(task: RenderTask): { site: Site; key: string; policy: RenderPolicy } | string {
+    const site = this.sites.byId(task.siteId);
+    if (!site) return `unknown site ${task.siteId}`;
+    if (!(task.variant in this.renderDefaults.devices)) return `no device "${task.variant}" in render.devices`;
+    return { site, key: variantKey(task.url, task.variant), policy: renderPolicyFor(site.config, this.renderDefaults, task.variant) };
+  }
+
   /** Called before Chromium closes: renders cut short from now on are not recorded as failures. */
   stop(): void {
     this.stopping = true;
   }
 
   async run(task: RenderTask): Promise<RenderTaskResult> {
-    const site = this.sites.byId(task.siteId);
+    const target = this.targetOf(task);
     // A task queued before the config changed may name what is no longer there.
-    const gone = !site
-      ? `unknown site ${task.siteId}`
-      : !(task.variant in this.renderDefaults.devices)
-        ? `no device "${task.variant}" in render.devices`
-        : null;
-    if (!site || gone !== null) {
-      return { ok: false, failure: { kind: 'chromium-error', detail: gone ?? '' }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
-    }
-    const key = variantKey(task.url, task.variant);
-    const policy = renderPolicyFor(site.config, this.renderDefaults, task.variant);
-    if (this.incremental && task.source.jobId !== undefined && isIncremental(site.config, task.url)) {
-      const kept = await this.keepIfUnchanged(task, task.source.jobId, key, policy);
+    if (typeof target === 'string') return { ok: false, failure: { kind: 'chromium-error', detail: target }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+    const { key, policy } = target;
+    if (!task.inputsChecked) {
+      const kept = await this.keepIfUnchanged(task);
       if (kept) return kept;
     }
     const outcome = await this.renderer.render(task.url, policy);
@@ -95,11 +96,19 @@ export class RenderAndStore {
     };
   }
 
-  /** A refresh page whose inputs are unchanged: its entry kept, verified now, no render. */
-  private async keepIfUnchanged(task: RenderTask, jobId: string, key: string, policy: RenderPolicy): Promise<RenderTaskResult | null> {
+  /**
+   * A refresh page whose inputs are unchanged: its entry kept, verified now, no render. Null
+   * when the page is to be rendered: not a refresh page, not incremental, or changed. Needs
+   * no browser slot, so a refresh may ask it of many pages while others render.
+   */
+  async keepIfUnchanged(task: RenderTask): Promise<RenderTaskResult | null> {
     const started = performance.now();
+    const jobId = task.source.jobId;
+    const target = this.targetOf(task);
+    if (!this.incremental || jobId === undefined || typeof target === 'string' || !isIncremental(target.site.config, task.url)) return null;
+    const { key, policy } = target;
     const userAgent = policy.device.userAgent ?? this.renderer.browserUserAgent();
-    if (!this.incremental || userAgent === undefined) return null;
+    if (userAgent === undefined) return null;
     const kept = await this.incremental.keepIfUnchanged({
       key,
       url: task.url,

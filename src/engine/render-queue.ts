@@ -12,6 +12,8 @@ export interface RenderTask {
   lastmod?: number;
   siteId: string;
   source: EntrySource;
+  /** The refresh already asked whether its inputs changed (they did): render without asking again. */
+  inputsChecked?: true;
 }
 
 /** The render task of one page (one variant of a URL) of a refresh job, in both engines. */

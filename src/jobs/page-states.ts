@@ -3,6 +3,7 @@
  * compare-and-set in the store (JobStore.updatePage with the state the page must be in):
  *
  *   pending ─► processing ─► complete | failed ─(failed, after an origin restart)─► pending
+ *              processing ─(its job cancelled before its render began)─► pending
  */
 import type { RenderFailure, RenderFailureKind } from '../render/types.js';
 import { pageError } from './job-errors.js';
@@ -50,6 +51,11 @@ const RENDER_AGAIN: PageUpdate & { status: 'pending' } = {
   renderedBy: null,
   outcome: null,
 };
+
+/** processing → pending: taken, but its job was cancelled before its render began. */
+export function movePageBackToPending(store: JobStore, jobId: string, seq: number): Promise<boolean> {
+  return store.updatePage(jobId, seq, 'processing', { status: 'pending' });
+}
 
 /** failed → pending: rendered again in the same job, after its origin restart. */
 export function movePageToPending(store: JobStore, jobId: string, seq: number): Promise<boolean> {

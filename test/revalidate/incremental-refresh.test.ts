@@ -12,9 +12,11 @@ import { EgressProxy } from '../../src/render/egress/egress-proxy.js';
 import type { InputRecord } from '../../src/render/types.js';
 import { InputRevalidator } from '../../src/revalidate/input-revalidator.js';
 import type { RunningService } from '../../src/service.js';
+import { BACKENDS, REDIS } from '../helpers/backends.js';
 import { json } from '../helpers/json.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { managementApi, type JobStatusBody, type ListBody, type PageItemBody } from '../helpers/management-api.js';
-import { lookupUrl, startTestService, tempDir } from '../helpers/service.js';
+import { lookupUrl, startTestService, tempDir, uniqueNamespace } from '../helpers/service.js';
 
 /**
  * A site whose pages are shells filled by a script and a fetch of their own JSON, every
@@ -35,6 +37,8 @@ interface Origin {
   broken: Set<string>;
   /** The <lastmod> of /p/N in /sitemap.xml (ISO), when set. */
   lastmod: Map<number, string>;
+  /** Unconditional requests (a render's, not a revalidation's) of these paths wait for their release. */
+  held: Map<string, Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -47,9 +51,11 @@ async function startOrigin(): Promise<Origin> {
   const log: Origin['log'] = [];
   const broken = new Set<string>();
   const lastmod = new Map<number, string>();
-  const server = http.createServer((req, res) => {
+  const held = new Map<string, Promise<void>>();
+  const server = http.createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     log.push({ path, conditional: req.headers['if-none-match'] !== undefined, ua: req.headers['user-agent'] ?? '' });
+    if (req.headers['if-none-match'] === undefined) await held.get(path);
     if (broken.has(path)) {
       res.writeHead(500);
       return res.end('broken');
@@ -109,6 +115,7 @@ fetch('/api/search', { method: 'POST', body: '{}' }).then(function (r) { return 
     log,
     broken,
     lastmod,
+    held,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -120,7 +127,7 @@ fetch('/api/search', { method: 'POST', body: '{}' }).then(function (r) { return 
 const TOKENS = { owner: 'owner-token-123' };
 const PAGES = ['/p/1', '/p/2', '/p/3', '/plain/4', '/post'];
 
-describe('incremental refresh: a page whose inputs did not change is kept, not rendered', () => {
+describe.each(BACKENDS)('incremental refresh on the $name backend: a page whose inputs did not change is kept, not rendered', (backend) => {
   let origin: Origin;
   let service: RunningService;
   const api = managementApi(() => service, TOKENS);
@@ -129,6 +136,7 @@ describe('incremental refresh: a page whose inputs did not change is kept, not r
     origin = await startOrigin();
     const other = origin.origin.replace('127.0.0.1', 'localhost');
     service = await startTestService({
+      ...backend.serviceConfig('incremental'),
       auth: { tokens: [{ token: TOKENS.owner, user: 'owner' }] },
       api: { rateLimit: { points: 100_000, windowSeconds: 60 } },
       sites: [
@@ -252,6 +260,39 @@ describe('incremental refresh: a page whose inputs did not change is kept, not r
   });
 });
 
+describe('a refresh where few pages changed', () => {
+  it('keeps its unchanged pages while a changed one is still rendering: asking needs no browser', async () => {
+    const origin = await startOrigin();
+    // One render at a time, one page of the site rendering at a time.
+    const service = await startTestService({
+      render: { concurrency: 1 },
+      refresh: { siteConcurrency: 1 },
+      sites: [{ id: 'few', name: 'Few', origin: origin.origin, pages: { urls: ['/p/1', '/p/2', '/p/3', '/plain/4'] } }],
+    });
+    let release = () => {};
+    try {
+      const refresh = async () => {
+        const { job } = await service.refresh.start(service.sites.registry.byId('few')!, { trigger: 'api', requestedBy: 'test' });
+        return job.id;
+      };
+      expect(await service.refresh.whenDone(await refresh())).toMatchObject({ completedCount: 4, unchangedCount: 0 });
+      // The first page's data changes, and its render's request of its document waits.
+      origin.versions.set(1, 2);
+      origin.held.set('/p/1', new Promise<void>((resolve) => (release = resolve)));
+      const jobId = await refresh();
+      await waitFor('the three unchanged pages kept', async () => (await service.refresh.getJob(jobId))?.unchangedCount === 3, 30_000);
+      expect(await service.refresh.getJob(jobId)).toMatchObject({ progress: 'processing', completedCount: 3 });
+      release();
+      expect(await service.refresh.whenDone(jobId)).toMatchObject({ progress: 'succeeded', completedCount: 4, unchangedCount: 3 });
+      expect(await (await fetch(lookupUrl(service, `${origin.origin}/p/1`))).text()).toContain('page 1 v2 s1');
+    } finally {
+      release();
+      await service.stop();
+      await origin.close();
+    }
+  });
+});
+
 describe('revalidation requests go through the egress guard', () => {
   it('never reaches a private address the site does not allow: the input counts as changed', async () => {
     let reached = 0;
@@ -360,5 +401,41 @@ describe('a verified entry', () => {
     const withInputs = JSON.stringify(toStoredEntry({ ...page, inputs })).length;
     expect(inputs).toHaveLength(40);
     expect(withInputs - without).toBeLessThan(without);
+  });
+});
+
+describe('incremental refresh in a cluster', () => {
+  it('keeps a page on whichever instance takes it: the manifest another instance recorded is in the shared store', async () => {
+    const origin = await startOrigin();
+    const namespace = uniqueNamespace('inc-cluster');
+    const config = {
+      ...REDIS.serviceConfig('inc-cluster', { namespace }),
+      sites: [{ id: 'shared', name: 'Shared', origin: origin.origin, pages: { urls: ['/p/1', '/p/2', '/plain/4'] } }],
+    };
+    const refreshOn = async (service: RunningService) => {
+      const { job } = await service.refresh.start(service.sites.registry.byId('shared')!, { trigger: 'api', requestedBy: 'test' });
+      return service.refresh.whenDone(job.id);
+    };
+    let first: RunningService | undefined;
+    let second: RunningService | undefined;
+    try {
+      first = await startTestService(config);
+      expect(await refreshOn(first)).toMatchObject({ progress: 'succeeded', completedCount: 3, unchangedCount: 0 });
+      await first.stop();
+      first = undefined;
+      // An instance that rendered none of them, with nothing in its own memory.
+      origin.versions.set(2, 2);
+      origin.log.length = 0;
+      second = await startTestService(config);
+      expect(await refreshOn(second)).toMatchObject({ progress: 'succeeded', completedCount: 3, unchangedCount: 2 });
+      // It asked the origin with the validators the first instance recorded.
+      expect(origin.log.filter((r) => r.path === '/data/1.json')).toEqual([expect.objectContaining({ conditional: true })]);
+      const html = await (await fetch(lookupUrl(second, `${origin.origin}/p/2`))).text();
+      expect(html).toContain('page 2 v2 s1');
+    } finally {
+      await first?.stop();
+      await second?.stop();
+      await origin.close();
+    }
   });
 });

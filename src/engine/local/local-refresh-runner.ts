@@ -9,7 +9,7 @@ import type { RefreshRequest, RefreshRunner } from '../../jobs/refresh-runner.js
 import { beginRefresh, finishRendering, restartOnFailure, type NextStep, type RefreshStepDeps, type PageSources } from '../../jobs/refresh-flow.js';
 import type { JobRecord } from '../../jobs/types.js';
 import type { RenderQueue } from '../render-queue.js';
-import { renderJobPages, type RefreshRunOptions } from './render-job-pages.js';
+import { renderJobPages, type KeepIfUnchanged, type RefreshRunOptions } from './render-job-pages.js';
 
 /** Runs refresh and restart jobs inside this process: one async run per job, pages through p-queue. */
 export class LocalRefreshRunner implements RefreshRunner {
@@ -20,6 +20,7 @@ export class LocalRefreshRunner implements RefreshRunner {
     private readonly sites: SiteDirectory,
     private readonly pages: PageSources,
     private readonly queue: RenderQueue,
+    private readonly keep: KeepIfUnchanged,
     private readonly options: RefreshRunOptions & JobEndOptions,
     private readonly logger: Logger,
   ) {}
@@ -55,7 +56,7 @@ export class LocalRefreshRunner implements RefreshRunner {
     return this.settle(job, signal, log, async () => {
       let next: NextStep = await beginRefresh(job, site, request.pages, { ...deps, ...this.pages });
       while (next === 'render') {
-        await renderJobPages(job, this.store, this.queue, this.options, signal, log);
+        await renderJobPages(job, this.store, this.queue, this.keep, this.options, signal, log);
         if (signal.aborted) return;
         const rendered = (await this.store.getJob(job.id)) ?? job;
         next = (await finishRendering(rendered, deps)) === 'restart' ? await restartOnFailure(rendered, site, deps) : 'done';
