@@ -11,6 +11,7 @@ import { PageJobQueue } from './page-job-queue.js';
 import { bullPrefix, CONTROL_QUEUE, RENDER_QUEUE, type LookupJobData } from './queues.js';
 import { RedisWatch } from './redis-watch.js';
 import { openBlockingConnection, type RedisConnection, type RedisPolicy } from '../../redis/redis-connection.js';
+import { BrowserSlots } from '../browser-slots.js';
 import { RenderWorker } from './render-worker.js';
 import { withTimeout } from '../../cache/with-timeout.js';
 import { RefreshService } from '../../jobs/refresh-service.js';
@@ -117,8 +118,11 @@ export class ClusterEngine implements Engine {
     };
     const pageQueue = new PageJobQueue(this.renderQueue, store, { ...config.refresh, retention: config.cluster.retention.pages });
     if (renderer) {
-      const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner);
-      const worker = new RenderWorker(this.workerConnection, renderer, pages, { ...workerOptions, concurrency: config.render.concurrency }, logger);
+      // The worker takes more jobs than it renders: refresh pages are revalidated beside the renders.
+      const slots = new BrowserSlots(config.render.concurrency);
+      const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner, slots);
+      const concurrency = config.render.concurrency + config.refresh.revalidateConcurrency;
+      const worker = new RenderWorker(this.workerConnection, renderer, pages, slots, { ...workerOptions, concurrency }, logger);
       worker.start();
       this.closers.push(() => worker.close());
     }

@@ -1,7 +1,8 @@
 import type { Logger } from '../../observability/logger.js';
 import { INSTANCE_ID } from '../../observability/instance.js';
 import type { RenderAndStore } from '../render-and-store.js';
-import type { RenderTaskResult } from '../render-queue.js';
+import type { BrowserSlots } from '../browser-slots.js';
+import { PRIORITY, type RenderTaskResult } from '../render-queue.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import { pageError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
@@ -35,6 +36,8 @@ export class PageJobProcessor {
     private readonly options: JobEndOptions,
     private readonly logger: Logger,
     private readonly restarts: OriginRestartQueue,
+    /** This instance's renders at once. */
+    private readonly slots: BrowserSlots,
   ) {}
 
   /** `handedBack`: aborted when this instance gave the page back to the queue; nothing is recorded then. */
@@ -45,7 +48,7 @@ export class PageJobProcessor {
     if (!page || isPageDone(page.status)) return this.finishIfLast(data.jobId);
     if (page.status === 'pending') await movePageToProcessing(this.store, data.jobId, data.seq);
     const attempts = attemptsMade + 1;
-    const result = await this.render(data);
+    const result = await this.render(data, attemptsMade, handedBack);
     if (handedBack?.aborted) return;
     if (!result.ok && attempts < data.maxAttempts) throw new RetryPageError(result.failure.detail);
     await movePageToFinished(this.store, data.jobId, data.seq, result, attempts);
@@ -61,16 +64,19 @@ export class PageJobProcessor {
     await this.finishIfLast(data.jobId);
   }
 
-  private async render(data: PageJobData): Promise<RenderTaskResult> {
+  /**
+   * The page's first attempt asks whether its inputs changed, without a browser slot; only a
+   * changed page (or a retry) waits for one.
+   */
+  private async render(data: PageJobData, attemptsMade: number, handedBack?: AbortSignal): Promise<RenderTaskResult> {
     try {
-      return await this.worker.run(data.task);
+      const kept = attemptsMade === 0 ? await this.worker.keepIfUnchanged(data.task) : null;
+      // Handed back while it waited for a slot: another instance renders it.
+      const render = () =>
+        handedBack?.aborted ? Promise.resolve(failed('handed back before its render began')) : this.worker.run({ ...data.task, inputsChecked: true });
+      return kept ?? (await this.slots.run(render, PRIORITY.refresh));
     } catch (err) {
-      return {
-        ok: false,
-        failure: { kind: 'chromium-error', detail: err instanceof Error ? err.message : String(err) },
-        renderTimeMs: 0,
-        renderedBy: INSTANCE_ID,
-      };
+      return failed(err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -84,3 +90,5 @@ export class PageJobProcessor {
     if ((await finishRendering(job, deps)) === 'restart') await this.restarts.queueOriginRestart(job);
   }
 }
+
+const failed = (detail: string): RenderTaskResult => ({ ok: false, failure: { kind: 'chromium-error', detail }, renderTimeMs: 0, renderedBy: INSTANCE_ID });

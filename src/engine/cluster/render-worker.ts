@@ -2,13 +2,14 @@ import { WaitingError, Worker, type Job } from 'bullmq';
 import type { RedisConnection } from '../../redis/redis-connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RenderAndStore } from '../render-and-store.js';
-import type { RenderTaskResult } from '../render-queue.js';
+import type { BrowserSlots } from '../browser-slots.js';
+import { PRIORITY, type RenderTaskResult } from '../render-queue.js';
 import type { PageJobProcessor } from './page-job.js';
 import { RENDER_JOB, RENDER_QUEUE, type LookupJobData, type PageJobData } from './queues.js';
 
 export interface RenderWorkerOptions {
   prefix: string;
-  /** Renders at once on this instance. */
+  /** Jobs taken at once by this instance: its renders, plus refresh pages being revalidated. */
   concurrency: number;
   /** A render whose instance stops renewing its lock for this long is taken over. */
   lockDurationMs: number;
@@ -27,7 +28,14 @@ type RenderJobData = LookupJobData | PageJobData;
 export class RenderWorker {
   private readonly worker: Worker<RenderJobData, RenderTaskResult | void>;
 
-  constructor(connection: RedisConnection, renderer: RenderAndStore, pages: PageJobProcessor, options: RenderWorkerOptions, logger: Logger) {
+  constructor(
+    connection: RedisConnection,
+    renderer: RenderAndStore,
+    pages: PageJobProcessor,
+    slots: BrowserSlots,
+    options: RenderWorkerOptions,
+    logger: Logger,
+  ) {
     this.worker = new Worker<RenderJobData, RenderTaskResult | void>(
       RENDER_QUEUE,
       // Three parameters: BullMQ passes the abort signal only to a processor that declares it.
@@ -40,7 +48,7 @@ export class RenderWorker {
             logger.info({ jobId, seq }, 'stopping: refresh page handed back to the render queue');
           });
         }
-        const result = await renderer.run(job.data.task);
+        const result = await slots.run(() => renderer.run(job.data.task), slotPriority(job.opts.priority));
         // The entry itself stays out of Redis's job record: the cache holds it.
         if (result.ok) delete result.entry;
         return result;
@@ -76,6 +84,9 @@ export class RenderWorker {
     await closed;
   }
 }
+
+/** A lookup's place at this instance's browser, from its BullMQ priority (1 first). */
+const slotPriority = (bullPriority: number | undefined): number => (bullPriority === 1 ? PRIORITY.lookup : PRIORITY.revalidate);
 
 /**
  * The page's work, unless the worker is closed first: then the job goes back to the
