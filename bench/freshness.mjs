@@ -223,7 +223,7 @@ async function benchmark({ pages, lookupConcurrency, deadlineMs, cleanup }) {
     console.log(
       `  page outcomes   ${Object.entries(outcomes.counts)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}   (changed pages not re-rendered: ${outcomes.changedNotRendered}; unchanged pages re-rendered: ${outcomes.unchangedRendered})`,
+        .join(', ')}   (changed pages not re-rendered: ${outcomes.changedNotRendered}; unchanged pages re-rendered: ${outcomes.unchangedRendered}${outcomes.unchangedRenderedPages.length > 0 ? `: ${outcomes.unchangedRenderedPages.join(' ')}${outcomes.unchangedRendered > outcomes.unchangedRenderedPages.length ? ' …' : ''}` : ''})`,
     );
   } else {
     console.log(`  page outcomes   n/a (no \`outcome\` on the job's pages in this build)`);
@@ -371,6 +371,7 @@ async function pageOutcomes(api, jobId, changedSet, widgetSet, cleanup) {
   let present = false;
   let changedNotRendered = 0;
   let unchangedRendered = 0;
+  const unchangedRenderedPages = [];
   for (let offset = 0; ; offset += 250) {
     cleanup.check();
     const list = await api.json('GET', `/sites/_status/${jobId}/pages?offset=${offset}&limit=250`);
@@ -381,12 +382,15 @@ async function pageOutcomes(api, jobId, changedSet, widgetSet, cleanup) {
       const n = pageNumber(item.pageUrl);
       const changed = changedSet.has(n) || widgetSet.has(n);
       if (changed && item.outcome !== 'rendered') changedNotRendered++;
-      if (!changed && item.outcome === 'rendered') unchangedRendered++;
+      if (!changed && item.outcome === 'rendered') {
+        unchangedRendered++;
+        if (unchangedRenderedPages.length < 10) unchangedRenderedPages.push(new URL(item.pageUrl).pathname);
+      }
     }
     if (!list.hasMore || !(list.items?.length > 0)) break;
     if (!present && offset === 0) break; // no outcome on the first page of items: none anywhere
   }
-  return { present, counts, changedNotRendered, unchangedRendered };
+  return { present, counts, changedNotRendered, unchangedRendered, unchangedRenderedPages };
 }
 
 // ---------------------------------------------------------------------------------

@@ -196,11 +196,15 @@ async function openState(config: RendercacheConfig, backend: Backend, logger: Lo
 function buildRendering(config: RendercacheConfig, state: State, metrics: Metrics, logger: Logger): Rendering {
   const { egress, pool, discovery } = buildRenderingParts(config, logger);
   const { discovery: fetching, fullRenderAfter, revalidateConcurrencyPerOrigin } = config.refresh;
-  const revalidator = new InputRevalidator(egress, {
-    timeoutMs: fetching.timeoutMs,
-    maxBytes: fetching.maxDocumentBytes,
-    concurrencyPerOrigin: revalidateConcurrencyPerOrigin,
-  });
+  const revalidator = new InputRevalidator(
+    egress,
+    {
+      timeoutMs: fetching.timeoutMs,
+      maxBytes: fetching.maxDocumentBytes,
+      concurrencyPerOrigin: revalidateConcurrencyPerOrigin,
+    },
+    logger,
+  );
   const incremental = new IncrementalRefresh(state.cache, revalidator, { fullRenderAfterMs: fullRenderAfter }, logger);
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger, incremental) : null;
   return { egress, pool, renderer, discovery };

@@ -107,8 +107,7 @@ export class RenderAndStore {
     const target = this.targetOf(task);
     if (!this.incremental || jobId === undefined || typeof target === 'string' || !isIncremental(target.site.config, task.url)) return null;
     const { key, policy } = target;
-    const userAgent = policy.device.userAgent ?? this.renderer.browserUserAgent();
-    if (userAgent === undefined) return null;
+    const userAgent = policy.device.userAgent ?? (await this.renderer.browserUserAgent());
     const kept = await this.incremental.keepIfUnchanged({
       key,
       url: task.url,

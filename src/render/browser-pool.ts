@@ -117,6 +117,7 @@ export interface PageLease {
  */
 export class BrowserPool {
   private current: Generation | null = null;
+  private lastUserAgent: string | undefined;
   private launching: Promise<Generation> | null = null;
   private closed = false;
 
@@ -131,9 +132,12 @@ export class BrowserPool {
     return this.current !== null && !this.current.dead;
   }
 
-  /** Chromium's own User-Agent (the current browser's), once one has launched. */
-  browserUserAgent(): string | undefined {
-    return this.current?.userAgent;
+  /**
+   * Chromium's own User-Agent, launching it if none has launched yet. The last one's is kept
+   * while a recycled browser is replaced: the binary, and so its User-Agent, is the same.
+   */
+  async browserUserAgent(): Promise<string> {
+    return this.current?.userAgent ?? this.lastUserAgent ?? (await this.generation()).userAgent;
   }
 
   /** Process id of the current browser (metrics, and tests that crash it). */
@@ -276,6 +280,7 @@ export class BrowserPool {
     // The start-up tab is never used; its renderer would cost ~20 MB.
     for (const page of await browser.pages()) await page.close();
     const gen = new Generation(browser, await browser.userAgent());
+    this.lastUserAgent = gen.userAgent;
     browser.on('disconnected', () => {
       if (gen.draining || this.closed) return;
       gen.dead = true;

@@ -13,8 +13,8 @@ export class Renderer {
     private readonly logger: Logger,
   ) {}
 
-  /** Chromium's own User-Agent, once it has launched: what a device without its own presents. */
-  browserUserAgent(): string | undefined {
+  /** Chromium's own User-Agent: what a device without its own presents. */
+  browserUserAgent(): Promise<string> {
     return this.pool.browserUserAgent();
   }
 

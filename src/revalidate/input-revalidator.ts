@@ -6,6 +6,7 @@ import { egressKey, type EgressPolicy } from '../render/egress/egress-policy.js'
 import { bodyHash } from '../render/input-recorder.js';
 import type { InputRecord } from '../render/types.js';
 import { readLimited } from '../render/egress/read-limited.js';
+import type { Logger } from '../observability/logger.js';
 
 export interface InputRevalidatorOptions {
   /** Time of one revalidation request, headers and body (refresh.discovery.timeoutMs). */
@@ -39,6 +40,7 @@ export class InputRevalidator {
   constructor(
     private readonly egress: EgressProxy,
     private readonly options: InputRevalidatorOptions,
+    private readonly logger?: Logger,
   ) {}
 
   /**
@@ -70,7 +72,11 @@ export class InputRevalidator {
       answer = this.lane(url)
         .add(() => this.ask(url, input, policy))
         .then((same) => same === true)
-        .catch(() => false);
+        .catch((err: unknown) => {
+          // Not knowing is no proof of "unchanged": the page is rendered.
+          this.logger?.info({ url, err: describeError(err) }, 'revalidation request failed; its pages are rendered');
+          return false;
+        });
       this.answers.set(key, answer);
     }
     return answer;
@@ -112,4 +118,11 @@ export class InputRevalidator {
     if (input.e !== undefined) return res.headers.get('etag') === input.e;
     return input.l !== undefined && res.headers.get('last-modified') === input.l;
   }
+}
+
+/** An error and its cause (undici's fetch says only "fetch failed"; the cause says why). */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.name} ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
 }

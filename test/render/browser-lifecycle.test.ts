@@ -59,6 +59,19 @@ describe('browser recycling', () => {
     expect(service.pool?.browserPid()).not.toBe(pidBefore);
   });
 
+  it("knows Chromium's User-Agent while a recycled browser is replaced (incremental refresh asks with it)", async () => {
+    const userAgent = await service.pool!.browserUserAgent();
+    expect(userAgent).toMatch(/Chrome\/\d+/);
+    // Renders one after the other: every third recycles the browser, and while the new one
+    // launches, none is current.
+    const renders = (async () => {
+      for (let i = 0; i < 7; i++) expect((await fetch(lookupUrl(service, `${site.origin}/page/ua-${i}`))).status).toBe(200);
+    })();
+    await waitFor('a browser being replaced', () => !service.pool!.isReady, 30_000, 2);
+    expect(await service.pool!.browserUserAgent()).toBe(userAgent);
+    await renders;
+  });
+
   it('launches the next browser with the same flags as the first (puppeteer edits the array it is given)', async () => {
     const first = commandLine(service.pool?.browserPid());
     await Promise.all(Array.from({ length: 4 }, (_, i) => fetch(lookupUrl(service, `${site.origin}/page/flags-${i}`))));

@@ -294,6 +294,26 @@ describe('a refresh where few pages changed', () => {
   });
 });
 
+describe('a refresh right after Chromium was recycled', () => {
+  it('still keeps its unchanged pages: the User-Agent they are asked with outlives the browser', async () => {
+    const origin = await startOrigin();
+    // A new browser after every render: between two, none is running.
+    const service = await startTestService({
+      render: { recycleAfterRenders: 1 },
+      sites: [{ id: 'recycled', name: 'Recycled', origin: origin.origin, pages: { urls: ['/p/1', '/p/2', '/p/3', '/plain/4'] } }],
+    });
+    try {
+      for (const unchangedCount of [0, 4]) {
+        const { job } = await service.refresh.start(service.sites.registry.byId('recycled')!, { trigger: 'api', requestedBy: 'test' });
+        expect(await service.refresh.whenDone(job.id)).toMatchObject({ progress: 'succeeded', completedCount: 4, unchangedCount });
+      }
+    } finally {
+      await service.stop();
+      await origin.close();
+    }
+  });
+});
+
 describe('revalidation requests go through the egress guard', () => {
   it('never reaches a private address the site does not allow: the input counts as changed', async () => {
     let reached = 0;
