@@ -397,9 +397,9 @@ export const configSchema = z.strictObject({
        * Pages of one refresh whose inputs are revalidated at once (incremental refresh), beside
        * its `siteConcurrency` renders: an unchanged page needs no browser.
        */
-      revalidateConcurrency: z.number().int().min(1).max(256).default(16),
+      revalidateConcurrency: z.number().int().min(1).max(256).default(32),
       /** Revalidation requests (incremental refresh) at once to one origin. */
-      revalidateConcurrencyPerOrigin: z.number().int().min(1).max(64).default(6),
+      revalidateConcurrencyPerOrigin: z.number().int().min(1).max(64).default(16),
       /** Finding the pages of a refresh (sitemaps, robots.txt, crawl). */
       discovery: z
         .strictObject({
