@@ -348,6 +348,34 @@ describe('revalidation requests go through the egress guard', () => {
   });
 });
 
+describe('a revalidation request that times out', () => {
+  it('counts as a change (the page is rendered), whether the headers or the body never come', async () => {
+    const server = http.createServer((req, res) => {
+      // /silent never answers; /stalled sends its headers and part of its body, then nothing.
+      if (req.url === '/stalled') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"v":');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const egress = new EgressProxy({ logger: createLogger('silent') });
+    const revalidator = new InputRevalidator(egress, { timeoutMs: 300, maxBytes: 1024, concurrencyPerOrigin: 2 });
+    const policy = { siteOrigin: base, allowPrivateNetwork: true, userAgent: 'test' };
+    try {
+      const started = performance.now();
+      expect(await revalidator.unchanged([{ u: '/silent', s: 200, e: '"a"' }], `${base}/page`, policy, 'job-t')).toBe(false);
+      expect(await revalidator.unchanged([{ u: '/stalled', s: 200, h: 'anything' }], `${base}/page`, policy, 'job-t')).toBe(false);
+      // Both were cut by the timeout, not left to hang (the bound is generous: two 300 ms timeouts).
+      expect(performance.now() - started).toBeLessThan(10_000);
+    } finally {
+      await egress.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('refresh.fullRenderAfter', () => {
   it('reads durations, and names the field of one that does not parse', () => {
     expect(parseConfig({}).refresh.fullRenderAfter).toBe(24 * 3_600_000);
