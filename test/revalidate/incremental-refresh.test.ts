@@ -54,8 +54,9 @@ async function startOrigin(): Promise<Origin> {
   const held = new Map<string, Promise<void>>();
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    log.push({ path, conditional: req.headers['if-none-match'] !== undefined, ua: req.headers['user-agent'] ?? '' });
-    if (req.headers['if-none-match'] === undefined) await held.get(path);
+    const conditional = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined;
+    log.push({ path, conditional, ua: req.headers['user-agent'] ?? '' });
+    if (!conditional) await held.get(path);
     if (broken.has(path)) {
       res.writeHead(500);
       return res.end('broken');
@@ -63,16 +64,20 @@ async function startOrigin(): Promise<Origin> {
     let body: string;
     let type = 'text/html; charset=utf-8';
     let validators = true;
-    const page = /^\/(p|plain)\/(\d+)$/.exec(path);
-    const data = /^\/(data|plaindata)\/(\d+)\.json$/.exec(path);
+    // /lm/N and its data carry only Last-Modified, one second per version.
+    let lastModified: string | undefined;
+    const page = /^\/(p|plain|lm)\/(\d+)$/.exec(path);
+    const data = /^\/(data|plaindata|lmdata)\/(\d+)\.json$/.exec(path);
     if (page) {
       validators = page[1] === 'p';
-      const dataPath = page[1] === 'p' ? `/data/${page[2]}.json` : `/plaindata/${page[2]}.json`;
+      if (page[1] === 'lm') lastModified = new Date(Date.UTC(2026, 0, 1) + (html.get(Number(page[2])) ?? 1) * 1000).toUTCString();
+      const dataPath = { p: '/data', plain: '/plaindata', lm: '/lmdata' }[page[1] as 'p' | 'plain' | 'lm'] + `/${page[2]}.json`;
       body = `<!doctype html><!-- v${html.get(Number(page[2])) ?? 1} --><html><head><title>Page ${page[2]}</title><script src="/app.js"></script></head><body><div id="app">loading</div><script>
 fetch('${dataPath}').then(function (r) { return r.json(); }).then(function (d) { document.getElementById('app').textContent = 'page ${page[2]} v' + d.v + ' s' + window.APP; });
 </script></body></html>`;
     } else if (data) {
       validators = data[1] === 'data';
+      if (data[1] === 'lmdata') lastModified = new Date(Date.UTC(2026, 0, 1) + (versions.get(Number(data[2])) ?? 1) * 1000).toUTCString();
       body = JSON.stringify({ v: versions.get(Number(data[2])) ?? 1 });
       type = 'application/json';
     } else if (path === '/sitemap.xml') {
@@ -95,6 +100,13 @@ fetch('/api/search', { method: 'POST', body: '{}' }).then(function (r) { return 
       return res.end();
     }
     const headers: Record<string, string> = { 'content-type': type, 'cache-control': 'no-cache' };
+    if (lastModified !== undefined) {
+      headers['last-modified'] = lastModified;
+      if (req.headers['if-modified-since'] === lastModified) {
+        res.writeHead(304, headers);
+        return res.end();
+      }
+    }
     if (validators) {
       const etag = etagOf(body);
       headers['etag'] = etag;
@@ -288,6 +300,29 @@ describe('a refresh where few pages changed', () => {
       expect(await (await fetch(lookupUrl(service, `${origin.origin}/p/1`))).text()).toContain('page 1 v2 s1');
     } finally {
       release();
+      await service.stop();
+      await origin.close();
+    }
+  });
+});
+
+describe('an origin that sends only Last-Modified', () => {
+  it('is asked with If-Modified-Since: kept while it answers 304, rendered once its data moved', async () => {
+    const origin = await startOrigin();
+    const service = await startTestService({ sites: [{ id: 'lm', name: 'LM', origin: origin.origin, pages: { urls: ['/lm/1', '/lm/2'] } }] });
+    try {
+      const refresh = async () => {
+        const { job } = await service.refresh.start(service.sites.registry.byId('lm')!, { trigger: 'api', requestedBy: 'test' });
+        return service.refresh.whenDone(job.id);
+      };
+      expect(await refresh()).toMatchObject({ completedCount: 2, unchangedCount: 0 });
+      origin.log.length = 0;
+      expect(await refresh()).toMatchObject({ completedCount: 2, unchangedCount: 2 });
+      expect(origin.log.filter((r) => r.path === '/lmdata/1.json')).toEqual([expect.objectContaining({ conditional: true })]);
+      origin.versions.set(2, 5);
+      expect(await refresh()).toMatchObject({ completedCount: 2, unchangedCount: 1 });
+      expect(await (await fetch(lookupUrl(service, `${origin.origin}/lm/2`))).text()).toContain('page 2 v5 s1');
+    } finally {
       await service.stop();
       await origin.close();
     }
