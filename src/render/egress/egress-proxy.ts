@@ -1,6 +1,6 @@
 import http from 'node:http';
-import type { LookupFunction } from 'node:net';
-import { ProxyAgent, type Dispatcher } from 'undici';
+import net, { type LookupFunction } from 'node:net';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { RequestError, Server, type PrepareRequestFunctionOpts, type PrepareRequestFunctionResult } from 'proxy-chain';
 import type { Logger } from '../../observability/logger.js';
 import {
@@ -22,16 +22,17 @@ export interface EgressProxyOptions {
 
 /**
  * The one egress guard. Every connection Chromium makes (pages, workers, service
- * workers, popups, prefetch, WebRTC over TCP) and every fetch Node makes for a site goes
- * through a local forward proxy (plain HTTP and CONNECT, by proxy-chain). Each policy has
- * a listener of its own on 127.0.0.1, so a connection is judged by the site whose context
- * or fetch opened it, and a late beacon of a finished render is still judged by its own
- * site. Each connection's host is resolved once, every address is checked, and the
+ * workers, popups, prefetch, WebRTC over TCP) goes through a local forward proxy (plain
+ * HTTP and CONNECT, by proxy-chain). Each policy has a listener of its own on 127.0.0.1, so
+ * a connection is judged by the site whose context opened it, and a late beacon of a
+ * finished render is still judged by its own site. Every fetch Node makes for a site goes
+ * through a dispatcher of its policy that applies the same check when it connects. Either
+ * way, each connection's host is resolved once, every address is checked, and the
  * connection goes to the checked address only.
  */
 export class EgressProxy {
   private readonly listeners = new Map<string, Promise<Server>>();
-  private readonly dispatchers = new Map<string, Promise<ProxyAgent>>();
+  private readonly dispatchers = new Map<string, Agent>();
   private denyAll: Promise<Server> | null = null;
   private readonly resolve: HostResolver;
   private closed = false;
@@ -51,15 +52,42 @@ export class EgressProxy {
     return proxyUrl(await listener);
   }
 
-  /** An undici dispatcher whose every connection goes through this policy's listener: for Node's own fetches of a site. */
-  async dispatcherFor(policy: EgressPolicy): Promise<Dispatcher> {
+  /**
+   * An undici dispatcher for Node's own fetches of a site (discovery, revalidation), judged
+   * by the same check as the proxy's connections (pinAddress): each connection's host is
+   * resolved once, every address checked, and the socket opened to the checked address.
+   * Node needs no proxy hop for that: the check runs in the dispatcher's connector. Its
+   * keep-alive sockets are its policy's alone.
+   */
+  dispatcherFor(policy: EgressPolicy): Promise<Dispatcher> {
+    if (this.closed) return Promise.reject(new Error('the egress proxy is closed'));
     const key = egressKey(policy);
     let dispatcher = this.dispatchers.get(key);
     if (!dispatcher) {
-      dispatcher = this.urlFor(policy).then((uri) => new ProxyAgent({ uri }));
+      dispatcher = new Agent({ connect: this.guardedConnector(policy) });
       this.dispatchers.set(key, dispatcher);
     }
-    return dispatcher;
+    return Promise.resolve(dispatcher);
+  }
+
+  private guardedConnector(policy: EgressPolicy): buildConnector.connector {
+    const connect = buildConnector({});
+    return (options, callback) => {
+      const protocol = options.protocol === 'https:' ? 'https:' : 'http:';
+      const target = { protocol, hostname: options.hostname, port: Number(options.port || (protocol === 'https:' ? 443 : 80)) } as const;
+      pinAddress({ hostname: target.hostname, port: target.port, isSiteOrigin: isSiteOrigin(policy, target) }, policy, this.resolve).then(
+        // The checked address, and no second lookup; TLS still names the host (SNI, certificate).
+        (pinned) => connect({ ...options, hostname: pinned.address, servername: options.servername ?? serverName(options.hostname) }, callback),
+        (err: unknown) => {
+          if (err instanceof EgressRefused) this.refused(policy, target, err);
+          callback(err instanceof Error ? err : new Error(String(err)), null);
+        },
+      );
+    };
+  }
+
+  private refused(policy: EgressPolicy, target: { hostname: string; port: number }, err: EgressRefused): void {
+    this.options.logger.info({ site: policy.siteOrigin, target: `${target.hostname}:${target.port}`, reason: err.message }, 'egress refused');
   }
 
   /** A proxy that refuses every connection: for traffic that belongs to no site. */
@@ -74,7 +102,7 @@ export class EgressProxy {
     this.closed = true;
     const dispatchers = [...this.dispatchers.values()];
     this.dispatchers.clear();
-    await Promise.all(dispatchers.map(async (d) => (await d.catch(() => null))?.close()));
+    await Promise.all(dispatchers.map((d) => d.close()));
     for (const agent of this.agents.values()) agent.destroy();
     const servers = [...this.listeners.values(), ...(this.denyAll ? [this.denyAll] : [])];
     this.listeners.clear();
@@ -89,7 +117,7 @@ export class EgressProxy {
       return { dnsLookup: pinnedLookup(pinned) as PrepareRequestFunctionResult['dnsLookup'], httpAgent: this.agentFor(policy) };
     } catch (err) {
       if (!(err instanceof EgressRefused)) throw err;
-      this.options.logger.info({ site: policy.siteOrigin, target: `${target.hostname}:${target.port}`, reason: err.message }, 'egress refused');
+      this.refused(policy, target, err);
       throw new RequestError(`refused by rendercache: ${err.message}`, 403);
     }
   }
@@ -137,3 +165,6 @@ function pinnedLookup(pinned: PinnedAddress): LookupFunction {
 }
 
 const proxyUrl = (server: Server) => `http://127.0.0.1:${server.port}`;
+
+/** The TLS server name of a host: none for an IP address (SNI carries names only). */
+const serverName = (hostname: string): string | undefined => (net.isIP(hostname.replace(/^\[|\]$/g, '')) ? undefined : hostname);

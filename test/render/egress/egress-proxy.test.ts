@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EgressProxy } from '../../../src/render/egress/egress-proxy.js';
-import type { HostResolver } from '../../../src/render/egress/egress-policy.js';
+import { systemResolver, type HostResolver } from '../../../src/render/egress/egress-policy.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
 /** An HTTP server on 127.0.0.1 that counts the TCP connections it accepts. */
@@ -90,6 +90,34 @@ describe('EgressProxy', () => {
     const before = canary.connections();
     await expect(fetch(`${canary.url}/`, { dispatcher })).rejects.toThrow();
     expect(canary.connections()).toBe(before);
+  });
+
+  it("judges Node's fetches as the proxy does: private addresses in every spelling, and a rebinding name, never reached", async () => {
+    let lookups = 0;
+    const rebinding: HostResolver = (host) =>
+      host === 'rebind.test'
+        ? Promise.resolve(lookups++ === 0 ? [{ address: '192.0.1.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }])
+        : systemResolver(host);
+    const proxy = newProxy(rebinding);
+    const dispatcher = await proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    const before = canary.connections();
+    for (const target of [
+      `${canary.url}/`,
+      `http://localhost:${canary.port}/`,
+      `http://[::1]:${canary.port}/`,
+      `http://2130706433:${canary.port}/`,
+      `http://0x7f.1:${canary.port}/`,
+      `http://[::ffff:127.0.0.1]:${canary.port}/`,
+      `http://rebind.test:${canary.port}/`,
+    ]) {
+      await expect(fetch(target, { dispatcher }), target).rejects.toThrow();
+    }
+    // rebind.test was resolved once (its public answer was checked, then connected to: it fails, never loopback).
+    expect(lookups).toBe(1);
+    expect(canary.connections()).toBe(before);
+    // The same dispatcher under a policy that allows the private network reaches it (positive control).
+    const open = await proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: true });
+    expect(await (await fetch(`${canary.url}/`, { dispatcher: open })).text()).toBe('canary');
   });
 
   it('reaches private addresses when the site allows its private network (positive control)', async () => {
