@@ -223,7 +223,9 @@ async function benchmark({ pages, lookupConcurrency, deadlineMs, cleanup }) {
     console.log(
       `  page outcomes   ${Object.entries(outcomes.counts)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}   (changed pages not re-rendered: ${outcomes.changedNotRendered}; unchanged pages re-rendered: ${outcomes.unchangedRendered}${outcomes.unchangedRenderedPages.length > 0 ? `: ${outcomes.unchangedRenderedPages.join(' ')}${outcomes.unchangedRendered > outcomes.unchangedRenderedPages.length ? ' …' : ''}` : ''})`,
+        .join(
+          ', ',
+        )}   (changed pages not re-rendered: ${outcomes.changedNotRendered}; unchanged pages re-rendered: ${outcomes.unchangedRendered}${outcomes.unchangedRenderedPages.length > 0 ? `: ${outcomes.unchangedRenderedPages.join(' ')}${outcomes.unchangedRendered > outcomes.unchangedRenderedPages.length ? ' …' : ''}` : ''})`,
     );
   } else {
     console.log(`  page outcomes   n/a (no \`outcome\` on the job's pages in this build)`);
