@@ -61,7 +61,8 @@ export async function renderJobPages(
         else if (!(await keptUnchanged(job, page, store, keep, logger))) render(page);
       });
     }
-    await settled();
+    // No drain between batches: every page read is processing or done by now, so the next
+    // read finds only pages not taken yet, and asking and rendering never pause for a read.
   }
   await settled();
 }
