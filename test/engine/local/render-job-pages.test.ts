@@ -27,7 +27,12 @@ const ok = (unchanged: boolean): RenderTaskResult => ({
   unchanged,
 });
 
-/** Counts what runs at once, and can hold renders until released. */
+/**
+ * Counts what runs at once, and can hold renders until released. Asks are let through in
+ * groups, no clock involved: each waits until `revalidateConcurrency` of them are waiting
+ * (or every page has been asked, or the renders are released), so the pipeline shows how
+ * many it asks at once.
+ */
 function pipelineProbe() {
   const asked: string[] = [];
   const rendered: RenderTask[] = [];
@@ -36,11 +41,17 @@ function pipelineProbe() {
   let rendering = 0;
   let held: Promise<void> = Promise.resolve();
   let release = () => {};
+  const waitingAsks: Array<() => void> = [];
+  let asksFree = false;
+  const letAsksThrough = () => {
+    for (const resolve of waitingAsks.splice(0)) resolve();
+  };
   const keep: KeepIfUnchanged = async (task) => {
     asked.push(task.url);
     peak.asking = Math.max(peak.asking, ++asking);
-    // A revalidation takes a round trip to the origin: a few milliseconds.
-    await new Promise((resolve) => setTimeout(resolve, 3));
+    const answered = new Promise<void>((resolve) => waitingAsks.push(resolve));
+    if (asksFree || waitingAsks.length >= OPTIONS.revalidateConcurrency || asked.length === PAGES) letAsksThrough();
+    await answered;
     asking--;
     return changed(task.url) ? null : ok(true);
   };
@@ -58,7 +69,21 @@ function pipelineProbe() {
   const hold = () => {
     held = new Promise((resolve) => (release = resolve));
   };
-  return { asked, rendered, peak, keep, queue, hold, release: () => release(), rendering: () => rendering };
+  return {
+    asked,
+    rendered,
+    peak,
+    keep,
+    queue,
+    hold,
+    release: () => {
+      // Asks are let through on their own from now on.
+      asksFree = true;
+      letAsksThrough();
+      release();
+    },
+    rendering: () => rendering,
+  };
 }
 
 async function jobOf(store: TestJobStore): Promise<JobRecord> {
