@@ -11,7 +11,7 @@ import type { IncrementalRefresh } from '../revalidate/incremental-refresh.js';
 import type { RenderOptionsConfig } from '../config/schema.js';
 import type { Site } from '../sites/site.js';
 import type { SiteRegistry } from '../sites/site-registry.js';
-import type { RenderTask, RenderTaskResult } from './render-queue.js';
+import { taskFailure, type RenderTask, type RenderTaskResult } from './render-queue.js';
 
 /**
  * The work behind every queued task: render the page, then write it to the cache only
@@ -34,7 +34,7 @@ export class RenderAndStore {
   ) {}
 
   /** The task's site, cache key and render policy; why not, when its site or device is gone. */
-  private targetOf(task: RenderTask): { site: Site; key: string; policy: RenderPolicy } | string {
+  private targetOf(task: RenderTask): RenderTarget | string {
     const site = this.sites.byId(task.siteId);
     if (!site) return `unknown site ${task.siteId}`;
     if (!(task.variant in this.renderDefaults.devices)) return `no device "${task.variant}" in render.devices`;
@@ -49,10 +49,10 @@ export class RenderAndStore {
   async run(task: RenderTask): Promise<RenderTaskResult> {
     const target = this.targetOf(task);
     // A task queued before the config changed may name what is no longer there.
-    if (typeof target === 'string') return { ok: false, failure: { kind: 'chromium-error', detail: target }, renderTimeMs: 0, renderedBy: INSTANCE_ID };
+    if (typeof target === 'string') return taskFailure(target);
     const { key, policy } = target;
     if (!task.inputsChecked) {
-      const kept = await this.keepIfUnchanged(task);
+      const kept = await this.keepTargetIfUnchanged(task, target);
       if (kept) return kept;
     }
     const outcome = await this.renderer.render(task.url, policy);
@@ -101,12 +101,15 @@ export class RenderAndStore {
    * when the page is to be rendered: not a refresh page, not incremental, or changed. Needs
    * no browser slot, so a refresh may ask it of many pages while others render.
    */
-  async keepIfUnchanged(task: RenderTask): Promise<RenderTaskResult | null> {
+  keepIfUnchanged(task: RenderTask): Promise<RenderTaskResult | null> {
+    const target = this.targetOf(task);
+    return typeof target === 'string' ? Promise.resolve(null) : this.keepTargetIfUnchanged(task, target);
+  }
+
+  private async keepTargetIfUnchanged(task: RenderTask, { site, key, policy }: RenderTarget): Promise<RenderTaskResult | null> {
     const started = performance.now();
     const jobId = task.source.jobId;
-    const target = this.targetOf(task);
-    if (!this.incremental || jobId === undefined || typeof target === 'string' || !isIncremental(target.site.config, task.url)) return null;
-    const { key, policy } = target;
+    if (!this.incremental || jobId === undefined || !isIncremental(site.config, task.url)) return null;
     const userAgent = policy.device.userAgent ?? (await this.renderer.browserUserAgent());
     const kept = await this.incremental.keepIfUnchanged({
       key,
@@ -132,3 +135,10 @@ export class RenderAndStore {
 
 /** A page of a refresh job (as opposed to a crawler's lookup or its revalidation). */
 const isRefreshTask = (task: RenderTask) => task.source.jobId !== undefined;
+
+/** What a task renders: its site, its cache key, and the render policy of its variant. */
+interface RenderTarget {
+  site: Site;
+  key: string;
+  policy: RenderPolicy;
+}

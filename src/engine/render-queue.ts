@@ -1,3 +1,4 @@
+import { INSTANCE_ID } from '../observability/instance.js';
 import type { EntrySource, ServableEntry } from '../cache/entry.js';
 import type { JobRecord, PageRecord } from '../jobs/types.js';
 import type { RenderFailure } from '../render/types.js';
@@ -39,6 +40,14 @@ export type RenderTaskResult =
       entry?: ServableEntry;
     }
   | { ok: false; failure: RenderFailure; renderTimeMs: number; renderedBy: string };
+
+/** A task that failed before or outside Chromium's render (its site gone, an error of ours). */
+export const taskFailure = (detail: string): RenderTaskResult => ({
+  ok: false,
+  failure: { kind: 'chromium-error', detail },
+  renderTimeMs: 0,
+  renderedBy: INSTANCE_ID,
+});
 
 /** Lookups go before refresh work. */
 export const PRIORITY = { lookup: 10, revalidate: 5, refresh: 0 } as const;

@@ -102,7 +102,7 @@ export class InputRevalidator {
     // WHATWG objects cost more CPU than the request itself. It follows no redirect.
     const res = await request(url, {
       headers,
-      dispatcher: await this.egress.dispatcherFor(policy),
+      dispatcher: this.egress.dispatcherFor(policy),
       signal: AbortSignal.timeout(this.options.timeoutMs),
     });
     const header = (name: string) => {

@@ -1,8 +1,7 @@
 import type { Logger } from '../../observability/logger.js';
-import { INSTANCE_ID } from '../../observability/instance.js';
 import type { RenderAndStore } from '../render-and-store.js';
 import type { BrowserSlots } from '../browser-slots.js';
-import { PRIORITY, type RenderTaskResult } from '../render-queue.js';
+import { PRIORITY, taskFailure, type RenderTaskResult } from '../render-queue.js';
 import type { SiteDirectory } from '../../sites/site-directory.js';
 import { pageError } from '../../jobs/job-errors.js';
 import type { JobStore } from '../../jobs/job-store.js';
@@ -73,10 +72,10 @@ export class PageJobProcessor {
       const kept = attemptsMade === 0 ? await this.worker.keepIfUnchanged(data.task) : null;
       // Handed back while it waited for a slot: another instance renders it.
       const render = () =>
-        handedBack?.aborted ? Promise.resolve(failed('handed back before its render began')) : this.worker.run({ ...data.task, inputsChecked: true });
+        handedBack?.aborted ? Promise.resolve(taskFailure('handed back before its render began')) : this.worker.run({ ...data.task, inputsChecked: true });
       return kept ?? (await this.slots.run(render, PRIORITY.refresh));
     } catch (err) {
-      return failed(err instanceof Error ? err.message : String(err));
+      return taskFailure(err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -90,5 +89,3 @@ export class PageJobProcessor {
     if ((await finishRendering(job, deps)) === 'restart') await this.restarts.queueOriginRestart(job);
   }
 }
-
-const failed = (detail: string): RenderTaskResult => ({ ok: false, failure: { kind: 'chromium-error', detail }, renderTimeMs: 0, renderedBy: INSTANCE_ID });

@@ -23,7 +23,7 @@ export interface FetchedDocument {
  * included, goes through the egress proxy under the site's policy, like the renderer's.
  */
 export async function guardedFetch(url: string, egress: EgressProxy, policy: FetchPolicy): Promise<FetchedDocument> {
-  const dispatcher = await egress.dispatcherFor(policy);
+  const dispatcher = egress.dispatcherFor(policy);
   let current = url;
   for (let hop = 0; hop <= 5; hop++) {
     const protocol = new URL(current).protocol;

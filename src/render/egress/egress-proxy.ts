@@ -59,15 +59,15 @@ export class EgressProxy {
    * Node needs no proxy hop for that: the check runs in the dispatcher's connector. Its
    * keep-alive sockets are its policy's alone.
    */
-  dispatcherFor(policy: EgressPolicy): Promise<Dispatcher> {
-    if (this.closed) return Promise.reject(new Error('the egress proxy is closed'));
+  dispatcherFor(policy: EgressPolicy): Dispatcher {
+    if (this.closed) throw new Error('the egress proxy is closed');
     const key = egressKey(policy);
     let dispatcher = this.dispatchers.get(key);
     if (!dispatcher) {
       dispatcher = new Agent({ connect: this.guardedConnector(policy) });
       this.dispatchers.set(key, dispatcher);
     }
-    return Promise.resolve(dispatcher);
+    return dispatcher;
   }
 
   private guardedConnector(policy: EgressPolicy): buildConnector.connector {

@@ -84,7 +84,7 @@ describe('EgressProxy', () => {
   it('refuses CONNECT tunnels to private addresses and lets Node fetches reach the site only', async () => {
     const proxy = newProxy();
     const policy = { siteOrigin: site.url, allowPrivateNetwork: false };
-    const dispatcher = await proxy.dispatcherFor(policy);
+    const dispatcher = proxy.dispatcherFor(policy);
     const ok = await fetch(`${site.url}/robots.txt`, { dispatcher });
     expect(await ok.text()).toBe('site');
     const before = canary.connections();
@@ -99,7 +99,7 @@ describe('EgressProxy', () => {
         ? Promise.resolve(lookups++ === 0 ? [{ address: '192.0.1.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }])
         : systemResolver(host);
     const proxy = newProxy(rebinding);
-    const dispatcher = await proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: false });
+    const dispatcher = proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     const before = canary.connections();
     for (const target of [
       `${canary.url}/`,
@@ -116,7 +116,7 @@ describe('EgressProxy', () => {
     expect(lookups).toBe(1);
     expect(canary.connections()).toBe(before);
     // The same dispatcher under a policy that allows the private network reaches it (positive control).
-    const open = await proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: true });
+    const open = proxy.dispatcherFor({ siteOrigin: site.url, allowPrivateNetwork: true });
     expect(await (await fetch(`${canary.url}/`, { dispatcher: open })).text()).toBe('canary');
   });
 
