@@ -20,6 +20,7 @@ import { ClusterEngine } from './engine/cluster/cluster-engine.js';
 import type { Engine, EngineParts } from './engine/engine.js';
 import { LocalEngine } from './engine/local/local-engine.js';
 import { RenderAndStore } from './engine/render-and-store.js';
+import { RenderCapacity, systemCapacityClock } from './engine/render-capacity.js';
 import type { RenderQueue } from './engine/render-queue.js';
 import type { PageDiscovery } from './jobs/discovery/discover-pages.js';
 import type { JobStore } from './jobs/job-store.js';
@@ -27,6 +28,7 @@ import type { RefreshService } from './jobs/refresh-service.js';
 import { INSTANCE_ID } from './observability/instance.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { ProcessTreeUsage } from './observability/process-tree-usage.js';
 import type { BrowserPool } from './render/browser-pool.js';
 import type { EgressProxy } from './render/egress/egress-proxy.js';
 import { Renderer } from './render/renderer.js';
@@ -80,6 +82,8 @@ interface Rendering {
   /** This instance's Chromium; null on role "api". */
   pool: BrowserPool | null;
   renderer: RenderAndStore | null;
+  /** Renders at once on this instance's Chromium: fixed, or learned ("auto"). */
+  capacity: RenderCapacity;
   discovery: PageDiscovery;
 }
 
@@ -101,13 +105,16 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
     cache: state.cache,
     pages: { discovery: rendering.discovery, planner: new RefreshPagePlanner(state.cache, state.demand) },
     renderer: rendering.renderer,
+    capacity: rendering.capacity,
     logger,
   });
   metrics.watchRenderQueue(engine.queue);
+  metrics.watchRenderCapacity(rendering.capacity);
   const { server, drain } = buildHttp(config, state, rendering, engine, metrics, logger);
 
   const demo = config.demo ? await startDemoSite(config.demo.root, config.demo.port) : null;
   await rendering.pool?.start();
+  if (rendering.pool) rendering.capacity.start();
   const url = await listen(server, config.server);
   logger.info(
     { url, role: config.cluster.role, sites: state.registry.all().map((s) => s.id), backend: config.backend, instance: INSTANCE_ID },
@@ -207,7 +214,19 @@ function buildRendering(config: RendercacheConfig, state: State, metrics: Metric
   );
   const incremental = new IncrementalRefresh(state.cache, revalidator, { fullRenderAfterMs: fullRenderAfter }, logger);
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger, incremental) : null;
-  return { egress, pool, renderer, discovery };
+  const capacity = buildRenderCapacity(config, logger);
+  // Tabs beyond the renders at once would only hold memory.
+  if (pool) capacity.onChange((concurrency) => pool.keepIdlePages(concurrency));
+  return { egress, pool, renderer, capacity, discovery };
+}
+
+/** `render.concurrency`: a fixed number, or "auto" within `render.autoConcurrency`. */
+function buildRenderCapacity(config: RendercacheConfig, logger: Logger): RenderCapacity {
+  const { concurrency, autoConcurrency: auto } = config.render;
+  const deps = { usage: new ProcessTreeUsage(), clock: systemCapacityClock, logger };
+  if (concurrency !== 'auto') return new RenderCapacity({ mode: 'fixed', concurrency }, deps);
+  const limits = { min: auto.min, max: auto.max, memoryBudgetBytes: auto.memoryBudgetMb * 1024 * 1024 };
+  return new RenderCapacity({ mode: 'auto', limits, initial: auto.initial, windowMs: auto.windowMs }, deps);
 }
 
 /**
@@ -309,6 +328,7 @@ async function stopInOrder(
   await step('stop work', () => engine.stopWork());
   await drained;
   await step('close engine', () => engine.close());
+  rendering.capacity.stop();
   rendering.renderer?.stop();
   await step('close Chromium', async () => rendering.pool?.close());
   await step('close egress', () => rendering.egress.close());

@@ -10,14 +10,24 @@ import { isReplayableHeader, REPLAYABLE_HEADERS } from './replayable-headers.js'
  * option it belongs to; nothing else in the code base invents a default.
  */
 
-/**
- * Concurrent renders that fit this machine: two per core (rendering is CPU-bound; more
- * only queues inside Chromium), and ~160 MB of RAM each.
- */
-export function defaultRenderConcurrency(cores = os.availableParallelism(), totalMemBytes = os.totalmem()): number {
-  const byCpu = Math.max(2, cores * 2);
-  const byMemory = Math.floor(totalMemBytes / (160 * 1024 * 1024));
-  return Math.max(1, Math.min(byCpu, byMemory, 32));
+/** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
+export function memoryLimitBytes(totalMemBytes = os.totalmem(), constrained = process.constrainedMemory?.() ?? 0): number {
+  return constrained > 0 && constrained < totalMemBytes ? constrained : totalMemBytes;
+}
+
+/** The most renders at once that memory allows: ~128 MB each, at most 64. */
+export function defaultMaxRenderConcurrency(memoryBytes = memoryLimitBytes()): number {
+  return Math.max(2, Math.min(64, Math.floor(memoryBytes / (128 * 1024 * 1024))));
+}
+
+/** Where "auto" starts before anything is measured: two per core, within the memory bound. */
+export function initialRenderConcurrency(cores = os.availableParallelism(), memoryBytes = memoryLimitBytes()): number {
+  return Math.max(2, Math.min(cores * 2, defaultMaxRenderConcurrency(memoryBytes)));
+}
+
+/** A quarter of the memory limit, in MB: what rendering may hold before "auto" renders fewer at once. */
+export function defaultRenderMemoryBudgetMb(memoryBytes = memoryLimitBytes()): number {
+  return Math.max(256, Math.floor(memoryBytes / 4 / (1024 * 1024)));
 }
 
 const httpUrl = z
@@ -309,8 +319,30 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Chromium binary (default: env CHROME_PATH, then Debian's headless shell, then /usr/bin/chromium, then puppeteer's own). */
       chromePath: z.string().min(1).optional(),
-      /** Renders at once in this process (default: two per core, bounded by memory). */
-      concurrency: z.number().int().min(1).max(64).default(() => defaultRenderConcurrency()),
+      /**
+       * Renders at once in this process: a number, or "auto", learned from what renders achieve
+       * (see render.autoConcurrency and docs/architecture.md).
+       */
+      concurrency: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+      /** How "auto" concurrency is learned. */
+      autoConcurrency: z
+        .strictObject({
+          /** Fewest renders at once. */
+          min: z.number().int().min(1).max(64).default(2),
+          /** Most renders at once (default: ~128 MB each of the memory limit, at most 64). */
+          max: z.number().int().min(1).max(64).default(() => defaultMaxRenderConcurrency()),
+          /** Renders at once before anything is measured (default: two per core, within the memory bound). */
+          initial: z.number().int().min(1).max(64).default(() => initialRenderConcurrency()),
+          /** One measuring window: renders finished, work waiting, CPU and memory, then a decision. */
+          windowMs: z.number().int().min(100).max(600_000).default(2000),
+          /**
+           * Resident memory of the process tree (node and Chromium), in MB, above which fewer
+           * renders run at once (default: a quarter of the memory limit, the cgroup's or the machine's).
+           */
+          memoryBudgetMb: z.number().int().min(64).default(() => defaultRenderMemoryBudgetMb()),
+        })
+        .prefault({})
+        .refine((auto) => auto.min <= auto.max, { message: 'min must not be above max' }),
       /** Renders waiting beyond this answer 503 with Retry-After. */
       maxQueued: z.number().int().min(0).default(200),
       /** Quiet network time that marks a page ready (see docs/architecture.md). */

@@ -6,6 +6,7 @@ import type { RefreshService } from '../jobs/refresh-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { RenderAndStore } from './render-and-store.js';
+import type { RenderCapacity } from './render-capacity.js';
 import type { RenderQueue } from './render-queue.js';
 import type { SiteDirectory } from '../sites/site-directory.js';
 
@@ -19,6 +20,8 @@ export interface EngineParts {
   pages: PageSources;
   /** This instance's Chromium; null on an instance that only serves (role "api"). */
   renderer: RenderAndStore | null;
+  /** This instance's renders at once, fixed or learned: every gate in front of its Chromium follows it. */
+  capacity: RenderCapacity;
   logger: Logger;
 }
 

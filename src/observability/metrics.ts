@@ -39,6 +39,15 @@ export function createMetrics(logger: Logger) {
       this.set(unanswered());
     },
   });
+  let renderCapacity: () => number = () => 0;
+  new Gauge({
+    name: 'rendercache_render_concurrency',
+    help: 'Renders at once on this instance: render.concurrency, or what "auto" decided last.',
+    registers: [registry],
+    collect() {
+      this.set(renderCapacity());
+    },
+  });
   // Pre-bound children and a level read once: the hot path builds no label objects and asks nothing.
   const counted = { hit: lookups.labels('hit'), stale: lookups.labels('stale'), miss: lookups.labels('miss'), error: lookups.labels('error') };
   const logEach = logger.isLevelEnabled('debug');
@@ -54,6 +63,10 @@ export function createMetrics(logger: Logger) {
     /** Where the render-queue gauge reads from. */
     watchRenderQueue(queue: { unanswered(): number }): void {
       unanswered = () => queue.unanswered();
+    },
+    /** Where the render-concurrency gauge reads from. */
+    watchRenderCapacity(capacity: { readonly concurrency: number }): void {
+      renderCapacity = () => capacity.concurrency;
     },
   };
 }

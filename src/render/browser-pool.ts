@@ -182,6 +182,19 @@ export class BrowserPool {
     }
   }
 
+  /** Closes idle tabs beyond `count` (fewer renders at once now): each holds memory in its renderer. */
+  keepIdlePages(count: number): void {
+    const gen = this.current;
+    if (!gen) return;
+    let kept = 0;
+    for (const context of gen.contexts.values()) {
+      const keep = Math.max(0, Math.min(context.idle.length, count - kept));
+      kept += keep;
+      // The least recently used first: the idle list is a stack.
+      for (const slot of context.idle.splice(0, context.idle.length - keep)) slot.page.close().catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const gen = this.current ?? (this.launching ? await this.launching.catch(() => null) : null);

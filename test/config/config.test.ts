@@ -22,7 +22,12 @@ describe('config', () => {
     expect(config.backend).toBe('embedded');
     expect(config.redis).toMatchObject({ url: 'redis://127.0.0.1:6379', topology: 'standalone' });
     expect(config.render.deadlineMs).toBe(20_000);
-    expect(config.render.concurrency).toBeGreaterThanOrEqual(1);
+    expect(config.render.concurrency).toBe('auto');
+    const auto = config.render.autoConcurrency;
+    expect(auto.min).toBe(2);
+    expect(auto.initial).toBeGreaterThanOrEqual(auto.min);
+    expect(auto.initial).toBeLessThanOrEqual(auto.max);
+    expect(auto.memoryBudgetMb).toBeGreaterThanOrEqual(256);
     expect(config.sites[0]).toMatchObject({
       pages: { sitemap: '/sitemap.xml' }, schedule: '0 * * * *', status: 'online', security: 'public', prerender: true, allowPrivateNetwork: false,
     });

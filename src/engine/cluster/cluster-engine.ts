@@ -44,7 +44,7 @@ export class ClusterEngine implements Engine {
     eventsConnection: RedisConnection,
     subscriber: RedisConnection,
   ) {
-    const { config, renderer, logger } = parts;
+    const { config, renderer, capacity, logger } = parts;
     const prefix = bullPrefix(config.cache.namespace);
     this.renderQueue = new Queue(RENDER_QUEUE, { connection: producer, prefix });
     this.controlQueue = new Queue(CONTROL_QUEUE, { connection: producer, prefix });
@@ -54,7 +54,7 @@ export class ClusterEngine implements Engine {
     this.controlQueue.on('error', () => {});
     this.events.on('error', () => {});
     // With its own Chromium, an instance still renders lookups while Redis is away.
-    const fallback = renderer ? new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued }) : null;
+    const fallback = renderer ? new LocalRenderQueue(renderer, capacity, { maxQueued: config.render.maxQueued }) : null;
     // A ping is given at least 1 s whatever cache.commandTimeoutMs: a floor, so that a store
     // timeout tuned low for lookups does not take Redis for gone.
     const watch = new RedisWatch(producer, { pingEveryMs: config.cluster.redisPingEveryMs, pingTimeoutMs: Math.max(1000, config.cache.commandTimeoutMs) });
@@ -110,7 +110,7 @@ export class ClusterEngine implements Engine {
 
   /** This instance's render worker (with its own Chromium only) and control worker. */
   private startWorkers(): void {
-    const { config, store, sites, pages: sources, renderer, logger } = this.parts;
+    const { config, store, sites, pages: sources, renderer, capacity, logger } = this.parts;
     const workerOptions = {
       prefix: bullPrefix(config.cache.namespace),
       lockDurationMs: config.cluster.lockDurationMs,
@@ -119,10 +119,11 @@ export class ClusterEngine implements Engine {
     const pageQueue = new PageJobQueue(this.renderQueue, store, { ...config.refresh, retention: config.cluster.retention.pages });
     if (renderer) {
       // The worker takes more jobs than it renders: refresh pages are revalidated beside the renders.
-      const slots = new BrowserSlots(config.render.concurrency);
+      const slots = new BrowserSlots(capacity);
       const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner, slots);
-      const concurrency = config.render.concurrency + config.refresh.revalidateConcurrency;
-      const worker = new RenderWorker(this.workerConnection, renderer, pages, slots, { ...workerOptions, concurrency }, logger);
+      const jobsAtOnce = (renders: number) => renders + config.refresh.revalidateConcurrency;
+      const worker = new RenderWorker(this.workerConnection, renderer, pages, slots, { ...workerOptions, concurrency: jobsAtOnce(capacity.concurrency) }, logger);
+      capacity.onChange((renders) => worker.setConcurrency(jobsAtOnce(renders)));
       worker.start();
       this.closers.push(() => worker.close());
     }

@@ -77,6 +77,11 @@ export class RenderWorker {
     void this.worker.run().catch(() => {});
   }
 
+  /** Jobs taken at once from now on (the render capacity changed). */
+  setConcurrency(jobs: number): void {
+    this.worker.concurrency = jobs;
+  }
+
   /** Stops taking renders; hands back the refresh pages under way, waits for lookups. */
   async close(): Promise<void> {
     const closed = this.worker.close();

@@ -16,9 +16,9 @@ export class LocalEngine implements Engine {
   private readonly scheduler: Scheduler | null;
 
   constructor(private readonly parts: EngineParts) {
-    const { config, store, sites, pages, renderer, logger } = parts;
+    const { config, store, sites, pages, renderer, capacity, logger } = parts;
     if (!renderer) throw new Error('a single-process service renders its own pages (role "all")');
-    this.queue = new LocalRenderQueue(renderer, { concurrency: config.render.concurrency, maxQueued: config.render.maxQueued });
+    this.queue = new LocalRenderQueue(renderer, capacity, { maxQueued: config.render.maxQueued });
     this.runner = new LocalRefreshRunner(store, sites, pages, this.queue, (task) => renderer.keepIfUnchanged(task), config.refresh, logger);
     this.refresh = new RefreshService(store, sites, this.runner, config.refresh, logger);
     this.scheduler = config.schedule.enabled ? new LocalScheduler({ sites, refresh: this.refresh, logger }, config.schedule) : null;
