@@ -248,7 +248,7 @@ async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, client
     cleanup.check();
     const n = kind === 'heavy' ? heavyPages : pages;
     const urls = Array.from({ length: n }, (_, i) => `${fixture.pageUrl(kind, i)}?run=${runId}`);
-    const rc = await coldPass({ kind, urls, fixture, sampler, marker, svcPid: svc.pid, lookupUrl, agent, clients, cleanup });
+    const rc = await coldPass({ kind, urls, fixture, sampler, marker, svcPid: svc.pid, lookupUrl, agent, clients, cleanup, baseUrl });
     const bare = withBare ? await barePass({ kind, urls, fixture, tabs: clients, block: bareBlock, tmp, runId, cleanup }) : null;
     const vs = bare ? compareWithBare(kind, rc, bare) : null;
     byKind[kind] = { urls, rc, bare, vs };
@@ -335,7 +335,18 @@ async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, client
 const phaseName = (kind) => (kind === 'light' ? 'cold' : `cold-${kind}`);
 
 /** rendercache's cold pass over one kind's pages: prints its figures and returns them. */
-async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUrl, agent, clients, cleanup }) {
+/** The service's rendercache_render_concurrency gauge, or null when /metrics does not answer. */
+async function serviceRenderConcurrency(baseUrl, agent) {
+  try {
+    const r = await get(`${baseUrl}/metrics`, { agent, timeoutMs: 10_000 });
+    const line = r.body.toString('utf8').match(/^rendercache_render_concurrency (\d+)/m);
+    return line ? Number(line[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUrl, agent, clients, cleanup, baseUrl }) {
   const pages = urls.length;
   const before = fixture.stats();
   sampler.phase(phaseName(kind));
@@ -364,6 +375,7 @@ async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUr
   );
   const wallS = (performance.now() - t0) / 1000;
   const cpu = cpuDelta(cpuBefore, treeCpuSync(svcPid, marker), pages);
+  const renderConcurrency = await serviceRenderConcurrency(baseUrl, agent);
   await sleep(SAMPLE_EVERY_MS + 50); // one more sample at the end of the phase
   sampler.phase(null); // paused while the bare loop runs
   const peakMemory = await sampler.peek(phaseName(kind));
@@ -394,6 +406,7 @@ async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUr
     non200: badStatus.length,
     fixtureRequests: fixtureDelta,
     peakMemory,
+    renderConcurrency,
   };
 
   console.log(`\n== Cold render, ${kind} pages (${KIND_TEXT[kind]}): ${pages} pages, ${clients} client connections (keep-alive) ==`);
@@ -404,6 +417,9 @@ async function coldPass({ kind, urls, fixture, sampler, marker, svcPid, lookupUr
     `  CPU per page    ${fmt(cold.cpuMsPerPage, 1)} ms   (user + system time of the whole tree, node and Chromium, reaped children included, over the pass / pages)`,
   );
   console.log(`  latency         p50 ${cold.p50Ms} ms   p95 ${cold.p95Ms} ms   max ${cold.maxMs} ms`);
+  console.log(
+    `  renders at once ${renderConcurrency ?? 'n/a'} at the end of the pass   (rendercache_render_concurrency: render.concurrency, or what "auto" learned)`,
+  );
   console.log(`  correct pages   ${cold.correct}/${pages}   (${CHECK_TEXT[kind]})`);
   console.log(
     `  cache header    ${Object.entries(byCache)

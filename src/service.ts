@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import v8 from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import type { RendercacheConfig } from './config/schema.js';
 import { HotTier } from './cache/hot-tier.js';
@@ -94,6 +95,7 @@ interface Rendering {
  */
 export async function startService(config: RendercacheConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.log.level, process.stdout, config.log.format);
+  limitHeapGrowth(config.server.heapGrowingPercent);
   const metrics = createMetrics(logger);
   const backend = await openBackend(config);
   const state = await openState(config, backend, logger);
@@ -125,6 +127,14 @@ export async function startService(config: RendercacheConfig, options: ServiceOp
   let stopping: Promise<void> | null = null;
   const stop = () => (stopping ??= stopInOrder(config, { drain, engine, rendering, state, backend, demo }, logger));
   return { url, server, pool: rendering.pool, cache: state.cache, queue: engine.queue, engine, refresh: engine.refresh, sites: state.sites, stop };
+}
+
+/**
+ * V8 reads this flag at each full collection, so it takes effect when set at run time (unlike
+ * the heap's size limits, fixed at start-up). 0 leaves V8's own growing factor.
+ */
+function limitHeapGrowth(percent: number): void {
+  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 /** The stores and the engine of the configured backend. */

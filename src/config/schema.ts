@@ -259,6 +259,13 @@ export const configSchema = z.strictObject({
        * load balancers, so that they close first and never send on a closing socket.
        */
       keepAliveTimeoutMs: z.number().int().min(0).max(3_600_000).default(65_000),
+      /**
+       * How far V8 lets node's heap grow past what its last full collection kept, in percent
+       * (0: V8's own choice, up to 300 % on a machine with much memory). Rendering makes
+       * short-lived garbage fast (puppeteer's DevTools messages, the egress proxy), and with
+       * V8's own choice ~100 MB of it piled up between collections on heavy pages.
+       */
+      heapGrowingPercent: z.number().int().min(0).max(300).default(60),
     })
     .prefault({}),
   /**

@@ -24,9 +24,7 @@ export interface GateLoad {
   waiting: number;
 }
 
-export type RenderCapacityOptions =
-  | { mode: 'fixed'; concurrency: number }
-  | { mode: 'auto'; limits: TunerLimits; initial: number; windowMs: number };
+export type RenderCapacityOptions = { mode: 'fixed'; concurrency: number } | { mode: 'auto'; limits: TunerLimits; initial: number; windowMs: number };
 
 export interface RenderCapacityDeps {
   /** CPU and memory now (observability/process-tree-usage). */

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { defaultMaxRenderConcurrency, defaultRenderMemoryBudgetMb, initialRenderConcurrency, memoryLimitBytes } from '../../src/config/schema.js';
 import { tempDir } from '../helpers/service.js';
 
 const CLI = path.resolve('src/cli/main.ts');
@@ -31,6 +32,26 @@ describe('config', () => {
     expect(config.sites[0]).toMatchObject({
       pages: { sitemap: '/sitemap.xml' }, schedule: '0 * * * *', status: 'online', security: 'public', prerender: true, allowPrivateNetwork: false,
     });
+  });
+
+  it('takes render.concurrency as "auto" or a number, and refuses anything else', () => {
+    const site = { id: 's', name: 'S', origin: 'https://example.com' };
+    expect(parseConfig({ sites: [site], render: { concurrency: 6 } }).render.concurrency).toBe(6);
+    expect(parseConfig({ sites: [site], render: { concurrency: 'auto' } }).render.concurrency).toBe('auto');
+    expect(() => parseConfig({ sites: [site], render: { concurrency: 'fast' } })).toThrow(/render\.concurrency/);
+    expect(() => parseConfig({ sites: [site], render: { autoConcurrency: { min: 8, max: 4 } } })).toThrow(/min must not be above max/);
+  });
+
+  it('sizes "auto" from the memory limit: a cgroup limit below the machine wins', () => {
+    const GiB = 1024 ** 3;
+    expect(memoryLimitBytes(24 * GiB, 2 * GiB)).toBe(2 * GiB);
+    expect(memoryLimitBytes(24 * GiB, 0)).toBe(24 * GiB);
+    expect(memoryLimitBytes(24 * GiB, 2 ** 62)).toBe(24 * GiB); // no limit: cgroup v2 says "max"
+    expect(defaultRenderMemoryBudgetMb(2 * GiB)).toBe(512);
+    expect(defaultMaxRenderConcurrency(2 * GiB)).toBe(16);
+    expect(defaultMaxRenderConcurrency(64 * GiB)).toBe(64);
+    expect(initialRenderConcurrency(2, 24 * GiB)).toBe(4);
+    expect(initialRenderConcurrency(16, 512 * 1024 ** 2)).toBe(4);
   });
 
   it('applies PORT, REDIS_URL and CHROME_PATH over the file', () => {

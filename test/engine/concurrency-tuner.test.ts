@@ -29,7 +29,10 @@ function climb(tuner: ConcurrencyTuner, curve: (c: number) => number, windows: n
 }
 
 /** Throughput that grows with concurrency up to a knee, then stays flat (CPU-bound). */
-const kneeAt = (knee: number, perRender = 2.5) => (c: number) => Math.min(c, knee) * perRender;
+const kneeAt =
+  (knee: number, perRender = 2.5) =>
+  (c: number) =>
+    Math.min(c, knee) * perRender;
 
 describe('ConcurrencyTuner', () => {
   it('grows while throughput rises and settles at the knee', () => {
@@ -68,10 +71,20 @@ describe('ConcurrencyTuner', () => {
     const first = tuner.next(busy(30, { memoryBytes: 1100 * MB }));
     expect(first).toMatchObject({ concurrency: 9, reason: 'memory above the budget' });
     // Throughput would rise with more renders, but memory stays near the budget (above 80 %).
-    const seen = climb(tuner, (c) => c * 3, 10, () => ({ memoryBytes: 900 * MB }));
+    const seen = climb(
+      tuner,
+      (c) => c * 3,
+      10,
+      () => ({ memoryBytes: 900 * MB }),
+    );
     expect(Math.max(...seen)).toBe(9);
     // Under 80 % of the budget: growth resumes.
-    const after = climb(tuner, (c) => c * 3, 4, () => ({ memoryBytes: 500 * MB }));
+    const after = climb(
+      tuner,
+      (c) => c * 3,
+      4,
+      () => ({ memoryBytes: 500 * MB }),
+    );
     expect(Math.max(...after)).toBeGreaterThan(9);
   });
 

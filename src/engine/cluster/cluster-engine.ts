@@ -122,7 +122,14 @@ export class ClusterEngine implements Engine {
       const slots = new BrowserSlots(capacity);
       const pages = new PageJobProcessor(store, sites, renderer, config.refresh, logger, this.runner, slots);
       const jobsAtOnce = (renders: number) => renders + config.refresh.revalidateConcurrency;
-      const worker = new RenderWorker(this.workerConnection, renderer, pages, slots, { ...workerOptions, concurrency: jobsAtOnce(capacity.concurrency) }, logger);
+      const worker = new RenderWorker(
+        this.workerConnection,
+        renderer,
+        pages,
+        slots,
+        { ...workerOptions, concurrency: jobsAtOnce(capacity.concurrency) },
+        logger,
+      );
       capacity.onChange((renders) => worker.setConcurrency(jobsAtOnce(renders)));
       worker.start();
       this.closers.push(() => worker.close());

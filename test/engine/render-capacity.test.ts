@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { RenderCapacity, type CapacityClock, type GateLoad } from '../../src/engine/render-capacity.js';
+import type { TreeUsage } from '../../src/observability/process-tree-usage.js';
+
+const MB = 1024 * 1024;
+
+/** A clock whose ticks the test fires: no timer runs. */
+class ManualClock implements CapacityClock {
+  time = 0;
+  private ticks: { ms: number; tick: () => void }[] = [];
+  now(): number {
+    return this.time;
+  }
+  every(ms: number, tick: () => void): () => void {
+    const entry = { ms, tick };
+    this.ticks.push(entry);
+    return () => {
+      this.ticks = this.ticks.filter((t) => t !== entry);
+    };
+  }
+  /** Moves time on by `ms`, one tick at a time. */
+  advance(ms: number): void {
+    const step = this.ticks[0]?.ms ?? ms;
+    for (let t = 0; t < ms; t += step) {
+      this.time += step;
+      for (const { tick } of [...this.ticks]) tick();
+    }
+  }
+  get running(): number {
+    return this.ticks.length;
+  }
+}
+
+function setup(usage: TreeUsage = { cpuBusy: 0.5, memoryBytes: 300 * MB }) {
+  const clock = new ManualClock();
+  const reading = { ...usage };
+  const capacity = new RenderCapacity(
+    { mode: 'auto', limits: { min: 2, max: 16, memoryBudgetBytes: 1000 * MB }, initial: 4, windowMs: 2000 },
+    { usage: { read: () => ({ ...reading }) }, clock, logger: pino({ level: 'silent' }) },
+  );
+  const load: GateLoad = { running: 0, waiting: 0 };
+  capacity.addGate(() => load);
+  const heard: number[] = [];
+  capacity.onChange((c) => heard.push(c));
+  return { clock, capacity, load, reading, heard };
+}
+
+/** One window with demand filling every slot and `perSecond` renders finishing. */
+function busyWindow(s: ReturnType<typeof setup>, perSecond: number): void {
+  s.load.running = s.capacity.concurrency;
+  s.load.waiting = 10;
+  for (let i = 0; i < (perSecond * 2000) / 1000; i++) s.capacity.rendered();
+  s.clock.advance(2000);
+}
+
+describe('RenderCapacity', () => {
+  it('a fixed concurrency never changes and runs no timer', () => {
+    const clock = new ManualClock();
+    const capacity = new RenderCapacity(
+      { mode: 'fixed', concurrency: 6 },
+      { usage: { read: () => ({ cpuBusy: 1, memoryBytes: 1e12 }) }, clock, logger: pino({ level: 'silent' }) },
+    );
+    capacity.start();
+    expect(capacity.concurrency).toBe(6);
+    expect(capacity.adaptive).toBe(false);
+    expect(clock.running).toBe(0);
+  });
+
+  it('grows while renders finish faster, and every listener hears each change', () => {
+    const s = setup();
+    s.capacity.start();
+    // Throughput grows with concurrency: each render takes the same time.
+    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 2);
+    expect(s.heard).toEqual([5, 7, 9]);
+    expect(s.capacity.concurrency).toBe(9);
+  });
+
+  it('decides nothing while demand leaves slots free', () => {
+    const s = setup();
+    s.capacity.start();
+    s.load.running = 1;
+    s.load.waiting = 0;
+    for (let i = 0; i < 5; i++) {
+      for (let r = 0; r < 20; r++) s.capacity.rendered();
+      s.clock.advance(2000);
+    }
+    expect(s.heard).toEqual([]);
+    expect(s.capacity.concurrency).toBe(4);
+  });
+
+  it('waits for enough renders before judging a window, up to ten windows', () => {
+    const s = setup();
+    s.capacity.start();
+    s.load.running = 4;
+    s.load.waiting = 3;
+    s.capacity.rendered(); // 1 render in 2 s: too few to judge at 4 at once
+    s.clock.advance(2000);
+    expect(s.heard).toEqual([]);
+    s.clock.advance(18_000);
+    expect(s.heard).toEqual([5]);
+  });
+
+  it("renders fewer at once when the tree's memory passes the budget", () => {
+    const s = setup();
+    s.capacity.start();
+    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 2);
+    expect(s.capacity.concurrency).toBe(9);
+    s.reading.memoryBytes = 1200 * MB;
+    busyWindow(s, 30);
+    expect(s.capacity.concurrency).toBe(6);
+    busyWindow(s, 30);
+    expect(s.capacity.concurrency).toBe(4);
+  });
+
+  it('stop ends the windows', () => {
+    const s = setup();
+    s.capacity.start();
+    expect(s.clock.running).toBe(1);
+    s.capacity.stop();
+    expect(s.clock.running).toBe(0);
+  });
+});
