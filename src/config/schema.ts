@@ -340,8 +340,8 @@ export const configSchema = z.strictObject({
           max: z.number().int().min(1).max(64).default(() => defaultMaxRenderConcurrency()),
           /** Renders at once before anything is measured (default: two per core, within the memory bound). */
           initial: z.number().int().min(1).max(64).default(() => initialRenderConcurrency()),
-          /** One measuring window: renders finished, work waiting, CPU and memory, then a decision. */
-          windowMs: z.number().int().min(100).max(600_000).default(2000),
+          /** One measuring window (and at least 20 renders finished): renders finished, work waiting, CPU and memory, then a decision. */
+          windowMs: z.number().int().min(100).max(600_000).default(1000),
           /**
            * Resident memory of the process tree (node and Chromium), in MB, above which fewer
            * renders run at once (default: a quarter of the memory limit, the cgroup's or the machine's).

@@ -9,6 +9,7 @@ const busy = (throughput: number, extra: Partial<CapacityWindow> = {}): Capacity
   renders: throughput * 2,
   elapsedMs: 2000,
   busyShare: 1,
+  peakDemand: 100,
   cpuBusy: 0.5,
   memoryBytes: 400 * MB,
   ...extra,
@@ -38,13 +39,13 @@ describe('ConcurrencyTuner', () => {
   it('grows while throughput rises and settles at the knee', () => {
     const tuner = new ConcurrencyTuner(LIMITS, 4);
     const seen = climb(tuner, kneeAt(8), 30);
-    // Each step that pays is followed by the next at once: 7 → 9 crosses the knee at 8 (17.5 →
-    // 20 pages/s, +14 %), so 9 is kept; 12 gains nothing and is left.
-    expect(seen.slice(0, 6)).toEqual([4, 5, 7, 9, 12, 9]);
-    expect(Math.max(...seen)).toBe(12);
-    // Settled: later tries of 12 are rare (the wait doubles after each one that fails).
-    expect(seen.slice(5).filter((c) => c === 9).length).toBeGreaterThanOrEqual(21);
-    expect(seen.slice(5).every((c) => c === 9 || c === 12)).toBe(true);
+    // Each step that pays is followed by the next at once, doubling on the first climb: 4 → 8
+    // reaches the knee (10 → 20 pages/s), so 8 is kept; 16 gains nothing and is left.
+    expect(seen.slice(0, 4)).toEqual([4, 8, 16, 8]);
+    expect(Math.max(...seen)).toBe(16);
+    // Settled: later tries, +25 % now (10), are rare (the wait doubles after each one that fails).
+    expect(seen.slice(4).filter((c) => c === 8).length).toBeGreaterThanOrEqual(21);
+    expect(seen.slice(4).every((c) => c === 8 || c === 10)).toBe(true);
   });
 
   it('goes back from a step that gained nothing, and waits longer after each failure', () => {
@@ -57,13 +58,18 @@ describe('ConcurrencyTuner', () => {
     expect(seen.at(-1)).toBe(8);
   });
 
-  it('tries fewer when the CPU is saturated, and keeps fewer when throughput held', () => {
-    const tuner = new ConcurrencyTuner(LIMITS, 16);
-    // CPU-bound from 6 on: every concurrency above gives the same throughput at 100 % CPU.
-    const seen = climb(tuner, kneeAt(6), 30, (c) => ({ cpuBusy: c >= 6 ? 1 : 0.6 }));
-    expect(seen[1]).toBeLessThan(16);
-    expect(tuner.concurrency).toBeGreaterThanOrEqual(6);
-    expect(tuner.concurrency).toBeLessThanOrEqual(8);
+  it('grows no further while the CPU is saturated, and never steps down to test', () => {
+    const tuner = new ConcurrencyTuner(LIMITS, 4);
+    // CPU-bound from 7 on: the machine is saturated there. 4 → 8 still paid (10 → 17.5 pages/s);
+    // at 8 the CPU is saturated, so no step is tried from there.
+    const seen = climb(tuner, kneeAt(7), 30, (c) => ({ cpuBusy: c >= 7 ? 0.97 : 0.6 }));
+    expect(seen.slice(0, 2)).toEqual([4, 8]);
+    expect(seen.slice(1).every((c) => c === 8)).toBe(true);
+    // Saturated from the start: it stays where it is, whatever the noise.
+    const saturated = new ConcurrencyTuner(LIMITS, 6);
+    const noisy = [10, 7, 12, 8, 6, 11, 9, 7, 10, 6];
+    const held = noisy.map((t) => saturated.next(busy(t, { cpuBusy: 1 })).concurrency);
+    expect(held.every((c) => c === 6)).toBe(true);
   });
 
   it('steps down at once when memory is above the budget, and grows no higher until it is back under', () => {
@@ -99,9 +105,19 @@ describe('ConcurrencyTuner', () => {
 
   it('decides nothing from windows that demand did not fill, and a trial such a window ends is void', () => {
     const tuner = new ConcurrencyTuner(LIMITS, 4);
-    expect(tuner.next(busy(10))).toMatchObject({ concurrency: 5, reason: 'trying one step up' });
+    expect(tuner.next(busy(10))).toMatchObject({ concurrency: 8, reason: 'CPU has room: one step up' });
     // Demand fell during the trial: its throughput says nothing; back to where it started.
-    expect(tuner.next(busy(2, { busyShare: 0.2 }))).toMatchObject({ concurrency: 4, reason: 'demand below capacity' });
-    for (let i = 0; i < 5; i++) expect(tuner.next(busy(1, { busyShare: 0.1 })).concurrency).toBe(4);
+    expect(tuner.next(busy(2, { busyShare: 0.2, peakDemand: 3 }))).toMatchObject({ concurrency: 4, reason: 'demand below capacity' });
+    for (let i = 0; i < 5; i++) expect(tuner.next(busy(1, { busyShare: 0.1, peakDemand: 2 })).concurrency).toBe(4);
+  });
+
+  it('cuts a step up that left slots free back to what demand asked for', () => {
+    // 10 crawlers: 4 → 8 is taken in full, 8 → 16 leaves slots free (10 asked at most).
+    const tuner = new ConcurrencyTuner(LIMITS, 4);
+    expect(tuner.next(busy(10, { peakDemand: 10 })).concurrency).toBe(8);
+    expect(tuner.next(busy(18, { peakDemand: 10 })).concurrency).toBe(16);
+    expect(tuner.next(busy(20, { busyShare: 0.1, peakDemand: 10 }))).toMatchObject({ concurrency: 10, reason: 'demand below capacity' });
+    // Then it holds there a while: demand, not capacity, is what limits.
+    for (let i = 0; i < 3; i++) expect(tuner.next(busy(20, { peakDemand: 10 }))).toMatchObject({ concurrency: 10, reason: 'holding' });
   });
 });

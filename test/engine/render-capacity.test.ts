@@ -46,10 +46,14 @@ function setup(usage: TreeUsage = { cpuBusy: 0.5, memoryBytes: 300 * MB }) {
   return { clock, capacity, load, reading, heard };
 }
 
-/** One window with demand filling every slot and `perSecond` renders finishing. */
+/**
+ * One window with demand filling every slot and `perSecond` renders finishing, after half a
+ * second in which the renders of a new concurrency settle (they are not counted).
+ */
 function busyWindow(s: ReturnType<typeof setup>, perSecond: number): void {
   s.load.running = s.capacity.concurrency;
   s.load.waiting = 10;
+  s.clock.advance(500);
   for (let i = 0; i < (perSecond * 2000) / 1000; i++) s.capacity.rendered();
   s.clock.advance(2000);
 }
@@ -71,15 +75,15 @@ describe('RenderCapacity', () => {
     const s = setup();
     s.capacity.start();
     // Throughput grows with concurrency: each render takes the same time.
-    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 2);
-    expect(s.heard).toEqual([5, 7, 9]);
-    expect(s.capacity.concurrency).toBe(9);
+    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 4);
+    expect(s.heard).toEqual([8, 16]);
+    expect(s.capacity.concurrency).toBe(16);
   });
 
   it('decides nothing while demand leaves slots free', () => {
     const s = setup();
     s.capacity.start();
-    s.load.running = 1;
+    s.load.running = 2;
     s.load.waiting = 0;
     for (let i = 0; i < 5; i++) {
       for (let r = 0; r < 20; r++) s.capacity.rendered();
@@ -94,23 +98,41 @@ describe('RenderCapacity', () => {
     s.capacity.start();
     s.load.running = 4;
     s.load.waiting = 3;
-    s.capacity.rendered(); // 1 render in 2 s: too few to judge at 4 at once
+    s.capacity.rendered(); // 1 render in 2 s: too few to judge
     s.clock.advance(2000);
     expect(s.heard).toEqual([]);
     s.clock.advance(18_000);
-    expect(s.heard).toEqual([5]);
+    expect(s.heard).toEqual([8]);
   });
 
   it("renders fewer at once when the tree's memory passes the budget", () => {
     const s = setup();
     s.capacity.start();
-    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 2);
-    expect(s.capacity.concurrency).toBe(9);
+    for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 4);
+    expect(s.capacity.concurrency).toBe(16);
     s.reading.memoryBytes = 1200 * MB;
     busyWindow(s, 30);
-    expect(s.capacity.concurrency).toBe(6);
+    expect(s.capacity.concurrency).toBe(12);
     busyWindow(s, 30);
-    expect(s.capacity.concurrency).toBe(4);
+    expect(s.capacity.concurrency).toBe(9);
+  });
+
+  it('does not count the renders that end while a new concurrency settles', () => {
+    const s = setup();
+    s.capacity.start();
+    s.load.running = 4;
+    s.load.waiting = 10;
+    for (let i = 0; i < 32; i++) s.capacity.rendered();
+    s.clock.advance(2000); // 16 pages/s at 4: one step up, to 8
+    expect(s.heard).toEqual([8]);
+    // About 1.5 renders' time (4 / 16 pages/s: 375 ms) to settle. Renders that end in it
+    // would make 8 look faster than it is: not counted.
+    for (let i = 0; i < 100; i++) s.capacity.rendered();
+    s.clock.advance(500);
+    // Then 8 finishes fewer pages per second than 4 did (10 against 16): no gain, back to 4.
+    for (let i = 0; i < 20; i++) s.capacity.rendered();
+    s.clock.advance(2000);
+    expect(s.heard).toEqual([8, 4]);
   });
 
   it('stop ends the windows', () => {
