@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // rendercache memory growth. Run through `npm run bench` (which builds dist/ first), or
 //
-//   node bench/memory-growth.mjs [--renders 3000] [--concurrency 8] [--main dist/cli/main.js]
+//   node bench/memory-growth.mjs [--renders 3000] [--concurrency 8] [--render-concurrency R] [--main dist/cli/main.js]
 //
 // Renders --renders distinct pages of bench/fixture-site.mjs through GET /render?url= of a
 // real `rendercache serve` with its default settings (embedded store), with --concurrency
@@ -33,13 +33,15 @@ const { values: flags } = parseArgs({
   options: {
     renders: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '8' },
+    // The service's render.concurrency; default: its own default ("auto").
+    'render-concurrency': { type: 'string' },
     main: { type: 'string', default: path.join(REPO, 'dist/cli/main.js') },
   },
 });
 const renders = Number(flags.renders);
 const clients = Number(flags.concurrency);
 if (!Number.isInteger(renders) || renders < 10 || !Number.isInteger(clients) || clients < 1) {
-  console.error('usage: node bench/memory-growth.mjs [--renders N >= 10] [--concurrency C] [--main dist/cli/main.js]');
+  console.error('usage: node bench/memory-growth.mjs [--renders N >= 10] [--concurrency C] [--render-concurrency R] [--main dist/cli/main.js]');
   process.exit(2);
 }
 if (!fs.existsSync(flags.main)) {
@@ -229,6 +231,7 @@ async function run() {
       backend: 'embedded',
       cache: { dir: path.join(tmp, 'cache') },
       sites: [{ id: 'bench', name: 'Bench', origin: fixture.url }],
+      ...(flags['render-concurrency'] ? { render: { concurrency: Number(flags['render-concurrency']) } } : {}),
     }),
   );
   const env = { ...process.env, PORT: String(port), RENDERCACHE_BENCH_RUN: runId };
