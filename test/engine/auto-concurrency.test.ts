@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { ProcessTreeUsage } from '../../src/observability/process-tree-usage.js';
 import { BACKENDS } from '../helpers/backends.js';
@@ -11,14 +11,23 @@ import { waitFor } from '../helpers/wait-for.js';
 const MB = 1024 * 1024;
 
 /**
- * Pages whose content comes from a data call that takes 300 ms: a render is mostly waiting, so
- * more renders at once finish more pages per second, which "auto" must find out by itself.
+ * Pages whose content comes from a data call that is answered only when the next render's data
+ * call arrives (no timer): a render mostly waits on other renders, so with c at once a page
+ * takes about w·c/(c−1) and c renders finish (c−1)/w pages per second. More at once is faster,
+ * which "auto" must find out by itself. `releaseAll` answers whatever is held, and from then on
+ * every data call at once (the end of a test, or a single render).
  */
-async function startSlowDataSite(): Promise<{ origin: string; close(): Promise<void> }> {
+async function startWaitingDataSite(): Promise<{ origin: string; releaseAll(): void; close(): Promise<void> }> {
+  let held: (() => void)[] = [];
+  let holding = true;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/data') {
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ page: url.searchParams.get('page') })), 300);
+      const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ page: url.searchParams.get('page') }));
+      const waiting = held;
+      held = holding ? [answer] : [];
+      for (const release of waiting) release();
+      if (!holding) answer();
       return;
     }
     const page = url.pathname.slice(1);
@@ -33,6 +42,10 @@ async function startSlowDataSite(): Promise<{ origin: string; close(): Promise<v
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    releaseAll() {
+      holding = false;
+      for (const release of held.splice(0)) release();
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -45,18 +58,17 @@ async function renderConcurrency(service: RunningService): Promise<number> {
 }
 
 describe.each(BACKENDS)('render.concurrency "auto" on the $name backend', (backend) => {
-  let site: Awaited<ReturnType<typeof startSlowDataSite>>;
+  let site: Awaited<ReturnType<typeof startWaitingDataSite>>;
   let service: RunningService | undefined;
 
-  beforeAll(async () => {
-    site = await startSlowDataSite();
+  beforeEach(async () => {
+    site = await startWaitingDataSite();
   });
   afterEach(async () => {
+    site.releaseAll();
     await service?.stop();
     service = undefined;
-  });
-  afterAll(async () => {
-    await site?.close();
+    await site.close();
   });
 
   it('grows past its start while more renders at once finish more pages, and every page is right', async () => {
@@ -90,6 +102,8 @@ describe.each(BACKENDS)('render.concurrency "auto" on the $name backend', (backe
       expect(grown).toBeLessThanOrEqual(8);
     } finally {
       stop = true;
+      // The last data calls have no next one to release them.
+      site.releaseAll();
       await Promise.all(crawlers);
     }
     expect(wrong).toEqual([]);
@@ -105,7 +119,8 @@ describe.each(BACKENDS)('render.concurrency "auto" on the $name backend', (backe
     const running = service;
     expect(await renderConcurrency(running)).toBe(8);
     await waitFor('render concurrency down to min', async () => (await renderConcurrency(running)) === 2, 30_000, 100);
-    // Still rendering, at min.
+    // Still rendering, at min (one render alone: its data call is answered at once).
+    site.releaseAll();
     const res = await fetch(lookupUrl(running, `${site.origin}/after`));
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<h1 id="done">page after</h1>');

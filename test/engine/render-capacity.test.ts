@@ -46,6 +46,14 @@ function setup(usage: TreeUsage = { cpuBusy: 0.5, memoryBytes: 300 * MB }) {
   return { clock, capacity, load, reading, heard };
 }
 
+/** A capacity with its windows running and the gate's load set to `load`. */
+function started(load: Partial<GateLoad> = {}) {
+  const s = setup();
+  Object.assign(s.load, load);
+  s.capacity.start();
+  return s;
+}
+
 /**
  * One window with demand filling every slot and `perSecond` renders finishing, after half a
  * second in which the renders of a new concurrency settle (they are not counted).
@@ -72,8 +80,7 @@ describe('RenderCapacity', () => {
   });
 
   it('grows while renders finish faster, and every listener hears each change', () => {
-    const s = setup();
-    s.capacity.start();
+    const s = started();
     // Throughput grows with concurrency: each render takes the same time.
     for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 4);
     expect(s.heard).toEqual([8, 16]);
@@ -81,10 +88,7 @@ describe('RenderCapacity', () => {
   });
 
   it('decides nothing while demand leaves slots free', () => {
-    const s = setup();
-    s.capacity.start();
-    s.load.running = 2;
-    s.load.waiting = 0;
+    const s = started({ running: 2, waiting: 0 });
     for (let i = 0; i < 5; i++) {
       for (let r = 0; r < 20; r++) s.capacity.rendered();
       s.clock.advance(2000);
@@ -94,10 +98,7 @@ describe('RenderCapacity', () => {
   });
 
   it('waits for enough renders before judging a window, up to ten windows', () => {
-    const s = setup();
-    s.capacity.start();
-    s.load.running = 4;
-    s.load.waiting = 3;
+    const s = started({ running: 4, waiting: 3 });
     s.capacity.rendered(); // 1 render in 2 s: too few to judge
     s.clock.advance(2000);
     expect(s.heard).toEqual([]);
@@ -106,8 +107,7 @@ describe('RenderCapacity', () => {
   });
 
   it("renders fewer at once when the tree's memory passes the budget", () => {
-    const s = setup();
-    s.capacity.start();
+    const s = started();
     for (let i = 0; i < 3; i++) busyWindow(s, s.capacity.concurrency * 4);
     expect(s.capacity.concurrency).toBe(16);
     s.reading.memoryBytes = 1200 * MB;
@@ -118,10 +118,7 @@ describe('RenderCapacity', () => {
   });
 
   it('does not count the renders that end while a new concurrency settles', () => {
-    const s = setup();
-    s.capacity.start();
-    s.load.running = 4;
-    s.load.waiting = 10;
+    const s = started({ running: 4, waiting: 10 });
     for (let i = 0; i < 32; i++) s.capacity.rendered();
     s.clock.advance(2000); // 16 pages/s at 4: one step up, to 8
     expect(s.heard).toEqual([8]);
@@ -136,8 +133,7 @@ describe('RenderCapacity', () => {
   });
 
   it('stop ends the windows', () => {
-    const s = setup();
-    s.capacity.start();
+    const s = started();
     expect(s.clock.running).toBe(1);
     s.capacity.stop();
     expect(s.clock.running).toBe(0);
