@@ -74,10 +74,6 @@ export class RenderCapacity {
     return this.value;
   }
 
-  get adaptive(): boolean {
-    return this.auto !== null;
-  }
-
   /** `listener` hears every new concurrency. */
   onChange(listener: (concurrency: number) => void): void {
     this.listeners.push(listener);

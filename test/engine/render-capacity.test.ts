@@ -75,7 +75,6 @@ describe('RenderCapacity', () => {
     );
     capacity.start();
     expect(capacity.concurrency).toBe(6);
-    expect(capacity.adaptive).toBe(false);
     expect(clock.running).toBe(0);
   });
 
