@@ -105,6 +105,8 @@ export interface PageLease {
   listen(listener: PageListener | null): void;
   /** True once Chromium crashed or disconnected under this lease. */
   readonly browserGone: boolean;
+  /** Why the egress guard could not connect this page to a URL's host lately, in plain words. */
+  whyUnreachable(url: string): string | undefined;
 }
 
 /**
@@ -167,6 +169,7 @@ export class BrowserPool {
         get browserGone() {
           return gen.dead;
         },
+        whyUnreachable: (url) => this.options.egress.whyUnreachable(policy, url),
       };
       return await fn(lease);
     } catch (err) {

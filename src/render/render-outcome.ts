@@ -29,24 +29,8 @@ export function redirectOutcome(redirect: { status: number; location: string }, 
   return { ok: true, status: redirect.status, headers: { location: redirect.location }, html: '', finalUrl: redirect.location, renderTimeMs, inputs: null };
 }
 
-/**
- * What the egress proxy (proxy-chain) answers in the origin's place when it could not reach
- * it: 59x, a range no origin is assigned. Said as such, never as "origin answered 594".
- */
-const UNREACHABLE: Readonly<Record<number, string>> = {
-  590: 'the upstream answered the tunnel with an error',
-  592: 'the answer had a status out of range',
-  593: 'host not found',
-  594: 'connection refused',
-  595: 'connection reset',
-  596: 'broken pipe',
-  599: 'connection failed',
-};
-
-/** A document status that can never be a page: the origin unreachable, not a plain GET's answer, or a server error. */
+/** A document status that can never be a page: not a plain GET's answer, or a server error. */
 export function documentFailure(document: DocumentResponse): RenderFailure | null {
-  const unreachable = UNREACHABLE[document.status];
-  if (unreachable) return { kind: 'origin-error', detail: `origin unreachable: ${unreachable}` };
   if (!isPlainGetStatus(document.status)) {
     return { kind: 'origin-error', detail: `origin answered ${document.status}, which is not an answer to a plain GET`, status: document.status };
   }

@@ -87,7 +87,11 @@ class PageRender {
     } catch (err) {
       if (this.redirect) return null;
       if (err instanceof RenderAbort || this.lease.browserGone) throw err;
-      throw new RenderAbort({ kind: 'origin-error', detail: `navigation failed: ${(err as Error).message}` });
+      const unreachable = this.lease.whyUnreachable(this.url);
+      throw new RenderAbort({
+        kind: 'origin-error',
+        detail: unreachable ? `origin unreachable: ${unreachable}` : `navigation failed: ${(err as Error).message}`,
+      });
     }
     if (this.redirect) return null;
     if (!this.document) throw new RenderAbort({ kind: 'origin-error', detail: 'no response for the document' });

@@ -1,18 +1,8 @@
-import http from 'node:http';
-import net, { type LookupFunction } from 'node:net';
+import net from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { RequestError, Server, type PrepareRequestFunctionOpts, type PrepareRequestFunctionResult } from 'proxy-chain';
 import type { Logger } from '../../observability/logger.js';
-import {
-  EgressRefused,
-  egressKey,
-  isSiteOrigin,
-  pinAddress,
-  systemResolver,
-  type EgressPolicy,
-  type HostResolver,
-  type PinnedAddress,
-} from './egress-policy.js';
+import { EgressRefused, egressKey, isSiteOrigin, pinAddress, systemResolver, type EgressPolicy, type HostResolver } from './egress-policy.js';
+import { SocksListener, type SocksListenerOptions, type SocksTarget } from './socks-listener.js';
 
 export interface EgressProxyOptions {
   logger: Logger;
@@ -22,18 +12,21 @@ export interface EgressProxyOptions {
 
 /**
  * The one egress guard. Every connection Chromium makes (pages, workers, service
- * workers, popups, prefetch, WebRTC over TCP) goes through a local forward proxy (plain
- * HTTP and CONNECT, by proxy-chain). Each policy has a listener of its own on 127.0.0.1, so
- * a connection is judged by the site whose context opened it, and a late beacon of a
- * finished render is still judged by its own site. Every fetch Node makes for a site goes
- * through a dispatcher of its policy that applies the same check when it connects. Either
- * way, each connection's host is resolved once, every address is checked, and the
- * connection goes to the checked address only.
+ * workers, popups, prefetch, WebRTC over TCP) goes through a local SOCKS5 proxy. Each
+ * policy has a listener of its own on 127.0.0.1, so a connection is judged by the site
+ * whose context opened it, and a late beacon of a finished render is still judged by its
+ * own site. SOCKS5 hands the host name to the proxy (Chromium resolves nothing itself),
+ * and once a connection is admitted its bytes are only piped: the guard costs per
+ * connection, not per request. Every fetch Node makes for a site goes through a
+ * dispatcher of its policy that applies the same check when it connects. Either way, each
+ * connection's host is resolved once, every address is checked, and the connection goes
+ * to the checked address only.
  */
 export class EgressProxy {
-  private readonly listeners = new Map<string, Promise<Server>>();
+  private readonly listeners = new Map<string, Promise<SocksListener>>();
+  private readonly unreachable = new RecentFailures(256);
   private readonly dispatchers = new Map<string, Agent>();
-  private denyAll: Promise<Server> | null = null;
+  private denyAll: Promise<SocksListener> | null = null;
   private readonly resolve: HostResolver;
   private closed = false;
 
@@ -46,10 +39,10 @@ export class EgressProxy {
     const key = egressKey(policy);
     let listener = this.listeners.get(key);
     if (!listener) {
-      listener = this.listen((opts) => this.admit(policy, opts));
+      listener = this.listen(key, (target) => this.admit(policy, target));
       this.listeners.set(key, listener);
     }
-    return proxyUrl(await listener);
+    return (await listener).url;
   }
 
   /**
@@ -92,10 +85,10 @@ export class EgressProxy {
 
   /** A proxy that refuses every connection: for traffic that belongs to no site. */
   async denyAllUrl(): Promise<string> {
-    this.denyAll ??= this.listen(({ hostname, port }) => {
-      throw new RequestError(`${hostname}:${port}: no site's render made this request`, 403);
-    });
-    return proxyUrl(await this.denyAll);
+    this.denyAll ??= this.listen('deny-all', ({ hostname, port }) =>
+      Promise.reject(new EgressRefused(`${hostname}:${port}: no site's render made this request`)),
+    );
+    return (await this.denyAll).url;
   }
 
   async close(): Promise<void> {
@@ -103,68 +96,73 @@ export class EgressProxy {
     const dispatchers = [...this.dispatchers.values()];
     this.dispatchers.clear();
     await Promise.all(dispatchers.map((d) => d.close()));
-    for (const agent of this.agents.values()) agent.destroy();
-    const servers = [...this.listeners.values(), ...(this.denyAll ? [this.denyAll] : [])];
+    const listeners = [...this.listeners.values(), ...(this.denyAll ? [this.denyAll] : [])];
     this.listeners.clear();
     this.denyAll = null;
-    await Promise.all(servers.map(async (s) => (await s.catch(() => null))?.close(true)));
+    await Promise.all(listeners.map(async (l) => (await l.catch(() => null))?.close()));
   }
 
-  private async admit(policy: EgressPolicy, opts: PrepareRequestFunctionOpts): Promise<PrepareRequestFunctionResult> {
-    const target = describeTarget(opts);
+  /**
+   * Why Chromium could not connect to this URL's host under this policy, lately: the
+   * refusal or the failed connect, in plain words (SOCKS5 tells Chromium only that it
+   * failed). Undefined when nothing failed, or it connected since.
+   */
+  whyUnreachable(policy: EgressPolicy, url: string): string | undefined {
+    let target: URL;
     try {
-      const pinned = await pinAddress({ hostname: target.hostname, port: target.port, isSiteOrigin: isSiteOrigin(policy, target) }, policy, this.resolve);
-      return { dnsLookup: pinnedLookup(pinned) as PrepareRequestFunctionResult['dnsLookup'], httpAgent: this.agentFor(policy) };
+      target = new URL(url);
+    } catch {
+      return undefined;
+    }
+    const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+    return this.unreachable.recall(failureKey(egressKey(policy), { hostname: target.hostname, port }));
+  }
+
+  private async admit(policy: EgressPolicy, target: SocksTarget): Promise<{ address: string }> {
+    try {
+      // A tunnel carries TLS or plain bytes alike: host and port decide.
+      return await pinAddress({ ...target, isSiteOrigin: isSiteOrigin(policy, { protocol: 'tunnel', ...target }) }, policy, this.resolve);
     } catch (err) {
       if (!(err instanceof EgressRefused)) throw err;
       this.refused(policy, target, err);
-      throw new RequestError(`refused by rendercache: ${err.message}`, 403);
+      this.unreachable.remember(failureKey(egressKey(policy), target), `refused by rendercache: ${err.message}`);
+      throw err;
     }
   }
 
-  /** Keep-alive sockets of one policy: a socket is only ever reused under the policy that checked it. */
-  private readonly agents = new Map<string, http.Agent>();
-  private agentFor(policy: EgressPolicy): http.Agent {
-    const key = egressKey(policy);
-    let agent = this.agents.get(key);
-    if (!agent) {
-      agent = new http.Agent({ keepAlive: true, maxFreeSockets: 16 });
-      this.agents.set(key, agent);
-    }
-    return agent;
-  }
-
-  private async listen(prepare: (opts: PrepareRequestFunctionOpts) => Promise<PrepareRequestFunctionResult> | PrepareRequestFunctionResult): Promise<Server> {
+  /** A listener whose connections `admit` judges; `key` names it in the failure record. */
+  private async listen(key: string, admit: SocksListenerOptions['admit']): Promise<SocksListener> {
     if (this.closed) throw new Error('the egress proxy is closed');
-    const server = new Server({ host: '127.0.0.1', port: 0, prepareRequestFunction: prepare, verbose: false });
-    server.on('requestFailed', ({ error }: { error: Error }) => this.options.logger.warn({ err: error.message }, 'egress proxy request failed'));
-    await server.listen();
-    return server;
+    return SocksListener.start({
+      admit,
+      onUnreachable: (target, reason) => this.unreachable.remember(failureKey(key, target), reason),
+      onConnected: (target) => this.unreachable.forget(failureKey(key, target)),
+    });
   }
 }
-
-/** Scheme, host and port of what the client asked for: absolute-form HTTP, or a CONNECT tunnel. */
-function describeTarget(opts: PrepareRequestFunctionOpts): { protocol: 'http:' | 'https:' | 'tunnel'; hostname: string; port: number } {
-  if (!opts.isHttp) return { protocol: 'tunnel', hostname: opts.hostname, port: opts.port };
-  let url: URL;
-  try {
-    url = new URL(opts.request.url ?? '');
-  } catch {
-    throw new RequestError('the egress proxy takes absolute-form requests only', 400);
-  }
-  if (url.protocol !== 'http:') throw new RequestError(`${url.protocol} is not proxied`, 400);
-  return { protocol: 'http:', hostname: url.hostname, port: Number(url.port || 80) };
-}
-
-/** A dns.lookup stand-in that answers the checked address and never resolves again. */
-function pinnedLookup(pinned: PinnedAddress): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
-    else callback(null, pinned.address, pinned.family);
-  }) as LookupFunction;
-}
-
-const proxyUrl = (server: Server) => `http://127.0.0.1:${server.port}`;
 
 /** The TLS server name of a host: none for an IP address (SNI carries names only). */
 const serverName = (hostname: string): string | undefined => (net.isIP(hostname.replace(/^\[|\]$/g, '')) ? undefined : hostname);
+
+const failureKey = (listener: string, target: SocksTarget) => `${listener} ${target.hostname.replace(/^\[|\]$/g, '').toLowerCase()}:${target.port}`;
+
+/** The last failure per target, the oldest forgotten first beyond `capacity`. */
+class RecentFailures {
+  private readonly reasons = new Map<string, string>();
+
+  constructor(private readonly capacity: number) {}
+
+  remember(key: string, reason: string): void {
+    this.reasons.delete(key);
+    this.reasons.set(key, reason);
+    if (this.reasons.size > this.capacity) this.reasons.delete(this.reasons.keys().next().value as string);
+  }
+
+  forget(key: string): void {
+    this.reasons.delete(key);
+  }
+
+  recall(key: string): string | undefined {
+    return this.reasons.get(key);
+  }
+}

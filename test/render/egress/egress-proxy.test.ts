@@ -1,5 +1,7 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { SocksClient, SocksClientError } from 'socks';
 import { fetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EgressProxy } from '../../../src/render/egress/egress-proxy.js';
@@ -25,11 +27,27 @@ async function countingServer(body: string): Promise<{ url: string; port: number
   };
 }
 
-/** A request in absolute form, as Chromium sends plain-HTTP requests to a proxy. */
-function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; body: string }> {
+/**
+ * A GET through the SOCKS5 proxy, as Chromium sends it: the host name goes to the proxy
+ * (remote resolution), then HTTP over the tunnel. `refused` when the proxy answers the
+ * connect request with a failure.
+ */
+async function viaProxy(proxyUrl: string, target: string): Promise<{ status: number; body: string } | 'refused'> {
   const proxy = new URL(proxyUrl);
+  const url = new URL(target);
+  let socket: net.Socket;
+  try {
+    ({ socket } = await SocksClient.createConnection({
+      proxy: { host: proxy.hostname, port: Number(proxy.port), type: 5 },
+      command: 'connect',
+      destination: { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) },
+    }));
+  } catch (err) {
+    if (err instanceof SocksClientError) return 'refused';
+    throw err;
+  }
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: proxy.hostname, port: proxy.port, path: target, headers: { host: new URL(target).host } }, (res) => {
+    const req = http.request({ createConnection: () => socket, path: `${url.pathname}${url.search}`, headers: { host: url.host } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => {
         body += c.toString();
@@ -74,14 +92,16 @@ describe('EgressProxy', () => {
       `http://[::ffff:127.0.0.1]:${canary.port}/`,
       `http://2130706433:${canary.port}/`,
     ]) {
-      const answer = await viaProxy(url, target);
-      expect(answer.status, target).toBe(403);
-      expect(answer.body).toMatch(/refused by rendercache/);
+      expect(await viaProxy(url, target), target).toBe('refused');
     }
     expect(canary.connections()).toBe(before);
+    // Why, for the render that asks (SOCKS5 tells Chromium only that it failed).
+    expect(proxy.whyUnreachable({ siteOrigin: site.url, allowPrivateNetwork: false }, `http://localhost:${canary.port}/`)).toMatch(
+      /^refused by rendercache: localhost:\d+ resolves to non-public address/,
+    );
   });
 
-  it('refuses CONNECT tunnels to private addresses and lets Node fetches reach the site only', async () => {
+  it('lets Node fetches reach the site only', async () => {
     const proxy = newProxy();
     const policy = { siteOrigin: site.url, allowPrivateNetwork: false };
     const dispatcher = proxy.dispatcherFor(policy);
@@ -136,7 +156,7 @@ describe('EgressProxy', () => {
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
     const before = canary.connections();
     const answer = await viaProxy(url, `http://rebind.test:${canary.port}/`);
-    expect(answer.status).not.toBe(200);
+    expect(answer).not.toEqual(expect.objectContaining({ status: 200 }));
     expect(lookups).toBe(1);
     expect(canary.connections()).toBe(before);
   });
@@ -149,7 +169,7 @@ describe('EgressProxy', () => {
       ]),
     );
     const url = await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false });
-    expect((await viaProxy(url, `http://mixed.test:${canary.port}/`)).status).toBe(403);
+    expect(await viaProxy(url, `http://mixed.test:${canary.port}/`)).toBe('refused');
   });
 
   it('keeps one listener per policy, and a deny-all listener that refuses even the site', async () => {
@@ -158,6 +178,72 @@ describe('EgressProxy', () => {
     expect(await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false })).toBe(a);
     expect(await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: true })).not.toBe(a);
     const deny = await proxy.denyAllUrl();
-    expect((await viaProxy(deny, `${site.url}/`)).status).toBe(403);
+    expect(await viaProxy(deny, `${site.url}/`)).toBe('refused');
+  });
+
+  it('judges a tunnel once: many requests over one kept-alive connection, one lookup', async () => {
+    let lookups = 0;
+    const counting: HostResolver = (host) => {
+      lookups++;
+      return systemResolver(host);
+    };
+    const proxy = newProxy(counting);
+    const url = new URL(await proxy.urlFor({ siteOrigin: `http://localhost:${site.port}`, allowPrivateNetwork: false }));
+    const connectionsBefore = site.connections();
+    const { socket } = await SocksClient.createConnection({
+      proxy: { host: url.hostname, port: Number(url.port), type: 5 },
+      command: 'connect',
+      destination: { host: 'localhost', port: site.port },
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    agent.createConnection = () => socket;
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get({ agent, path: '/', headers: { host: `localhost:${site.port}` } }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+    expect([await get(), await get(), await get()]).toEqual(['site', 'site', 'site']);
+    expect(lookups).toBe(1);
+    expect(site.connections() - connectionsBefore).toBe(1);
+    agent.destroy();
+  });
+
+  it("says why the site's origin could not be reached, and forgets it once it connects again", async () => {
+    const down = await countingServer('back');
+    const policy = { siteOrigin: down.url, allowPrivateNetwork: false };
+    await down.close();
+    const proxy = newProxy();
+    const url = await proxy.urlFor(policy);
+    expect(await viaProxy(url, `${down.url}/`)).toBe('refused');
+    expect(proxy.whyUnreachable(policy, `${down.url}/page`)).toBe('connection refused');
+    expect(proxy.whyUnreachable({ ...policy, allowPrivateNetwork: true }, `${down.url}/page`)).toBeUndefined();
+    const again = http.createServer((_req, res) => res.end('back'));
+    await new Promise<void>((resolve) => again.listen(down.port, '127.0.0.1', resolve));
+    try {
+      expect(await viaProxy(url, `${down.url}/`)).toEqual({ status: 200, body: 'back' });
+      expect(proxy.whyUnreachable(policy, `${down.url}/page`)).toBeUndefined();
+    } finally {
+      again.closeAllConnections();
+      await new Promise((resolve) => again.close(resolve));
+    }
+  });
+
+  it('cuts open tunnels when it closes', async () => {
+    const proxy = newProxy();
+    const url = new URL(await proxy.urlFor({ siteOrigin: site.url, allowPrivateNetwork: false }));
+    const { socket } = await SocksClient.createConnection({
+      proxy: { host: url.hostname, port: Number(url.port), type: 5 },
+      command: 'connect',
+      destination: { host: '127.0.0.1', port: site.port },
+    });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await proxy.close();
+    await closed;
+    expect(socket.destroyed).toBe(true);
   });
 });
