@@ -3,11 +3,12 @@
 //
 //   node bench/run.mjs [--pages 200] [--heavy-pages 100] [--kinds light,heavy] [--concurrency 8]
 //                      [--render-concurrency R] [--no-bare] [--bare-block cdp|intercept] [--cold-only]
+//                      [--service-node-args="--cpu-prof --cpu-prof-dir=DIR"]
 //
 // (--render-concurrency sets the service's render.concurrency, default its own default;
 // --no-bare skips the bare loop; --bare-block intercept makes the loop block through
 // puppeteer's request interception instead of CDP Fetch patterns; --cold-only skips
-// section 2.)
+// section 2; --service-node-args passes node flags to the service, for a profile.)
 // Sections, in this order:
 //   1. Cold render, for each page kind of bench/fixture-site.mjs (light: /page/<i>, one
 //      fetch; heavy: /heavy/<i>, 5 stylesheets, 10 scripts and 15 fetch/XHR calls; both
@@ -100,12 +101,13 @@ async function runBenchmark() {
       'no-bare': { type: 'boolean', default: false },
       'bare-block': { type: 'string', default: 'cdp' },
       'cold-only': { type: 'boolean', default: false },
+      'service-node-args': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (flags.help) {
     console.log(
-      'usage: node bench/run.mjs [--pages N light pages (200)] [--heavy-pages N (100)] [--kinds light,heavy] [--concurrency C client connections and bare-loop tabs (8)] [--render-concurrency R (the service default)] [--no-bare (skip the bare loop)] [--bare-block cdp|intercept (how the loop blocks images, media and fonts)] [--cold-only (skip the cache-hit section)]',
+      'usage: node bench/run.mjs [--pages N light pages (200)] [--heavy-pages N (100)] [--kinds light,heavy] [--concurrency C client connections and bare-loop tabs (8)] [--render-concurrency R (the service default)] [--no-bare (skip the bare loop)] [--bare-block cdp|intercept (how the loop blocks images, media and fonts)] [--cold-only (skip the cache-hit section)] [--service-node-args="ARGS" (node flags for the service, e.g. --cpu-prof --cpu-prof-dir=DIR)]',
     );
     return;
   }
@@ -122,6 +124,7 @@ async function runBenchmark() {
     process.exit(2);
   }
   const renderConcurrency = flags['render-concurrency'] === undefined ? undefined : positiveInt(flags['render-concurrency'], '--render-concurrency');
+  const serviceNodeArgs = flags['service-node-args'].split(' ').filter(Boolean);
 
   const cleanup = new Cleanup();
   const deadline = setTimeout(() => {
@@ -146,6 +149,7 @@ async function runBenchmark() {
       bareBlock: flags['bare-block'],
       clients,
       renderConcurrency,
+      serviceNodeArgs,
       coldOnly: flags['cold-only'],
       cleanup,
     });
@@ -170,7 +174,7 @@ async function runBenchmark() {
   process.exit(exitCode);
 }
 
-async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, clients, renderConcurrency, coldOnly, cleanup }) {
+async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, clients, renderConcurrency, serviceNodeArgs, coldOnly, cleanup }) {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const startedAt = new Date().toISOString();
   const distMain = path.join(REPO, 'dist/cli/main.js');
@@ -214,7 +218,7 @@ async function benchmark({ pages, heavyPages, kinds, withBare, bareBlock, client
     `fixture ${fixture.url} (${kinds.map((k) => `${k === 'heavy' ? heavyPages : pages} ${k} pages`).join(', ')})   config ${configFile}${withBare ? '' : '   (no bare loop)'}`,
   );
 
-  const svc = spawn(process.execPath, [distMain, 'serve', '--config', configFile], {
+  const svc = spawn(process.execPath, [...serviceNodeArgs, distMain, 'serve', '--config', configFile], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -105,8 +105,6 @@ export interface PageLease {
   listen(listener: PageListener | null): void;
   /** True once Chromium crashed or disconnected under this lease. */
   readonly browserGone: boolean;
-  /** Why the egress guard could not connect this page to a URL's host lately, in plain words. */
-  whyUnreachable(url: string): string | undefined;
 }
 
 /**
@@ -169,7 +167,6 @@ export class BrowserPool {
         get browserGone() {
           return gen.dead;
         },
-        whyUnreachable: (url) => this.options.egress.whyUnreachable(policy, url),
       };
       return await fn(lease);
     } catch (err) {
@@ -212,7 +209,7 @@ export class BrowserPool {
     if (!context) {
       const ready = this.options.egress
         .urlFor(egress)
-        .then((proxyServer) => gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>'] }));
+        .then((proxyServer) => gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>', directRule(egress.siteOrigin)] }));
       context = new SiteContext(key, ready);
       gen.contexts.set(key, context);
       ready.catch(() => {
@@ -365,4 +362,15 @@ async function clearState(slot: PageSlot): Promise<void> {
     );
   }
   await Promise.all(work);
+}
+
+/**
+ * A proxy bypass rule for exactly the site's origin (scheme, host and port): the guard lets
+ * the origin through wherever it lives, so Chromium connects to it directly and the guard's
+ * piping is spent on third parties only. Every other host, port or scheme, the origin's host
+ * on another port included, still goes through the guard.
+ */
+function directRule(origin: string): string {
+  const url = new URL(origin);
+  return `${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
 }

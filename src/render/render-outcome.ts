@@ -29,6 +29,25 @@ export function redirectOutcome(redirect: { status: number; location: string }, 
   return { ok: true, status: redirect.status, headers: { location: redirect.location }, html: '', finalUrl: redirect.location, renderTimeMs, inputs: null };
 }
 
+/** Chromium's network errors for a document that never arrived, in plain words. */
+const UNREACHABLE: Readonly<Record<string, string>> = {
+  ERR_CONNECTION_REFUSED: 'connection refused',
+  ERR_NAME_NOT_RESOLVED: 'host not found',
+  ERR_NAME_RESOLUTION_FAILED: 'host not found',
+  ERR_ADDRESS_UNREACHABLE: 'host unreachable',
+  ERR_CONNECTION_TIMED_OUT: 'connection timed out',
+  ERR_CONNECTION_RESET: 'connection reset',
+  ERR_CONNECTION_CLOSED: 'connection closed',
+  ERR_EMPTY_RESPONSE: 'the origin closed the connection without an answer',
+};
+
+/** A navigation that failed before any answer: the origin unreachable, said as such. */
+export function navigationFailure(message: string): RenderFailure {
+  const code = /net::(ERR_[A-Z_]+)/.exec(message)?.[1];
+  const unreachable = code ? UNREACHABLE[code] : undefined;
+  return { kind: 'origin-error', detail: unreachable ? `origin unreachable: ${unreachable} (${code})` : `navigation failed: ${message}` };
+}
+
 /** A document status that can never be a page: not a plain GET's answer, or a server error. */
 export function documentFailure(document: DocumentResponse): RenderFailure | null {
   if (!isPlainGetStatus(document.status)) {

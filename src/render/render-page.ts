@@ -3,7 +3,7 @@ import type { PageLease, PageListener } from './browser-pool.js';
 import { InputRecorder } from './input-recorder.js';
 import { NetworkIdleTracker } from './network-idle.js';
 import { readPageWork, TAKE_SNAPSHOT, type PageSnapshot, type PageWorkState } from './page-scripts.js';
-import { documentFailure, redirectOutcome, snapshotOutcome, type DocumentResponse } from './render-outcome.js';
+import { documentFailure, navigationFailure, redirectOutcome, snapshotOutcome, type DocumentResponse } from './render-outcome.js';
 import { answerPausedRequest } from './paused-requests.js';
 import { originOf, refusal, withoutValidators } from './request-rules.js';
 import type { RenderFailure, RenderOutcome, RenderPolicy } from './types.js';
@@ -87,11 +87,7 @@ class PageRender {
     } catch (err) {
       if (this.redirect) return null;
       if (err instanceof RenderAbort || this.lease.browserGone) throw err;
-      const unreachable = this.lease.whyUnreachable(this.url);
-      throw new RenderAbort({
-        kind: 'origin-error',
-        detail: unreachable ? `origin unreachable: ${unreachable}` : `navigation failed: ${(err as Error).message}`,
-      });
+      throw new RenderAbort(navigationFailure((err as Error).message));
     }
     if (this.redirect) return null;
     if (!this.document) throw new RenderAbort({ kind: 'origin-error', detail: 'no response for the document' });

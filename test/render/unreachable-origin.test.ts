@@ -10,25 +10,24 @@ describe('an origin that cannot be reached', () => {
   let origin: string;
 
   beforeAll(async () => {
-    // Nothing listens there: the egress proxy's connection is refused.
+    // Nothing listens there: Chromium's connection is refused.
     origin = `http://127.0.0.1:${await freePort()}`;
     service = await startTestService({ sites: [{ id: 'down', name: 'Down', origin }] });
     nameless = await startTestService({ sites: [{ id: 'nameless', name: 'Nameless', origin: 'http://no-such-host.invalid' }] });
   });
   afterAll(async () => Promise.all([service?.stop(), nameless?.stop()]));
 
-  it("fails the render saying why in plain words, not Chromium's net::ERR_SOCKS_CONNECTION_FAILED", async () => {
+  it('fails the render saying why in plain words', async () => {
     const res = await fetch(lookupUrl(service, `${origin}/page`));
     expect(res.status).toBe(502);
     const body = await json<ErrorBody>(res);
     expect(body.detail).toContain('origin unreachable: connection refused');
-    expect(body.detail).not.toContain('ERR_SOCKS');
   });
 
   it('says when the origin host has no address', async () => {
     const res = await fetch(lookupUrl(nameless, 'http://no-such-host.invalid/page'));
     expect(res.status).toBe(502);
     const body = await json<ErrorBody>(res);
-    expect(body.detail).toMatch(/origin unreachable: refused by rendercache: cannot resolve no-such-host\.invalid/);
+    expect(body.detail).toContain('origin unreachable: host not found');
   });
 });

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { Logger } from '../../observability/logger.js';
 import { EgressRefused, egressKey, isSiteOrigin, pinAddress, systemResolver, type EgressPolicy, type HostResolver } from './egress-policy.js';
-import { SocksListener, type SocksListenerOptions, type SocksTarget } from './socks-listener.js';
+import { SocksListener, type Admit, type SocksTarget } from './socks-listener.js';
 
 export interface EgressProxyOptions {
   logger: Logger;
@@ -24,7 +24,6 @@ export interface EgressProxyOptions {
  */
 export class EgressProxy {
   private readonly listeners = new Map<string, Promise<SocksListener>>();
-  private readonly unreachable = new RecentFailures(256);
   private readonly dispatchers = new Map<string, Agent>();
   private denyAll: Promise<SocksListener> | null = null;
   private readonly resolve: HostResolver;
@@ -39,7 +38,7 @@ export class EgressProxy {
     const key = egressKey(policy);
     let listener = this.listeners.get(key);
     if (!listener) {
-      listener = this.listen(key, (target) => this.admit(policy, target));
+      listener = this.listen((target) => this.admit(policy, target));
       this.listeners.set(key, listener);
     }
     return (await listener).url;
@@ -85,9 +84,7 @@ export class EgressProxy {
 
   /** A proxy that refuses every connection: for traffic that belongs to no site. */
   async denyAllUrl(): Promise<string> {
-    this.denyAll ??= this.listen('deny-all', ({ hostname, port }) =>
-      Promise.reject(new EgressRefused(`${hostname}:${port}: no site's render made this request`)),
-    );
+    this.denyAll ??= this.listen(({ hostname, port }) => Promise.reject(new EgressRefused(`${hostname}:${port}: no site's render made this request`)));
     return (await this.denyAll).url;
   }
 
@@ -102,22 +99,6 @@ export class EgressProxy {
     await Promise.all(listeners.map(async (l) => (await l.catch(() => null))?.close()));
   }
 
-  /**
-   * Why Chromium could not connect to this URL's host under this policy, lately: the
-   * refusal or the failed connect, in plain words (SOCKS5 tells Chromium only that it
-   * failed). Undefined when nothing failed, or it connected since.
-   */
-  whyUnreachable(policy: EgressPolicy, url: string): string | undefined {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      return undefined;
-    }
-    const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
-    return this.unreachable.recall(failureKey(egressKey(policy), { hostname: target.hostname, port }));
-  }
-
   private async admit(policy: EgressPolicy, target: SocksTarget): Promise<{ address: string }> {
     try {
       // A tunnel carries TLS or plain bytes alike: host and port decide.
@@ -125,44 +106,15 @@ export class EgressProxy {
     } catch (err) {
       if (!(err instanceof EgressRefused)) throw err;
       this.refused(policy, target, err);
-      this.unreachable.remember(failureKey(egressKey(policy), target), `refused by rendercache: ${err.message}`);
       throw err;
     }
   }
 
-  /** A listener whose connections `admit` judges; `key` names it in the failure record. */
-  private async listen(key: string, admit: SocksListenerOptions['admit']): Promise<SocksListener> {
+  private async listen(admit: Admit): Promise<SocksListener> {
     if (this.closed) throw new Error('the egress proxy is closed');
-    return SocksListener.start({
-      admit,
-      onUnreachable: (target, reason) => this.unreachable.remember(failureKey(key, target), reason),
-      onConnected: (target) => this.unreachable.forget(failureKey(key, target)),
-    });
+    return SocksListener.start(admit);
   }
 }
 
 /** The TLS server name of a host: none for an IP address (SNI carries names only). */
 const serverName = (hostname: string): string | undefined => (net.isIP(hostname.replace(/^\[|\]$/g, '')) ? undefined : hostname);
-
-const failureKey = (listener: string, target: SocksTarget) => `${listener} ${target.hostname.replace(/^\[|\]$/g, '').toLowerCase()}:${target.port}`;
-
-/** The last failure per target, the oldest forgotten first beyond `capacity`. */
-class RecentFailures {
-  private readonly reasons = new Map<string, string>();
-
-  constructor(private readonly capacity: number) {}
-
-  remember(key: string, reason: string): void {
-    this.reasons.delete(key);
-    this.reasons.set(key, reason);
-    if (this.reasons.size > this.capacity) this.reasons.delete(this.reasons.keys().next().value as string);
-  }
-
-  forget(key: string): void {
-    this.reasons.delete(key);
-  }
-
-  recall(key: string): string | undefined {
-    return this.reasons.get(key);
-  }
-}

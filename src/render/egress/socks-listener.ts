@@ -8,14 +8,8 @@ export interface SocksTarget {
   port: number;
 }
 
-export interface SocksListenerOptions {
-  /** The one decision: the address to connect to (checked), or a rejection that refuses the connection. */
-  admit: (target: SocksTarget) => Promise<{ address: string }>;
-  /** An admitted connection whose upstream failed to connect; `reason` in plain words. */
-  onUnreachable: (target: SocksTarget, reason: string) => void;
-  /** An admitted connection that reached its upstream. */
-  onConnected: (target: SocksTarget) => void;
-}
+/** The one decision: the address to connect to (checked), or a rejection that refuses the connection. */
+export type Admit = (target: SocksTarget) => Promise<{ address: string }>;
 
 /**
  * One SOCKS5 listener on 127.0.0.1 (CONNECT only, no authentication). The protocol is
@@ -30,13 +24,13 @@ export class SocksListener {
     readonly url: string,
   ) {}
 
-  static async start(options: SocksListenerOptions): Promise<SocksListener> {
+  static async start(admit: Admit): Promise<SocksListener> {
     const socks = new Socks5Server();
     socks.setConnectionHandler(({ socket, destAddress, destPort }, sendStatus) => {
       const target = { hostname: destAddress, port: destPort };
       socket.on('error', () => {});
-      options.admit(target).then(
-        ({ address }) => tunnel(socket, address, target, options, sendStatus),
+      admit(target).then(
+        ({ address }) => tunnel(socket, address, target.port, sendStatus),
         () => sendStatus('CONNECTION_NOT_ALLOWED'),
       );
     });
@@ -63,41 +57,27 @@ export class SocksListener {
   }
 }
 
-type SocksStatus = 'REQUEST_GRANTED' | 'CONNECTION_REFUSED' | 'HOST_UNREACHABLE' | 'NETWORK_UNREACHABLE' | 'GENERAL_FAILURE';
+type SocksStatus = 'REQUEST_GRANTED' | 'CONNECTION_REFUSED' | 'HOST_UNREACHABLE' | 'NETWORK_UNREACHABLE' | 'TTL_EXPIRED';
 
 /** Connects to the admitted address, answers the client, then pipes both ways. */
-function tunnel(client: Duplex, address: string, target: SocksTarget, options: SocksListenerOptions, sendStatus: (status: SocksStatus) => void): void {
-  const upstream = net.connect({ host: address, port: target.port, noDelay: true });
+function tunnel(client: Duplex, address: string, port: number, sendStatus: (status: SocksStatus) => void): void {
+  const upstream = net.connect({ host: address, port, noDelay: true });
   let connected = false;
   upstream.on('error', (err: NodeJS.ErrnoException) => {
-    if (!connected) {
-      options.onUnreachable(target, connectFailure(err));
-      sendStatus(err.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : err.code === 'ENETUNREACH' ? 'NETWORK_UNREACHABLE' : 'HOST_UNREACHABLE');
-    }
+    if (!connected) sendStatus(FAILED_CONNECT[err.code ?? ''] ?? 'HOST_UNREACHABLE');
     client.destroy();
   });
   upstream.on('connect', () => {
     connected = true;
-    options.onConnected(target);
     sendStatus('REQUEST_GRANTED');
     client.pipe(upstream).pipe(client);
   });
   client.on('close', () => upstream.destroy());
 }
 
-/** A failed connect in plain words. */
-function connectFailure(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable';
-    case 'ECONNRESET':
-      return 'connection reset';
-    default:
-      return `connection failed (${err.code ?? err.message})`;
-  }
-}
+/** The SOCKS5 reply for a failed connect (RFC 1928, 6). */
+const FAILED_CONNECT: Readonly<Record<string, SocksStatus>> = {
+  ECONNREFUSED: 'CONNECTION_REFUSED',
+  ENETUNREACH: 'NETWORK_UNREACHABLE',
+  ETIMEDOUT: 'TTL_EXPIRED',
+};
