@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // First: before anything loads the `debug` package.
-import '../observability/debug-colors.js';
+import './debug-colors.js';
 import { Command, CommanderError } from 'commander';
 import { checkConfigCommand } from './commands/check-config.js';
 import { doctorCommand } from './commands/doctor.js';
