@@ -225,8 +225,8 @@ function buildRendering(config: RendercacheConfig, state: State, metrics: Metric
   const incremental = new IncrementalRefresh(state.cache, revalidator, { fullRenderAfterMs: fullRenderAfter }, logger);
   const renderer = pool ? new RenderAndStore(new Renderer(pool, logger), state.cache, state.registry, config.render, metrics, logger, incremental) : null;
   const capacity = buildRenderCapacity(config, logger);
-  // Tabs beyond the renders at once would only hold memory.
-  if (pool) capacity.onChange((concurrency) => pool.keepIdlePages(concurrency));
+  // Tabs beyond the renders at once hold memory: given back when memory is short.
+  if (pool) capacity.onMemoryPressure((concurrency) => pool.keepIdlePages(concurrency));
   return { egress, pool, renderer, capacity, discovery };
 }
 

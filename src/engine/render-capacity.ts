@@ -51,6 +51,7 @@ export class RenderCapacity {
   /** Present with "auto" only. */
   private readonly auto: { tuner: ConcurrencyTuner; windowMs: number } | null;
   private readonly listeners: ((concurrency: number) => void)[] = [];
+  private readonly memoryListeners: ((concurrency: number) => void)[] = [];
   private readonly gates: (() => GateLoad)[] = [];
   private window = freshWindow(0);
   private stopTicks: (() => void) | null = null;
@@ -77,6 +78,15 @@ export class RenderCapacity {
   /** `listener` hears every new concurrency. */
   onChange(listener: (concurrency: number) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * `listener` hears the number when memory above the budget brought it down: the time to
+   * give memory back. Other steps down (a try that did not pay, demand gone) keep what they
+   * hold: the next try would open the same tabs again, each at the cost of a renderer's start.
+   */
+  onMemoryPressure(listener: (concurrency: number) => void): void {
+    this.memoryListeners.push(listener);
   }
 
   /** A gate whose load is sampled: demand counts only when work waits at one. */
@@ -158,6 +168,7 @@ export class RenderCapacity {
     this.settleUntil = now + Math.min(renderMs * 1.5, 5 * windowMs);
     this.value = decision.concurrency;
     for (const listener of this.listeners) listener(this.value);
+    if (decision.reason === 'memory above the budget') for (const listener of this.memoryListeners) listener(this.value);
   }
 }
 

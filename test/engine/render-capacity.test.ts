@@ -43,7 +43,9 @@ function setup(usage: TreeUsage = { cpuBusy: 0.5, memoryBytes: 300 * MB }) {
   capacity.addGate(() => load);
   const heard: number[] = [];
   capacity.onChange((c) => heard.push(c));
-  return { clock, capacity, load, reading, heard };
+  const memoryShort: number[] = [];
+  capacity.onMemoryPressure((c) => memoryShort.push(c));
+  return { clock, capacity, load, reading, heard, memoryShort };
 }
 
 /** A capacity with its windows running and the gate's load set to `load`. */
@@ -114,6 +116,8 @@ describe('RenderCapacity', () => {
     expect(s.capacity.concurrency).toBe(12);
     busyWindow(s, 30);
     expect(s.capacity.concurrency).toBe(9);
+    // Only these steps down ask for memory back (idle tabs closed).
+    expect(s.memoryShort).toEqual([12, 9]);
   });
 
   it('does not count the renders that end while a new concurrency settles', () => {
@@ -129,6 +133,8 @@ describe('RenderCapacity', () => {
     for (let i = 0; i < 20; i++) s.capacity.rendered();
     s.clock.advance(2000);
     expect(s.heard).toEqual([8, 4]);
+    // A try that did not pay keeps its tabs for the next one.
+    expect(s.memoryShort).toEqual([]);
   });
 
   it('stop ends the windows', () => {
