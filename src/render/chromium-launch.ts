@@ -27,6 +27,10 @@ export function chromiumArgs(denyAllProxyUrl: string): string[] {
     '--webrtc-ip-handling-policy=disable_non_proxied_udp',
     // One renderer per site instead of one per navigation: far less CPU in the browser process.
     '--process-per-site',
+    // A new tab's first about:blank goes into a renderer already running instead of one of its
+    // own that is thrown away at its first navigation (~190 ms of CPU per new tab, measured).
+    // A soft limit: each browser context (a site) and each cross-site frame still gets its own.
+    '--renderer-process-limit=1',
     '--disable-renderer-backgrounding',
     '--disable-background-timer-throttling',
     '--disable-backgrounding-occluded-windows',
