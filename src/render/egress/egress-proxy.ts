@@ -15,9 +15,9 @@ export interface EgressProxyOptions {
  * workers, popups, prefetch, WebRTC over TCP) goes through a local SOCKS5 proxy. Each
  * policy has a listener of its own on 127.0.0.1, so a connection is judged by the site
  * whose context opened it, and a late beacon of a finished render is still judged by its
- * own site. SOCKS5 hands the host name to the proxy (Chromium resolves nothing itself),
- * and once a connection is admitted its bytes are only piped: the guard costs per
- * connection, not per request. Every fetch Node makes for a site goes through a
+ * own site. SOCKS5 hands the host name to the proxy (Chromium resolves no host itself but
+ * the site's own origin, which bypasses the guard: see BrowserPool), and once a connection
+ * is admitted its bytes are only piped: the guard costs per connection, not per request. Every fetch Node makes for a site goes through a
  * dispatcher of its policy that applies the same check when it connects. Either way, each
  * connection's host is resolved once, every address is checked, and the connection goes
  * to the checked address only.
@@ -104,8 +104,12 @@ export class EgressProxy {
       // A tunnel carries TLS or plain bytes alike: host and port decide.
       return await pinAddress({ ...target, isSiteOrigin: isSiteOrigin(policy, { protocol: 'tunnel', ...target }) }, policy, this.resolve);
     } catch (err) {
-      if (!(err instanceof EgressRefused)) throw err;
-      this.refused(policy, target, err);
+      if (err instanceof EgressRefused) this.refused(policy, target, err);
+      else
+        this.options.logger.warn(
+          { site: policy.siteOrigin, target: `${target.hostname}:${target.port}`, err: String(err) },
+          'egress check failed; connection refused',
+        );
       throw err;
     }
   }
