@@ -10,7 +10,7 @@ import puppeteer, {
 } from 'puppeteer';
 import type { Logger } from '../observability/logger.js';
 import type { EgressProxy } from './egress/egress-proxy.js';
-import { egressKey, type EgressPolicy } from './egress/egress-policy.js';
+import { egressKey, originBypassRule, type EgressPolicy } from './egress/egress-policy.js';
 import { chromiumArgs, isHeadlessShell } from './chromium-launch.js';
 import { emulateDevice } from './device-emulation.js';
 import type { DeviceProfile } from './types.js';
@@ -209,7 +209,7 @@ export class BrowserPool {
     if (!context) {
       const ready = this.options.egress
         .urlFor(egress)
-        .then((proxyServer) => gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>', directRule(egress.siteOrigin)] }));
+        .then((proxyServer) => gen.browser.createBrowserContext({ proxyServer, proxyBypassList: ['<-loopback>', originBypassRule(egress)] }));
       context = new SiteContext(key, ready);
       gen.contexts.set(key, context);
       ready.catch(() => {
@@ -362,15 +362,4 @@ async function clearState(slot: PageSlot): Promise<void> {
     );
   }
   await Promise.all(work);
-}
-
-/**
- * A proxy bypass rule for exactly the site's origin (scheme, host and port): the guard lets
- * the origin through wherever it lives, so Chromium connects to it directly and the guard's
- * piping is spent on third parties only. Every other host, port or scheme, the origin's host
- * on another port included, still goes through the guard.
- */
-function directRule(origin: string): string {
-  const url = new URL(origin);
-  return `${url.protocol}//${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
 }

@@ -61,10 +61,24 @@ async function lookup(hostname: string, resolve: HostResolver): Promise<Array<{ 
 /** Does host:port on this scheme belong to the site's origin? */
 export function isSiteOrigin(policy: EgressPolicy, target: { protocol: 'http:' | 'https:' | 'tunnel'; hostname: string; port: number }): boolean {
   const site = new URL(policy.siteOrigin);
-  const sitePort = Number(site.port || (site.protocol === 'https:' ? 443 : 80));
+  const sitePort = portOf(site.protocol, site.port);
   if (normaliseHost(site.hostname) !== normaliseHost(target.hostname) || sitePort !== target.port) return false;
   // A CONNECT tunnel carries TLS or plain bytes alike: host and port decide.
   return target.protocol === 'tunnel' || target.protocol === site.protocol;
 }
 
 const normaliseHost = (host: string) => (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase().replace(/\.$/, '');
+
+/** A URL's port, or its scheme's default when it names none. */
+export const portOf = (protocol: string, port: string | number | undefined | null): number => Number(port || (protocol === 'https:' ? 443 : 80));
+
+/**
+ * Chromium's proxy bypass rule for exactly the site's origin (scheme, host and port): the
+ * guard lets the origin through wherever it lives, so Chromium connects to it directly and
+ * the guard's piping is spent on third parties only. Every other host, port or scheme, the
+ * origin's host on another port included, still goes through the guard.
+ */
+export function originBypassRule(policy: EgressPolicy): string {
+  const site = new URL(policy.siteOrigin);
+  return `${site.protocol}//${site.hostname}:${portOf(site.protocol, site.port)}`;
+}

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { Logger } from '../../observability/logger.js';
-import { EgressRefused, egressKey, isSiteOrigin, pinAddress, systemResolver, type EgressPolicy, type HostResolver } from './egress-policy.js';
+import { EgressRefused, egressKey, isSiteOrigin, pinAddress, portOf, systemResolver, type EgressPolicy, type HostResolver } from './egress-policy.js';
 import { SocksListener, type Admit, type SocksTarget } from './socks-listener.js';
 
 export interface EgressProxyOptions {
@@ -66,7 +66,7 @@ export class EgressProxy {
     const connect = buildConnector({});
     return (options, callback) => {
       const protocol = options.protocol === 'https:' ? 'https:' : 'http:';
-      const target = { protocol, hostname: options.hostname, port: Number(options.port || (protocol === 'https:' ? 443 : 80)) } as const;
+      const target = { protocol, hostname: options.hostname, port: portOf(protocol, options.port) } as const;
       pinAddress({ hostname: target.hostname, port: target.port, isSiteOrigin: isSiteOrigin(policy, target) }, policy, this.resolve).then(
         // The checked address, and no second lookup; TLS still names the host (SNI, certificate).
         (pinned) => connect({ ...options, hostname: pinned.address, servername: options.servername ?? serverName(options.hostname) }, callback),

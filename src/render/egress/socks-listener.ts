@@ -57,7 +57,7 @@ export class SocksListener {
   }
 }
 
-type SocksStatus = 'REQUEST_GRANTED' | 'CONNECTION_REFUSED' | 'HOST_UNREACHABLE' | 'NETWORK_UNREACHABLE' | 'TTL_EXPIRED';
+type SocksStatus = 'REQUEST_GRANTED' | 'CONNECTION_REFUSED' | 'HOST_UNREACHABLE' | 'NETWORK_UNREACHABLE';
 
 /** Connects to the admitted address, answers the client, then pipes both ways. */
 function tunnel(client: Duplex, address: string, port: number, sendStatus: (status: SocksStatus) => void): void {
@@ -79,5 +79,4 @@ function tunnel(client: Duplex, address: string, port: number, sendStatus: (stat
 const FAILED_CONNECT: Readonly<Record<string, SocksStatus>> = {
   ECONNREFUSED: 'CONNECTION_REFUSED',
   ENETUNREACH: 'NETWORK_UNREACHABLE',
-  ETIMEDOUT: 'TTL_EXPIRED',
 };

@@ -5,7 +5,7 @@ import { SocksClient, SocksClientError } from 'socks';
 import { fetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EgressProxy } from '../../../src/render/egress/egress-proxy.js';
-import { systemResolver, type HostResolver } from '../../../src/render/egress/egress-policy.js';
+import { originBypassRule, systemResolver, type HostResolver } from '../../../src/render/egress/egress-policy.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
 /** An HTTP server on 127.0.0.1 that counts the TCP connections it accepts. */
@@ -221,5 +221,12 @@ describe('EgressProxy', () => {
     await proxy.close();
     await closed;
     expect(socket.destroyed).toBe(true);
+  });
+
+  it("lets Chromium bypass the guard for exactly the site's origin: scheme, host and port", () => {
+    const rule = (siteOrigin: string) => originBypassRule({ siteOrigin, allowPrivateNetwork: false });
+    expect(rule('https://example.com')).toBe('https://example.com:443');
+    expect(rule('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(rule('http://[::1]:3000')).toBe('http://[::1]:3000');
   });
 });
